@@ -1,0 +1,31 @@
+"""Settings: one pydantic-settings model with environment profiles."""
+
+from toolwire.config.settings import (
+    AgentSettings,
+    AuthSettings,
+    EventsSettings,
+    LegacySettings,
+    LimitsSettings,
+    RunsSettings,
+    ServerSettings,
+    Settings,
+    ToolsSettings,
+    WsSettings,
+    describe_settings_error,
+    unsafe_production_settings,
+)
+
+__all__ = [
+    "AgentSettings",
+    "AuthSettings",
+    "EventsSettings",
+    "LegacySettings",
+    "LimitsSettings",
+    "RunsSettings",
+    "ServerSettings",
+    "Settings",
+    "ToolsSettings",
+    "WsSettings",
+    "describe_settings_error",
+    "unsafe_production_settings",
+]

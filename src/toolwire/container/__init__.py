@@ -1,0 +1,6 @@
+"""The composition root: the only place dispatcher, executor and bridge are built."""
+
+from toolwire.container.application import ApplicationContainer
+from toolwire.container.scope import RequestScope
+
+__all__ = ["ApplicationContainer", "RequestScope"]

@@ -1,0 +1,62 @@
+"""`ToolDispatcher`: routes a run's tool calls to its executor and counts them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from toolwire.services.context import UserExecutionContext
+from toolwire.services.errors import LimitExceededError, ScopeClosedError
+from toolwire.services.executor import ToolExecutor
+from toolwire.services.tools.calls import ToolCall, ToolOutcome
+from toolwire.services.tools.spec import ToolSpec
+
+
+class ToolDispatcher:
+    """The one way a run calls tools: in its own scope, at most `max_tool_calls` times."""
+
+    __slots__ = ("_calls", "_closed", "executor", "max_tool_calls", "user_context")
+
+    def __init__(
+        self,
+        *,
+        user_context: UserExecutionContext,
+        executor: ToolExecutor,
+        max_tool_calls: int = 32,
+    ) -> None:
+        self.user_context = user_context
+        self.executor = executor
+        self.max_tool_calls = max_tool_calls
+        self._calls = 0
+        self._closed = False
+
+    @property
+    def calls(self) -> int:
+        """Return how many tool calls this dispatcher has routed."""
+        return self._calls
+
+    @property
+    def closed(self) -> bool:
+        """Return True once `aclose()` ran."""
+        return self._closed
+
+    def tools(self) -> list[ToolSpec]:
+        """Return the tools this scope may call."""
+        return self.executor.registry.specs()
+
+    async def dispatch(
+        self, tool: str, args: dict[str, Any], *, call_id: str | None = None
+    ) -> ToolOutcome:
+        """Run one tool call; raise `LimitExceededError` past `max_tool_calls`."""
+        if self._closed:
+            raise ScopeClosedError("this dispatcher's request scope is closed")
+        if self._calls >= self.max_tool_calls:
+            raise LimitExceededError(
+                f"the run made more than {self.max_tool_calls} tool calls (runs.max_tool_calls)"
+            )
+        self._calls += 1
+        call = ToolCall(tool, args) if call_id is None else ToolCall(tool, args, call_id)
+        return await self.executor.execute(call)
+
+    async def aclose(self) -> None:
+        """Refuse further calls."""
+        self._closed = True

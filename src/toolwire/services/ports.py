@@ -1,0 +1,90 @@
+"""Ports: the protocols adapters implement so services never touch I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from toolwire.services.events import EventPayload, RunEvent
+from toolwire.services.tools.calls import ToolOutcome
+from toolwire.services.tools.spec import ToolSpec
+
+Deliver = Callable[[RunEvent], None]
+"""A subscriber's callback: must not block; called once per event of the user."""
+
+
+@runtime_checkable
+class EventSink(Protocol):
+    """Where a scope's services emit their events (the WebSocket bridge)."""
+
+    async def emit(self, payload: EventPayload) -> RunEvent:
+        """Stamp `payload` and publish it; return the stamped event."""
+        ...
+
+    async def aclose(self) -> None:
+        """Flush what is pending and refuse further events."""
+        ...
+
+
+class Subscription(Protocol):
+    """A live subscription to one user's events."""
+
+    async def close(self) -> None:
+        """Stop delivering events."""
+        ...
+
+
+@runtime_checkable
+class EventBus(Protocol):
+    """Carries run events to every subscriber of the run's user and keeps them for resume."""
+
+    async def publish(self, user_id: str, event: RunEvent) -> None:
+        """Record `event` of a run of `user_id` and deliver it to the user's subscribers."""
+        ...
+
+    async def subscribe(self, user_id: str, deliver: Deliver) -> Subscription:
+        """Call `deliver` for every event of `user_id` published from now on."""
+        ...
+
+    async def replay(self, run_id: str, after_seq: int = 0) -> list[RunEvent]:
+        """Return the kept events of `run_id` with `seq > after_seq`, in order."""
+        ...
+
+    async def run_owner(self, run_id: str) -> str | None:
+        """Return the user a kept run belongs to, or None when unknown or expired."""
+        ...
+
+    async def ping(self) -> bool:
+        """Return True when the bus can publish."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections and stop background work."""
+        ...
+
+
+class AgentRuntime(Protocol):
+    """What an agent may do during a run: think aloud and call tools."""
+
+    async def think(self, text: str) -> None:
+        """Emit an `agent_thinking` event."""
+        ...
+
+    async def call_tool(self, tool: str, args: dict[str, Any]) -> ToolOutcome:
+        """Run one tool call through the scope's dispatcher."""
+        ...
+
+    def tools(self) -> Sequence[ToolSpec]:
+        """Return the tools this run may call."""
+        ...
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """A planner: turns a user message into thoughts, tool calls and an answer."""
+
+    name: str
+
+    async def run(self, message: str, runtime: AgentRuntime) -> str:
+        """Answer `message`, using `runtime` for thoughts and tool calls."""
+        ...

@@ -1,0 +1,99 @@
+"""Run orchestration: `agent_started` first, exactly one `agent_completed` last, always."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from toolwire.services.context import UserExecutionContext
+from toolwire.services.dispatcher import ToolDispatcher
+from toolwire.services.errors import LimitExceededError
+from toolwire.services.events import AgentCompleted, AgentStarted, AgentThinking, ErrorInfo
+from toolwire.services.ports import Agent, EventSink
+from toolwire.services.tools.calls import ToolOutcome
+from toolwire.services.tools.spec import ToolSpec
+
+log = logging.getLogger(__name__)
+
+
+class RunRuntime:
+    """The `AgentRuntime` of one run: thoughts go to the sink, tool calls to the dispatcher."""
+
+    __slots__ = ("_dispatcher", "_sink", "_step")
+
+    def __init__(self, dispatcher: ToolDispatcher, sink: EventSink) -> None:
+        self._dispatcher = dispatcher
+        self._sink = sink
+        self._step = 0
+
+    async def think(self, text: str) -> None:
+        """Emit an `agent_thinking` event with the next step number."""
+        self._step += 1
+        await self._sink.emit(AgentThinking(text, self._step))
+
+    async def call_tool(self, tool: str, args: dict[str, Any]) -> ToolOutcome:
+        """Run one tool call through the dispatcher."""
+        return await self._dispatcher.dispatch(tool, args)
+
+    def tools(self) -> Sequence[ToolSpec]:
+        """Return the tools this run may call."""
+        return self._dispatcher.tools()
+
+
+async def run_agent(
+    *,
+    user_context: UserExecutionContext,
+    message: str,
+    agent: Agent,
+    dispatcher: ToolDispatcher,
+    sink: EventSink,
+    max_duration_s: float,
+) -> AgentCompleted:
+    """Run `agent` on `message` and return the final event it emitted.
+
+    Cancellation is re-raised after `agent_completed` (status `cancelled`) is emitted.
+    """
+    started = time.perf_counter()
+    log_extra = {"run_id": user_context.run_id, "user_id": user_context.user_id}
+    await sink.emit(AgentStarted(agent.name, message, user_context.request_id))
+    runtime = RunRuntime(dispatcher, sink)
+    final: AgentCompleted
+    try:
+        async with asyncio.timeout(max_duration_s) as deadline:
+            answer = await agent.run(message, runtime)
+        final = AgentCompleted("ok", _ms(started), answer=answer)
+    except asyncio.CancelledError:
+        cancelled = ErrorInfo("cancelled", "the run was cancelled")
+        await sink.emit(AgentCompleted("cancelled", _ms(started), error=cancelled))
+        raise
+    except LimitExceededError as exc:
+        final = AgentCompleted("error", _ms(started), error=ErrorInfo("limit_exceeded", str(exc)))
+    except TimeoutError:
+        if not deadline.expired():
+            raise_as = TimeoutError("the agent timed out on its own")
+            final = _agent_failed(started, raise_as, log_extra)
+        else:
+            final = AgentCompleted("error", _ms(started), error=ErrorInfo(
+                "limit_exceeded",
+                f"the run took longer than {max_duration_s:g} s (runs.max_duration_s)",
+            ))
+    except Exception as exc:
+        final = _agent_failed(started, exc, log_extra)
+    await sink.emit(final)
+    return final
+
+
+def _agent_failed(
+    started: float, exc: BaseException, log_extra: dict[str, str]
+) -> AgentCompleted:
+    log.error("agent failed", exc_info=exc, extra=log_extra)
+    detail = f"{type(exc).__name__}: {exc}"[:300]
+    return AgentCompleted("error", _ms(started), error=ErrorInfo(
+        "agent_error", f"the agent failed ({detail})"))
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)

@@ -1,0 +1,1 @@
+"""Tools: the `@tool` decorator, the registry and the built-in tools."""
