@@ -1,0 +1,1 @@
+"""toolwire: a backend runtime for AI-agent chat, wired by one dependency-injection container."""

@@ -1,0 +1,54 @@
+"""Fixtures for tests that go through the container."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from toolwire.config import Settings
+from toolwire.container import ApplicationContainer, create_container
+from toolwire.services.events import RunEvent
+
+
+@pytest.fixture
+def settings_factory() -> Callable[..., Settings]:
+    """Build test-profile settings with overrides, e.g. `settings_factory(runs={...})`."""
+
+    def build(**overrides: Any) -> Settings:
+        return Settings(env="test", **overrides)
+
+    return build
+
+
+@pytest.fixture
+async def container(settings_factory: Callable[..., Settings]) -> AsyncIterator[ApplicationContainer]:
+    """A container on the test profile; its bus is closed afterwards."""
+    built = create_container(settings_factory())
+    yield built
+    await built.event_bus().aclose()
+
+
+class Recorder:
+    """Collects every event the bus delivers for the users it watches."""
+
+    def __init__(self) -> None:
+        self.events: list[RunEvent] = []
+
+    def __call__(self, event: RunEvent) -> None:
+        self.events.append(event)
+
+    def run(self, run_id: str) -> list[RunEvent]:
+        """Return the events of one run, in arrival order."""
+        return [e for e in self.events if e.run_id == run_id]
+
+    def types(self, run_id: str) -> list[str]:
+        """Return the event types of one run."""
+        return [e.type for e in self.run(run_id)]
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    """A fresh event recorder (subscribe it with `await bus.subscribe(user, recorder)`)."""
+    return Recorder()

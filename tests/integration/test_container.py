@@ -1,0 +1,170 @@
+"""The container is the single source of truth for request-scoped objects."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from dependency_injector import providers
+
+from toolwire.adapters.bridge import WebSocketBridge
+from toolwire.adapters.memory_bus import InMemoryEventBus
+from toolwire.adapters.redis_bus import RedisEventBus
+from toolwire.config import Settings
+from toolwire.container import ApplicationContainer, RequestScope, create_container
+from toolwire.services.context import UserExecutionContext
+from toolwire.services.dispatcher import ToolDispatcher
+from toolwire.services.executor import ToolExecutor
+from toolwire.services.tools.calls import ToolCall
+
+
+async def test_scope_gives_container_built_objects_for_its_user(
+    container: ApplicationContainer,
+) -> None:
+    ctx = UserExecutionContext.for_user("alice")
+    async with container.request_scope(ctx) as scope:
+        assert isinstance(scope, RequestScope)
+        assert isinstance(scope.dispatcher, ToolDispatcher)
+        assert isinstance(scope.executor, ToolExecutor)
+        assert isinstance(scope.bridge, WebSocketBridge)
+        assert scope.dispatcher.executor is scope.executor
+        assert scope.executor.sink is scope.bridge
+        for obj in (scope.dispatcher, scope.executor, scope.bridge):
+            assert obj.user_context is ctx
+
+
+async def test_concurrent_scopes_share_no_request_objects(
+    container: ApplicationContainer,
+) -> None:
+    seen: list[RequestScope] = []
+    both_open = asyncio.Barrier(2)
+
+    async def enter(user: str) -> None:
+        async with container.request_scope(UserExecutionContext.for_user(user)) as scope:
+            seen.append(scope)
+            await both_open.wait()
+
+    await asyncio.gather(enter("alice"), enter("bob"))
+    first, second = seen
+    assert first.dispatcher is not second.dispatcher
+    assert first.executor is not second.executor
+    assert first.bridge is not second.bridge
+    assert first.user_context.user_id != second.user_context.user_id
+
+
+async def test_app_wide_singletons_are_shared(container: ApplicationContainer) -> None:
+    assert container.settings() is container.settings()
+    assert container.tool_registry() is container.tool_registry()
+    assert container.event_bus() is container.event_bus()
+    async with container.request_scope(UserExecutionContext.for_user("a")) as one:
+        async with container.request_scope(UserExecutionContext.for_user("b")) as two:
+            assert one.executor.registry is two.executor.registry
+
+
+def assert_closed(scope: RequestScope) -> None:
+    assert scope.state == "closed"
+    assert scope.dispatcher.closed
+    assert scope.executor.closed
+    assert scope.executor.pending == 0
+    assert scope.bridge.closed  # type: ignore[attr-defined]
+
+
+async def test_exit_closes_everything_on_success(container: ApplicationContainer) -> None:
+    async with container.request_scope(UserExecutionContext.for_user("a")) as scope:
+        await scope.run("hello")
+    assert_closed(scope)
+
+
+async def test_exit_closes_everything_when_the_body_raises(
+    container: ApplicationContainer,
+) -> None:
+    with pytest.raises(ZeroDivisionError):
+        async with container.request_scope(UserExecutionContext.for_user("a")) as scope:
+            raise ZeroDivisionError
+    assert_closed(scope)
+
+
+async def test_exit_cancels_pending_tool_tasks_on_cancellation(
+    container: ApplicationContainer,
+) -> None:
+    entered = asyncio.Event()
+    holder: list[RequestScope] = []
+
+    async def body() -> None:
+        async with container.request_scope(UserExecutionContext.for_user("a")) as scope:
+            holder.append(scope)
+            call = asyncio.ensure_future(
+                scope.executor.execute(ToolCall("sleep", {"seconds": 30}))
+            )
+            await asyncio.sleep(0.01)
+            entered.set()
+            await call
+
+    task = asyncio.create_task(body())
+    await asyncio.wait_for(entered.wait(), 5)
+    assert holder[0].executor.pending == 1
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert_closed(holder[0])
+
+
+async def test_closed_scope_refuses_work(container: ApplicationContainer) -> None:
+    from toolwire.services.errors import ScopeClosedError
+
+    async with container.request_scope(UserExecutionContext.for_user("a")) as scope:
+        pass
+    with pytest.raises(ScopeClosedError):
+        await scope.dispatcher.dispatch("echo", {"text": "late"})
+    with pytest.raises(ScopeClosedError):
+        await scope.run("late")
+
+
+class RecordingExecutor(ToolExecutor):
+    """A real executor that remembers it was built by the override."""
+
+    built: list[RecordingExecutor] = []
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        RecordingExecutor.built.append(self)
+
+
+async def test_override_replaces_the_executor_in_new_scopes_and_is_undone(
+    container: ApplicationContainer,
+) -> None:
+    override = providers.Factory(
+        RecordingExecutor, registry=container.tool_registry, default_timeout_s=1.0
+    )
+    with container.executor.override(override):
+        async with container.request_scope(UserExecutionContext.for_user("a")) as scope:
+            assert isinstance(scope.executor, RecordingExecutor)
+            final = await scope.run("what is 2+2?")
+    assert final.answer == "2+2 = 4"
+    assert RecordingExecutor.built[-1] is scope.executor
+    async with container.request_scope(UserExecutionContext.for_user("a")) as after:
+        assert type(after.executor) is ToolExecutor
+
+
+@pytest.mark.parametrize(("backend", "bus_type"), [("memory", InMemoryEventBus),
+                                                   ("redis", RedisEventBus)])
+async def test_settings_switch_the_event_bus_through_the_container(
+    settings_factory: Callable[..., Settings], backend: str, bus_type: type
+) -> None:
+    container = create_container(settings_factory(events={"backend": backend}))
+    bus = container.event_bus()
+    try:
+        assert isinstance(bus, bus_type)
+        async with container.request_scope(UserExecutionContext.for_user("a")) as scope:
+            assert scope.bridge._bus is bus  # type: ignore[attr-defined]
+    finally:
+        await bus.aclose()
+
+
+async def test_scope_rejects_anything_but_a_user_context(
+    container: ApplicationContainer,
+) -> None:
+    with pytest.raises(TypeError, match="UserExecutionContext"):
+        container.request_scope({"user_id": "a"})
