@@ -108,5 +108,8 @@ def tools(as_json: bool) -> None:
         click.echo(f"  args: {schema}")
 
 
+# Commands that live in their own modules register here, one line each.
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

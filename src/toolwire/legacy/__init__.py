@@ -1,0 +1,1 @@
+"""Deprecated factory entry points: thin shims that resolve through the container."""
