@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from operator import attrgetter
+from typing import Any
 
 from dependency_injector import containers, providers
 
@@ -17,12 +19,18 @@ from toolwire.services.dispatcher import ToolDispatcher
 from toolwire.services.executor import ToolExecutor
 
 
+def setting(settings: providers.Provider[Settings], path: str) -> providers.Singleton[Any]:
+    """Return a provider of one settings value, read once (request paths stay cheap)."""
+    return providers.Singleton(attrgetter(path), settings)
+
+
 class ApplicationContainer(containers.DeclarativeContainer):
     """Settings → app-wide singletons → request-scoped objects, in dependency order.
 
     App-wide: `settings`, `tool_registry`, `event_bus`, `agent`, `legacy_calls`.
     Per request (call with `user_context=`): `bridge`, `executor`, `dispatcher`;
     `request_scope(ctx)` builds all three and closes them on exit.
+    Settings values are read once: override `settings` before the first use.
     """
 
     settings = providers.Singleton(Settings)
@@ -30,7 +38,7 @@ class ApplicationContainer(containers.DeclarativeContainer):
     tool_registry = providers.Singleton(load_registry, settings.provided.tools)
 
     event_bus = providers.Selector(
-        settings.provided.events.backend,
+        setting(settings, "events.backend"),
         memory=providers.Singleton(
             InMemoryEventBus,
             retention_s=settings.provided.runs.retention_s,
@@ -54,13 +62,13 @@ class ApplicationContainer(containers.DeclarativeContainer):
     executor = providers.Factory(
         ToolExecutor,
         registry=tool_registry,
-        default_timeout_s=settings.provided.tools.timeout_s,
-        timeouts=settings.provided.tools.timeouts,
+        default_timeout_s=setting(settings, "tools.timeout_s"),
+        timeouts=setting(settings, "tools.timeouts"),
     )
 
     dispatcher = providers.Factory(
         ToolDispatcher,
-        max_tool_calls=settings.provided.runs.max_tool_calls,
+        max_tool_calls=setting(settings, "runs.max_tool_calls"),
     )
 
     request_scope = providers.Factory(
@@ -69,5 +77,5 @@ class ApplicationContainer(containers.DeclarativeContainer):
         executor_factory=executor.provider,
         dispatcher_factory=dispatcher.provider,
         agent_factory=agent.provider,
-        max_duration_s=settings.provided.runs.max_duration_s,
+        max_duration_s=setting(settings, "runs.max_duration_s"),
     )

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.dispatcher import ToolDispatcher
@@ -80,16 +80,20 @@ class RequestScope:
             self._state = "closed"
             return
         self._state = "closed"
-        for name in ("dispatcher", "executor", "bridge"):
-            closer: Any = getattr(getattr(self, name), "aclose", None)
+        cancelled = False
+        for obj in (self.dispatcher, self.executor, self.bridge):
+            closer = getattr(obj, "aclose", None)
             if closer is None:
                 continue
             try:
-                await asyncio.shield(closer())
+                await closer()
             except asyncio.CancelledError:
-                raise
+                cancelled = True  # close the rest first, then let the cancellation through
             except Exception:
-                log.exception("closing the %s of run %s failed", name, self.user_context.run_id)
+                log.exception("closing %s of run %s failed", type(obj).__name__,
+                              self.user_context.run_id)
+        if cancelled:
+            raise asyncio.CancelledError
 
     async def run(self, message: str) -> AgentCompleted:
         """Run the container's agent on `message` inside this scope."""
