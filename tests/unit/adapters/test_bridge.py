@@ -1,0 +1,63 @@
+"""The bridge numbers a run's events 1..n and publishes them for the run's user."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from toolwire.adapters.bridge import WebSocketBridge
+from toolwire.adapters.memory_bus import InMemoryEventBus
+from toolwire.services.context import UserExecutionContext
+from toolwire.services.errors import ScopeClosedError
+from toolwire.services.events import AgentThinking, RunEvent
+
+
+class FlakyBus(InMemoryEventBus):
+    """Fails the publish calls listed in `fail_on` (1-based)."""
+
+    def __init__(self, fail_on: set[int]) -> None:
+        super().__init__()
+        self.fail_on = fail_on
+        self.calls = 0
+
+    async def publish(self, user_id: str, event: RunEvent) -> None:
+        self.calls += 1
+        await asyncio.sleep(0)
+        if self.calls in self.fail_on:
+            raise ConnectionError("bus down")
+        await super().publish(user_id, event)
+
+
+async def test_concurrent_emits_get_consecutive_seq_and_envelope_fields() -> None:
+    bus = InMemoryEventBus()
+    ctx = UserExecutionContext.for_user("ann")
+    got: list[RunEvent] = []
+    await bus.subscribe("ann", got.append)
+    fixed = datetime(2026, 11, 24, 21, 50, 0, 123456, tzinfo=UTC)
+    bridge = WebSocketBridge(user_context=ctx, bus=bus, clock=lambda: fixed)
+    await asyncio.gather(*(bridge.emit(AgentThinking(f"t{i}", i)) for i in range(50)))
+    assert [e.seq for e in got] == list(range(1, 51))
+    assert {(e.run_id, e.thread_id) for e in got} == {(ctx.run_id, ctx.thread_id)}
+    assert got[0].ts == "2026-11-24T21:50:00.123456Z"
+    assert bridge.last_seq == 50
+
+
+async def test_a_failed_publish_uses_no_sequence_number() -> None:
+    bus = FlakyBus(fail_on={2})
+    ctx = UserExecutionContext.for_user("ann")
+    bridge = WebSocketBridge(user_context=ctx, bus=bus)
+    await bridge.emit(AgentThinking("a", 1))
+    with pytest.raises(ConnectionError):
+        await bridge.emit(AgentThinking("b", 2))
+    await bridge.emit(AgentThinking("c", 3))
+    assert [e.seq for e in await bus.replay(ctx.run_id)] == [1, 2]
+
+
+async def test_closed_bridge_refuses_events() -> None:
+    bridge = WebSocketBridge(user_context=UserExecutionContext.for_user("a"),
+                             bus=InMemoryEventBus())
+    await bridge.aclose()
+    with pytest.raises(ScopeClosedError):
+        await bridge.emit(AgentThinking("late", 1))

@@ -1,0 +1,72 @@
+"""The embedded agent is deterministic: same message, same plan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from toolwire.services.agents.embedded import EmbeddedAgent, find_arithmetic
+from toolwire.services.events import ErrorInfo
+from toolwire.services.tools.calls import ToolOutcome, UnparsedArguments
+
+
+class ScriptedRuntime:
+    """Records thoughts and calls; answers tool calls from a table."""
+
+    def __init__(self, results: dict[str, Any] | None = None) -> None:
+        self.log: list[tuple[str, Any]] = []
+        self.results = results or {}
+
+    async def think(self, text: str) -> None:
+        self.log.append(("think", text))
+
+    async def call_tool(self, tool: str, args: dict[str, Any]) -> ToolOutcome:
+        self.log.append(("call", (tool, args)))
+        if tool in self.results:
+            return ToolOutcome("c", tool, "ok", 1.0, self.results[tool])
+        return ToolOutcome("c", tool, "error", 1.0, error=ErrorInfo("unknown_tool", "no such"))
+
+    def tools(self) -> list[Any]:
+        return []
+
+
+@pytest.mark.parametrize(
+    ("message", "expression"),
+    [("what is 6*7?", "6*7"), ("compute (1 + 2) * 3 please", "(1 + 2) * 3"),
+     ("2**10", "2**10"), ("I have 3 cats", None), ("version 1.2", None)],
+)
+def test_finds_arithmetic(message: str, expression: str | None) -> None:
+    assert find_arithmetic(message) == expression
+
+
+async def test_thinks_before_each_call_and_before_the_answer() -> None:
+    runtime = ScriptedRuntime({"echo": "a", "calculator": 3})
+    answer = await EmbeddedAgent().run(
+        '/call echo {"text": "a"}\nignored text\n/call calculator {"expression": "1+2"}', runtime
+    )
+    kinds = [kind for kind, _ in runtime.log]
+    assert kinds == ["think", "call", "think", "call", "think"]
+    assert answer == "a\n3"
+
+
+async def test_unparseable_arguments_still_become_a_call() -> None:
+    runtime = ScriptedRuntime()
+    await EmbeddedAgent().run("/call echo {oops", runtime)
+    (_, (tool, args)) = [entry for entry in runtime.log if entry[0] == "call"][0]
+    assert tool == "echo" and isinstance(args, UnparsedArguments)
+    assert "JSON" in args.problem
+
+
+async def test_time_questions_use_the_clock() -> None:
+    runtime = ScriptedRuntime({"clock": {"iso": "2026-01-01T00:00:00+00:00", "tz": "UTC"}})
+    answer = await EmbeddedAgent().run("What time is it?", runtime)
+    assert ("call", ("clock", {})) in runtime.log
+    assert "2026-01-01T00:00:00+00:00" in answer
+
+
+async def test_other_text_is_echoed_without_tools() -> None:
+    runtime = ScriptedRuntime()
+    answer = await EmbeddedAgent().run("good morning", runtime)
+    assert answer == "You said: good morning"
+    assert [kind for kind, _ in runtime.log] == ["think"]

@@ -1,0 +1,115 @@
+"""The executor turns every way a tool call can end into one `tool_completed`."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pydantic import BaseModel
+
+from tests.unit.fakes import ListSink
+from toolwire.services.context import UserExecutionContext
+from toolwire.services.errors import ScopeClosedError
+from toolwire.services.executor import ToolExecutor
+from toolwire.services.tools.builtin import builtin_tools
+from toolwire.services.tools.calls import ToolCall
+from toolwire.services.tools.registry import ToolRegistry
+from toolwire.services.tools.spec import tool
+
+
+@tool(name="nap", description="Sleep.", timeout_s=0.05)
+async def nap(seconds: float) -> str:
+    await asyncio.sleep(seconds)
+    return "rested"
+
+
+@tool(name="weird", description="Returns something JSON cannot hold.")
+def weird() -> object:
+    return object()
+
+
+class Point(BaseModel):
+    x: int
+    y: int
+
+
+@tool(name="point", description="Returns a model.")
+def point(x: int, y: int) -> Point:
+    return Point(x=x, y=y)
+
+
+def make_executor(**kwargs: object) -> tuple[ToolExecutor, ListSink]:
+    sink = ListSink()
+    registry = ToolRegistry([*builtin_tools(sleep_enabled=True), nap, weird, point])
+    executor = ToolExecutor(user_context=sink.ctx, sink=sink, registry=registry, **kwargs)  # type: ignore[arg-type]
+    return executor, sink
+
+
+async def test_ok_call_emits_executing_then_completed_with_the_result() -> None:
+    executor, sink = make_executor()
+    outcome = await executor.execute(ToolCall("calculator", {"expression": "6*7"}, "c1"))
+    assert outcome.ok and outcome.result == 42
+    assert sink.types() == ["tool_executing", "tool_completed"]
+    assert sink.events[0].data == {"tool": "calculator", "call_id": "c1",
+                                   "args": {"expression": "6*7"}}
+    done = sink.events[1].data
+    assert done["status"] == "ok" and done["result"] == 42 and done["call_id"] == "c1"
+    assert done["duration_ms"] >= 0 and "error" not in done
+
+
+async def test_pydantic_results_are_serialised() -> None:
+    executor, sink = make_executor()
+    outcome = await executor.execute(ToolCall("point", {"x": 1, "y": 2}))
+    assert outcome.result == {"x": 1, "y": 2}
+
+
+async def test_unserialisable_result_is_an_error() -> None:
+    executor, _ = make_executor()
+    outcome = await executor.execute(ToolCall("weird", {}))
+    assert outcome.status == "error"
+    assert outcome.error is not None and outcome.error.type == "unserialisable_result"
+
+
+async def test_tool_timeout_from_the_decorator_applies() -> None:
+    executor, sink = make_executor()
+    outcome = await executor.execute(ToolCall("nap", {"seconds": 5}))
+    assert outcome.status == "timeout"
+    assert sink.events[-1].data["error"]["type"] == "timeout"
+
+
+async def test_setting_override_beats_the_tool_timeout() -> None:
+    executor, _ = make_executor(timeouts={"nap": 1.0})
+    outcome = await executor.execute(ToolCall("nap", {"seconds": 0.1}))
+    assert outcome.ok
+
+
+async def test_invalid_arguments_do_not_run_the_tool() -> None:
+    executor, sink = make_executor()
+    outcome = await executor.execute(ToolCall("sleep", {"seconds": -1}))
+    assert outcome.status == "error"
+    assert outcome.error is not None and outcome.error.type == "invalid_arguments"
+    assert "seconds" in outcome.error.message
+    assert executor.pending == 0
+
+
+async def test_close_cancels_running_tools_and_refuses_new_calls() -> None:
+    executor, sink = make_executor()
+    call = asyncio.ensure_future(executor.execute(ToolCall("sleep", {"seconds": 30})))
+    while executor.pending == 0:
+        await asyncio.sleep(0.001)
+    await executor.aclose()
+    assert executor.pending == 0
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    assert sink.events[-1].data["status"] == "cancelled"
+    with pytest.raises(ScopeClosedError):
+        await executor.execute(ToolCall("echo", {"text": "x"}))
+
+
+def test_user_context_is_immutable() -> None:
+    ctx = UserExecutionContext.for_user("u")
+    with pytest.raises(AttributeError):
+        ctx.user_id = "other"  # type: ignore[misc]
+    with pytest.raises(ValueError, match="user_id"):
+        UserExecutionContext.for_user("")
