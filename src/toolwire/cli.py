@@ -21,7 +21,7 @@ from toolwire.services.events import RunEvent
 def load_settings(env: str | None = None) -> Settings:
     """Read settings (optionally for profile `env`); exit 2 with a clear message when invalid."""
     try:
-        return Settings(env=env) if env else Settings()  # type: ignore[arg-type]
+        return Settings(env=env) if env else Settings()
     except Exception as exc:  # pydantic.ValidationError, .env problems
         raise click.ClickException(describe_settings_error(exc)) from None
 

@@ -23,7 +23,9 @@ def settings_factory() -> Callable[..., Settings]:
 
 
 @pytest.fixture
-async def container(settings_factory: Callable[..., Settings]) -> AsyncIterator[ApplicationContainer]:
+async def container(
+    settings_factory: Callable[..., Settings],
+) -> AsyncIterator[ApplicationContainer]:
     """A container on the test profile; its bus is closed afterwards."""
     built = create_container(settings_factory())
     yield built

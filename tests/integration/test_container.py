@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from dependency_injector import providers
@@ -58,9 +58,11 @@ async def test_app_wide_singletons_are_shared(container: ApplicationContainer) -
     assert container.settings() is container.settings()
     assert container.tool_registry() is container.tool_registry()
     assert container.event_bus() is container.event_bus()
-    async with container.request_scope(UserExecutionContext.for_user("a")) as one:
-        async with container.request_scope(UserExecutionContext.for_user("b")) as two:
-            assert one.executor.registry is two.executor.registry
+    async with (
+        container.request_scope(UserExecutionContext.for_user("a")) as one,
+        container.request_scope(UserExecutionContext.for_user("b")) as two,
+    ):
+        assert one.executor.registry is two.executor.registry
 
 
 def assert_closed(scope: RequestScope) -> None:
@@ -125,7 +127,7 @@ async def test_closed_scope_refuses_work(container: ApplicationContainer) -> Non
 class RecordingExecutor(ToolExecutor):
     """A real executor that remembers it was built by the override."""
 
-    built: list[RecordingExecutor] = []
+    built: ClassVar[list[RecordingExecutor]] = []
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -59,7 +59,7 @@ async def test_plain_message_is_echoed(container: ApplicationContainer, recorder
 async def test_arithmetic_question_uses_the_calculator(
     container: ApplicationContainer, recorder: Recorder
 ) -> None:
-    final, types, ctx = await run_once(container, recorder, "what is 6*7?")
+    final, _, ctx = await run_once(container, recorder, "what is 6*7?")
     assert final.answer is not None and "42" in final.answer
     assert_sequence(recorder.run(ctx.run_id), [
         "agent_started", "agent_thinking", "tool_executing", "tool_completed",
@@ -127,7 +127,8 @@ async def test_tool_over_its_timeout_times_out_and_the_run_goes_on(
 ) -> None:
     container = create_container(settings_factory(tools={"timeouts": {"slow": 0.05}}))
     with_tools(container, slow)
-    final, _, ctx = await run_once(container, recorder, "/call slow {}\n/call echo {\"text\": \"x\"}")
+    message = '/call slow {}\n/call echo {"text": "x"}'
+    final, _, ctx = await run_once(container, recorder, message)
     completed = [e.data for e in recorder.run(ctx.run_id) if e.type == "tool_completed"]
     assert completed[0]["status"] == "timeout"
     assert completed[0]["error"]["type"] == "timeout"

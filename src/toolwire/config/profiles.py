@@ -24,7 +24,7 @@ PROFILES: Final[dict[str, dict[str, Any]]] = {
     },
     "production": {
         "log_level": "INFO",
-        "server": {"host": "0.0.0.0"},  # noqa: S104 - production listens on all interfaces
+        "server": {"host": "0.0.0.0"},  # production listens on all interfaces
         "auth": {"dev_login": False},
         "tools": {"sleep_enabled": False},
     },

@@ -45,18 +45,19 @@ def run_problems(events: Sequence[EventLike]) -> list[str]:
 
 
 def _pairing_problems(wire: Sequence[Mapping[str, Any]]) -> list[str]:
-    open_calls: dict[str, int] = {}
+    open_calls: set[str] = set()
     problems: list[str] = []
     for event in wire:
-        data = event.get("data") or {}
-        call_id = data.get("call_id")
-        if event.get("type") == "tool_executing":
-            if call_id in open_calls:
-                problems.append(f"tool_executing {call_id} appears twice")
-            open_calls[call_id] = 1
-        elif event.get("type") == "tool_completed":
-            if open_calls.pop(call_id, None) is None:
-                problems.append(f"tool_completed {call_id} has no tool_executing before it")
+        call_id = str((event.get("data") or {}).get("call_id"))
+        kind = event.get("type")
+        if kind == "tool_executing" and call_id in open_calls:
+            problems.append(f"tool_executing {call_id} appears twice")
+        elif kind == "tool_executing":
+            open_calls.add(call_id)
+        elif kind == "tool_completed" and call_id not in open_calls:
+            problems.append(f"tool_completed {call_id} has no tool_executing before it")
+        elif kind == "tool_completed":
+            open_calls.discard(call_id)
     problems.extend(f"tool_executing {c} has no tool_completed" for c in open_calls)
     return problems
 

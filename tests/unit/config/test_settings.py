@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -13,15 +14,12 @@ STRONG_SECRET = "s" * 40
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: pytest.TempPathFactory) -> Iterator[None]:
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No TOOLWIRE_ variable or .env file of the developer leaks into these tests."""
-    import os
-
     for name in list(os.environ):
         if name.startswith("TOOLWIRE_"):
             monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
-    yield
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -94,9 +92,7 @@ def test_init_arguments_win_over_the_environment(monkeypatch: pytest.MonkeyPatch
     assert Settings(env="test").auth.dev_login is True
 
 
-def test_dotenv_file_is_read(tmp_path: pytest.TempPathFactory) -> None:
-    from pathlib import Path
-
+def test_dotenv_file_is_read() -> None:
     Path(".env").write_text("TOOLWIRE_ENV=staging\nTOOLWIRE_SERVER__PORT=9999\n")
     settings = Settings()
     assert settings.env == "staging"

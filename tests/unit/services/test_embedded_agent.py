@@ -53,7 +53,7 @@ async def test_thinks_before_each_call_and_before_the_answer() -> None:
 async def test_unparseable_arguments_still_become_a_call() -> None:
     runtime = ScriptedRuntime()
     await EmbeddedAgent().run("/call echo {oops", runtime)
-    (_, (tool, args)) = [entry for entry in runtime.log if entry[0] == "call"][0]
+    _, (tool, args) = next(entry for entry in runtime.log if entry[0] == "call")
     assert tool == "echo" and isinstance(args, UnparsedArguments)
     assert "JSON" in args.problem
 

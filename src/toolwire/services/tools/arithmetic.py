@@ -74,9 +74,9 @@ def _eval(node: ast.expr) -> Number:
 def _check_power(base: Number, exponent: Number) -> None:
     if abs(exponent) > MAX_EXPONENT:
         raise CalculationError(f"exponent {exponent} is larger than {MAX_EXPONENT}")
-    if isinstance(base, int) and isinstance(exponent, int) and exponent > 0:
-        if base.bit_length() * exponent > MAX_INT_BITS:
-            raise CalculationError("result is too large")
+    whole = isinstance(base, int) and isinstance(exponent, int) and exponent > 0
+    if whole and int(base).bit_length() * int(exponent) > MAX_INT_BITS:
+        raise CalculationError("result is too large")
     if base == 0 and exponent < 0:
         raise ZeroDivisionError
 
