@@ -1,0 +1,162 @@
+"""`Connection`: one socket's state, a bounded send buffer and the ONE task that writes it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from dataclasses import dataclass
+from typing import Final
+
+from aiohttp import WSCloseCode, web
+
+from toolwire.services.context import new_id
+from toolwire.services.events import RunEvent
+
+log = logging.getLogger(__name__)
+
+SLOW_CONSUMER: Final = "slow consumer"
+CLOSE_TIMEOUT_S: Final = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Close:
+    code: int
+    message: str
+
+
+class Connection:
+    """Per-socket state; `send`/`deliver` never block, the writer task drains the buffer.
+
+    Past `max_queued` frames the socket is closed 1008 "slow consumer"; the runs go on.
+    """
+
+    __slots__ = ("__weakref__", "_buffer", "_closer", "_high_water", "_max_queued", "_replaying",
+                 "_wakeup", "_writer", "connection_id", "user_id", "ws")
+
+    def __init__(self, ws: web.WebSocketResponse, user_id: str, *, max_queued: int) -> None:
+        self.ws = ws
+        self.user_id = user_id
+        self.connection_id = new_id("w")
+        self._max_queued = max_queued
+        self._buffer: deque[str | _Close] = deque()
+        self._wakeup = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self._closer: asyncio.Task[None] | None = None
+        self._high_water: dict[str, int] = {}
+        self._replaying: dict[str, list[RunEvent]] = {}
+
+    @property
+    def closing(self) -> bool:
+        """Return True once a close was requested or the socket closed."""
+        return self._closer is not None or self.ws.closed or any(
+            isinstance(item, _Close) for item in self._buffer)
+
+    def start(self) -> None:
+        """Start the writer task (after the upgrade)."""
+        self._writer = asyncio.get_running_loop().create_task(
+            self._write_loop(), name=f"ws-writer-{self.connection_id}")
+
+    def send(self, frame: str) -> None:
+        """Queue one text frame; close the socket 1008 when the buffer is full."""
+        if self._closer is not None:
+            return
+        if len(self._buffer) >= self._max_queued:
+            self._close_slow()
+            return
+        self._buffer.append(frame)
+        self._wakeup.set()
+
+    def deliver(self, event: RunEvent) -> None:
+        """Bus callback: queue `event` unless this socket already sent it (resume seam)."""
+        pending = self._replaying.get(event.run_id)
+        if pending is not None:
+            pending.append(event)
+            return
+        high = self._high_water.get(event.run_id)
+        if high is not None:
+            if event.seq <= high:
+                return
+            self._track(event)
+        self.send(event.to_json())
+
+    def begin_replay(self, run_id: str) -> None:
+        """Hold this run's live events until `end_replay` (the replay is being fetched)."""
+        self._replaying[run_id] = []
+
+    def end_replay(self, run_id: str, after_seq: int, replayed: list[RunEvent]) -> None:
+        """Send `replayed` then the held live events, each `seq` once and in order."""
+        held = self._replaying.pop(run_id, [])
+        high = after_seq
+        for event in sorted([*replayed, *held], key=lambda e: e.seq):
+            if event.seq > high:
+                high = event.seq
+                self.send(event.to_json())
+        finished = any(e.type == "agent_completed" for e in (*replayed, *held))
+        if not finished:
+            self._high_water[run_id] = high
+
+    def _track(self, event: RunEvent) -> None:
+        if event.type == "agent_completed":
+            self._high_water.pop(event.run_id, None)
+        else:
+            self._high_water[event.run_id] = event.seq
+
+    def close(self, code: int, message: str) -> None:
+        """Close after the frames already queued are written."""
+        if self._closer is None:
+            self._buffer.append(_Close(code, message))
+            self._wakeup.set()
+
+    async def wait_closed(self, timeout_s: float = CLOSE_TIMEOUT_S) -> None:
+        """Wait (bounded) until the writer finished; cancel it past the timeout."""
+        tasks = [t for t in (self._writer, self._closer) if t is not None]
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=timeout_s)
+        for task in pending:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def stop(self) -> None:
+        """Stop the writer (the sentinel ends it after what is queued) and wait for it."""
+        if self._closer is None:
+            self.close(WSCloseCode.OK, "")
+        await self.wait_closed()
+
+    def _close_slow(self) -> None:
+        self._buffer.clear()
+        log.warning("closing a slow consumer", extra={"user_id": self.user_id})
+        self._closer = asyncio.get_running_loop().create_task(
+            self._abort_writer_and_close(), name=f"ws-closer-{self.connection_id}")
+
+    async def _abort_writer_and_close(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+        await self._close_ws(_Close(WSCloseCode.POLICY_VIOLATION, SLOW_CONSUMER))
+
+    async def _write_loop(self) -> None:
+        while True:
+            while not self._buffer:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+            item = self._buffer.popleft()
+            if isinstance(item, _Close):
+                await self._close_ws(item)
+                return
+            try:
+                await self.ws.send_str(item)
+            except (ConnectionError, RuntimeError):
+                return  # the peer is gone; the reader loop ends the handler
+
+    async def _close_ws(self, item: _Close) -> None:
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await self.ws.close(code=item.code, message=item.message.encode())
+        except (TimeoutError, ConnectionError, RuntimeError):
+            pass  # aiohttp has dropped the transport; nothing more to say to this peer

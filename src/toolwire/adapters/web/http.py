@@ -1,0 +1,63 @@
+"""HTTP endpoints: liveness, readiness, development tokens and the tool list."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from aiohttp import web
+from pydantic import BaseModel, Field, StrictStr, ValidationError
+
+from toolwire.adapters.web.auth import authenticate
+from toolwire.adapters.web.errors import describe_validation_error
+from toolwire.adapters.web.state import STATE
+
+PING_TIMEOUT_S = 2.0
+
+
+class TokenRequest(BaseModel):
+    """Body of `POST /auth/token`."""
+
+    user_id: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Answer 200 while the process runs."""
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Answer 200 when the event bus answers and the server is not shutting down."""
+    state = request.app[STATE]
+    if state.shutting_down:
+        return web.json_response({"status": "shutting_down"}, status=503)
+    try:
+        async with asyncio.timeout(PING_TIMEOUT_S):
+            ready = await state.deps.bus.ping()
+    except Exception:
+        ready = False
+    if not ready:
+        return web.json_response({"status": "event bus unavailable"}, status=503)
+    return web.json_response({"status": "ready"})
+
+
+async def issue_token(request: web.Request) -> web.Response:
+    """Issue a development token for any `user_id` (only routed when `auth.dev_login`)."""
+    verifier = request.app[STATE].deps.verifier
+    try:
+        body = TokenRequest.model_validate_json(await request.read())
+    except ValidationError as exc:
+        return web.json_response(
+            {"error": "invalid_request", "message": describe_validation_error(exc)}, status=400)
+    return web.json_response({
+        "access_token": verifier.issue(body.user_id),
+        "token_type": "bearer",
+        "expires_in": verifier.ttl_s,
+    })
+
+
+async def list_tools(request: web.Request) -> web.Response:
+    """List the tools: names, descriptions and argument schemas (token required)."""
+    state = request.app[STATE]
+    authenticate(request, state.deps.verifier)
+    return web.json_response([spec.describe() for spec in state.deps.tools])

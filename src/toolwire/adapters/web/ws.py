@@ -1,0 +1,114 @@
+"""`GET /ws`: auth before the upgrade, then ONE reader loop dispatching client frames."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import WSMsgType, web
+
+from toolwire.adapters.web.auth import authenticate
+from toolwire.adapters.web.connection import Connection
+from toolwire.adapters.web.errors import INVALID_MESSAGE, error_code
+from toolwire.adapters.web.protocol import (
+    CancelFrame,
+    ChatFrame,
+    ClientFrame,
+    PingFrame,
+    ResumeFrame,
+    error_message,
+    parse_frame,
+    pong_message,
+    request_id_of,
+)
+from toolwire.adapters.web.state import STATE, WebState
+from toolwire.services.context import UserExecutionContext
+
+log = logging.getLogger(__name__)
+
+
+async def websocket_handler(request: web.Request) -> web.StreamResponse:
+    """Authenticate, upgrade, subscribe to the user's events and serve client frames."""
+    state = request.app[STATE]
+    settings = state.deps.settings
+    if state.shutting_down:
+        raise web.HTTPServiceUnavailable(text="the server is shutting down")
+    _check_origin(request, settings.auth.allowed_origins)
+    user_id = authenticate(request, state.deps.verifier)
+    if state.sockets_per_user.get(user_id, 0) >= settings.limits.sockets_per_user:
+        raise web.HTTPTooManyRequests(
+            text=f"at most {settings.limits.sockets_per_user} sockets per user "
+                 "(limits.sockets_per_user)")
+    ws = web.WebSocketResponse(
+        heartbeat=settings.ws.heartbeat_s, max_msg_size=settings.ws.max_message_bytes)
+    conn = Connection(ws, user_id, max_queued=settings.ws.send_queue)
+    state.sockets_per_user[user_id] = state.sockets_per_user.get(user_id, 0) + 1
+    try:
+        subscription = await state.deps.bus.subscribe(user_id, conn.deliver)
+        try:
+            await ws.prepare(request)
+            state.connections.add(conn)
+            conn.start()
+            await _read_loop(state, conn)
+        finally:
+            await subscription.close()
+            await conn.stop()
+    finally:
+        _release_socket(state, user_id)
+    return ws
+
+
+async def _read_loop(state: WebState, conn: Connection) -> None:
+    async for msg in conn.ws:
+        if msg.type is WSMsgType.TEXT:
+            await _handle_text(state, conn, msg.data)
+        elif msg.type is WSMsgType.BINARY:
+            conn.send(error_message(INVALID_MESSAGE, "frames must be JSON text, not binary"))
+        elif msg.type is WSMsgType.ERROR:
+            log.info("socket error: %s", conn.ws.exception(), extra={"user_id": conn.user_id})
+            break
+
+
+async def _handle_text(state: WebState, conn: Connection, text: str) -> None:
+    try:
+        await _dispatch(state, conn, parse_frame(text))
+    except Exception as exc:
+        code, message = error_code(exc)
+        conn.send(error_message(code, message, request_id_of(text)))
+
+
+async def _dispatch(state: WebState, conn: Connection, frame: ClientFrame) -> None:
+    if isinstance(frame, PingFrame):
+        conn.send(pong_message())
+    elif isinstance(frame, ChatFrame):
+        ctx = UserExecutionContext.for_user(
+            conn.user_id, thread_id=frame.thread_id, request_id=frame.request_id,
+            connection_ids=(conn.connection_id,))
+        state.runs.start(ctx, frame.message)
+    elif isinstance(frame, CancelFrame):
+        await state.runs.cancel(conn.user_id, frame.run_id)
+    elif isinstance(frame, ResumeFrame):
+        await _resume(state, conn, frame)
+
+
+async def _resume(state: WebState, conn: Connection, frame: ResumeFrame) -> None:
+    await state.runs.check_owner(conn.user_id, frame.run_id)
+    conn.begin_replay(frame.run_id)
+    replayed = []
+    try:
+        replayed = await state.deps.bus.replay(frame.run_id, frame.after_seq)
+    finally:
+        conn.end_replay(frame.run_id, frame.after_seq, replayed)
+
+
+def _check_origin(request: web.Request, allowed: list[str]) -> None:
+    origin = request.headers.get("Origin")
+    if allowed and origin is not None and origin not in allowed:
+        raise web.HTTPForbidden(text="this Origin may not connect (auth.allowed_origins)")
+
+
+def _release_socket(state: WebState, user_id: str) -> None:
+    left = state.sockets_per_user.get(user_id, 1) - 1
+    if left > 0:
+        state.sockets_per_user[user_id] = left
+    else:
+        state.sockets_per_user.pop(user_id, None)

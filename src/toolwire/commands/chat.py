@@ -1,0 +1,48 @@
+"""`toolwire chat`: talk to a running server over its WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+
+from toolwire.adapters.web.client import EXIT_OK, EXIT_UNREACHABLE, ChatClient, ChatUnavailableError
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+
+
+@click.command()
+@click.option("--url", default=DEFAULT_URL, show_default=True, help="Base URL of the server.")
+@click.option("--user", "user_id", default="cli", show_default=True,
+              help="User to get a development token for.")
+@click.option("--json", "as_json", is_flag=True, help="Print the raw JSON frames.")
+@click.argument("message", required=False)
+def chat(url: str, user_id: str, as_json: bool, message: str | None) -> None:
+    """Send MESSAGE (or chat interactively) and print the run's events live."""
+    try:
+        code = asyncio.run(_chat(url, user_id, as_json, message))
+    except ChatUnavailableError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        code = EXIT_UNREACHABLE
+    sys.exit(code)
+
+
+async def _chat(url: str, user_id: str, as_json: bool, message: str | None) -> int:
+    async with ChatClient(url, user_id, click.echo, as_json=as_json) as client:
+        if message is not None:
+            return await client.chat(message)
+        while True:
+            line = await asyncio.to_thread(_prompt)
+            if line is None:
+                return EXIT_OK
+            if line.strip():
+                await client.chat(line)
+
+
+def _prompt() -> str | None:
+    try:
+        text: str = click.prompt("you", prompt_suffix="> ", default="", show_default=False)
+    except (click.Abort, EOFError):
+        return None
+    return None if text.strip() in {"exit", "quit"} else text

@@ -1,0 +1,55 @@
+"""`toolwire serve`: run the web app until SIGTERM/SIGINT, then shut down gracefully."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import click
+from aiohttp import web
+
+from toolwire.adapters.web import PathOnlyAccessLogger, graceful_shutdown
+from toolwire.container import ApplicationContainer, create_app
+
+log = logging.getLogger(__name__)
+
+
+@click.command()
+@click.option("--host", default=None, help="Interface to listen on (default: server.host).")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="Port to listen on; 0 picks a free one (default: server.port).")
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the WebSocket protocol and HTTP endpoints."""
+    from toolwire.cli import build_container  # the cli module registers this command
+
+    container = build_container()
+    settings = container.settings()
+    asyncio.run(serve_until_signalled(
+        container, host or settings.server.host,
+        settings.server.port if port is None else port))
+
+
+async def serve_until_signalled(container: ApplicationContainer, host: str, port: int) -> None:
+    """Listen on `host:port`; on SIGTERM/SIGINT drain runs, close sockets 1001 and return."""
+    app = create_app(container)
+    runner = web.AppRunner(app, handle_signals=False, access_log_class=PathOnlyAccessLogger)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        for bound_host, bound_port, *_ in runner.addresses:
+            click.echo(f"listening on http://{_url_host(bound_host)}:{bound_port}", err=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        log.info("signal received; shutting down")
+        await graceful_shutdown(app)
+    finally:
+        await runner.cleanup()
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

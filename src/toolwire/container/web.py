@@ -1,0 +1,19 @@
+"""`create_app`: the aiohttp app wired from the container's providers."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from toolwire.adapters.web import WebDeps, build_web_app
+from toolwire.container.application import ApplicationContainer
+
+
+def create_app(container: ApplicationContainer) -> web.Application:
+    """Return toolwire's web app; every run gets `container.request_scope(ctx)`."""
+    return build_web_app(WebDeps(
+        settings=container.settings(),
+        bus=container.event_bus(),
+        verifier=container.token_verifier(),
+        scope_factory=container.request_scope,
+        tools=tuple(container.tool_registry().specs()),
+    ))

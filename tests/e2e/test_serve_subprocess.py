@@ -1,0 +1,142 @@
+"""`toolwire serve` as a real process, spoken to with a plain aiohttp WebSocket client."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.e2e.conftest import eventually
+from toolwire.testing import assert_well_formed
+
+GRACE_S = 1.5
+
+
+@dataclass
+class Served:
+    """A running `toolwire serve` process and its base URL."""
+
+    process: asyncio.subprocess.Process
+    url: str
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOOLWIRE_")}
+    env.update(TOOLWIRE_ENV="test", TOOLWIRE_RUNS__SHUTDOWN_GRACE_S=str(GRACE_S))
+    return env
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[Served]:
+    """Start `python -m toolwire serve` on a free port and wait until it is healthy."""
+    port = _free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "toolwire", "serve", "--port", str(port),
+        env=_env(), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as session, asyncio.timeout(20):
+            while True:
+                try:
+                    async with session.get(f"{url}/readyz") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.05)
+        yield Served(process, url)
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await process.communicate()
+
+
+async def _socket(session: aiohttp.ClientSession, url: str, user: str,
+                  ) -> aiohttp.ClientWebSocketResponse:
+    async with session.post(f"{url}/auth/token", json={"user_id": user}) as response:
+        token = (await response.json())["access_token"]
+    return await session.ws_connect(f"{url}/ws", headers={"Authorization": f"Bearer {token}"})
+
+
+async def test_sigterm_ends_every_run_closes_sockets_1001_and_exits_0(served: Served) -> None:
+    async with aiohttp.ClientSession() as session:
+        sockets = [await _socket(session, served.url, user) for user in ("ada", "bob")]
+        for ws in sockets:
+            await ws.send_json({"type": "chat", "message": '/call sleep {"seconds": 60}'})
+            await ws.send_json({"type": "chat", "message": '/call sleep {"seconds": 0.5}'})
+        frames: list[list[dict[str, Any]]] = [[], []]
+
+        async def read(i: int) -> int | None:
+            async for msg in sockets[i]:
+                frames[i].append(msg.json())
+            return sockets[i].close_code
+
+        readers = [asyncio.create_task(read(i)) for i in range(2)]
+        def tools_running() -> int:
+            return sum(f["type"] == "tool_executing" for fs in frames for f in fs)
+
+        await eventually(lambda: tools_running() == 4)
+        served.process.send_signal(signal.SIGTERM)
+
+        async with asyncio.timeout(10):
+            while True:  # readiness turns 503 at once, the listener stays up for the grace
+                async with session.get(f"{served.url}/readyz") as response:
+                    if response.status == 503:
+                        break
+                await asyncio.sleep(0.02)
+        await sockets[0].send_json({"type": "chat", "message": "hi", "request_id": "late"})
+        async with asyncio.timeout(10 + GRACE_S):
+            close_codes = await asyncio.gather(*readers)
+            returncode = await served.process.wait()
+
+    assert close_codes == [1001, 1001]
+    assert returncode == 0
+    refused = [f for f in frames[0] if f["type"] == "error"]
+    assert [(f["code"], f["request_id"]) for f in refused] == [("rate_limited", "late")]
+    for socket_frames in frames:
+        runs: dict[str, list[dict[str, Any]]] = {}
+        for frame in socket_frames:
+            if frame["type"] != "error":
+                runs.setdefault(frame["run_id"], []).append(frame)
+        assert len(runs) == 2
+        statuses = set()
+        for run in runs.values():
+            assert_well_formed(run)  # the last event of every run is its agent_completed
+            statuses.add(run[-1]["data"]["status"])
+        assert statuses == {"ok", "cancelled"}
+
+
+async def test_chat_command_prints_the_answer(served: Served) -> None:
+    chat = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "toolwire", "chat", "--url", served.url, "what is 6*7?",
+        env=_env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    async with asyncio.timeout(30):
+        out, err = await chat.communicate()
+    assert chat.returncode == 0, err.decode()
+    text = out.decode()
+    assert "calculator" in text
+    assert "answer: 6*7 = 42" in text
+
+
+async def test_chat_command_exits_2_when_it_cannot_connect() -> None:
+    chat = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "toolwire", "chat", "--url", f"http://127.0.0.1:{_free_port()}",
+        "hi", env=_env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    async with asyncio.timeout(30):
+        _, err = await chat.communicate()
+    assert chat.returncode == 2
+    assert b"cannot connect" in err
+    assert b"Traceback" not in err
