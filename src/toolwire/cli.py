@@ -9,6 +9,9 @@ from typing import Any
 
 import click
 
+from toolwire.commands.chat import chat
+from toolwire.commands.check import check
+from toolwire.commands.serve import serve
 from toolwire.config import Settings, describe_settings_error
 from toolwire.config.profiles import ENV_NAMES
 from toolwire.container import ApplicationContainer, create_container
@@ -109,6 +112,9 @@ def tools(as_json: bool) -> None:
 
 
 # Commands that live in their own modules register here, one line each.
+main.add_command(check)
+main.add_command(serve)
+main.add_command(chat)
 
 
 if __name__ == "__main__":  # pragma: no cover

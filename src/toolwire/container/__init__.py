@@ -2,6 +2,16 @@
 
 from toolwire.container.application import ApplicationContainer
 from toolwire.container.bootstrap import create_container
+from toolwire.container.current import get_container, set_container, use_container
 from toolwire.container.scope import RequestScope
+from toolwire.container.web import create_app
 
-__all__ = ["ApplicationContainer", "RequestScope", "create_container"]
+__all__ = [
+    "ApplicationContainer",
+    "RequestScope",
+    "create_app",
+    "create_container",
+    "get_container",
+    "set_container",
+    "use_container",
+]

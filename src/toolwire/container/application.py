@@ -12,6 +12,7 @@ from toolwire.adapters.bridge import WebSocketBridge
 from toolwire.adapters.memory_bus import InMemoryEventBus
 from toolwire.adapters.redis_bus import RedisEventBus
 from toolwire.adapters.tool_loading import load_registry
+from toolwire.adapters.web.auth import TokenVerifier
 from toolwire.config import Settings
 from toolwire.container.scope import RequestScope
 from toolwire.services.agents import EmbeddedAgent
@@ -53,6 +54,8 @@ class ApplicationContainer(containers.DeclarativeContainer):
         ),
     )
 
+    token_verifier = providers.Singleton(TokenVerifier.from_settings, settings.provided.auth)
+
     agent = providers.Factory(EmbeddedAgent)
 
     legacy_calls = providers.Singleton(Counter[str])
@@ -77,5 +80,6 @@ class ApplicationContainer(containers.DeclarativeContainer):
         executor_factory=executor.provider,
         dispatcher_factory=dispatcher.provider,
         agent_factory=agent.provider,
+        registry_factory=tool_registry.provider,
         max_duration_s=setting(settings, "runs.max_duration_s"),
     )
