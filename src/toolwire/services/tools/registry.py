@@ -20,12 +20,17 @@ class ToolRegistry:
             self.register(spec)
 
     def register(self, spec: ToolSpec) -> None:
-        """Add `spec`; a second tool with the same name is an error naming both origins."""
+        """Add `spec`; another tool with the same name is an error naming both origins.
+
+        Registering the same function again (say, from a module and an entry point) is a no-op.
+        """
         existing = self.get(spec.name)
-        if existing is not None and existing is not spec:
+        if existing is not None:
+            if existing.func is spec.func:
+                return
             raise ToolConflictError(
                 f"two tools are named {spec.name!r}: {existing.origin or '?'} "
-                f"and {spec.origin or '?'}"
+                f"and {spec.origin or '?'}; rename one of them"
             )
         self._specs[spec.name] = spec
 

@@ -1,0 +1,1 @@
+"""A small library-catalogue service that embeds toolwire under `/agent`."""
