@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.support import event, eventually
 from toolwire.adapters.memory_bus import InMemoryEventBus
 from toolwire.adapters.redis_bus import RedisEventBus
-from toolwire.services.events import EventType, RunEvent
+from toolwire.services.events import RunEvent
 from toolwire.services.ports import EventBus
 
 RETENTION_S = 0.5
@@ -48,25 +47,6 @@ async def bus(request: pytest.FixtureRequest, clock: FakeClock) -> AsyncIterator
         built = RedisEventBus(url=url, retention_s=RETENTION_S, max_events=MAX_EVENTS)
     yield built
     await built.aclose()
-
-
-def event(run_id: str, seq: int, type_: EventType = "agent_thinking") -> RunEvent:
-    return RunEvent(
-        type_, run_id, "t_1", seq, "2026-11-24T21:50:00.000000Z", {"text": f"s{seq}", "step": seq}
-    )
-
-
-async def eventually(check: Callable[[], Awaitable[bool] | bool], within: float = 5.0) -> None:
-    """Poll `check` until it holds; fail after `within` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        outcome = check()
-        if not isinstance(outcome, bool):
-            outcome = await outcome
-        if outcome:
-            return
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 def test_both_buses_implement_the_port(bus: Bus) -> None:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from redis.asyncio import Redis
 
 from tests.fixtures_redis import RedisServer
+from tests.support import event, eventually
 from toolwire.adapters.redis_bus import RedisEventBus
-from toolwire.services.events import EventType, RunEvent
+from toolwire.services.events import RunEvent
 
 pytestmark = pytest.mark.redis
 
@@ -41,25 +41,6 @@ async def redis_client(redis_url: str) -> AsyncIterator[Redis]:
     client = Redis.from_url(redis_url)
     yield client
     await client.aclose()
-
-
-def event(run_id: str, seq: int, type_: EventType = "agent_thinking") -> RunEvent:
-    return RunEvent(
-        type_, run_id, "t_1", seq, "2026-11-24T21:50:00.000000Z", {"text": f"s{seq}", "step": seq}
-    )
-
-
-async def eventually(check: Callable[[], Awaitable[bool] | bool], within: float = 5.0) -> None:
-    """Poll `check` until it holds; fail after `within` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        outcome = check()
-        if not isinstance(outcome, bool):
-            outcome = await outcome
-        if outcome:
-            return
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 async def listeners(client: Redis, user_id: str) -> int:
