@@ -2,34 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 
 from toolwire.config import Settings
-from toolwire.container import ApplicationContainer, create_container
+from toolwire.container import ApplicationContainer
 from toolwire.services.events import RunEvent
+from toolwire.testing import settings_for_tests
 
 
 @pytest.fixture
 def settings_factory() -> Callable[..., Settings]:
     """Build test-profile settings with overrides, e.g. `settings_factory(runs={...})`."""
-
-    def build(**overrides: Any) -> Settings:
-        return Settings(env="test", **overrides)
-
-    return build
+    return settings_for_tests
 
 
 @pytest.fixture
-async def container(
-    settings_factory: Callable[..., Settings],
-) -> AsyncIterator[ApplicationContainer]:
-    """A container on the test profile; its bus is closed afterwards."""
-    built = create_container(settings_factory())
-    yield built
-    await built.event_bus().aclose()
+def container(toolwire_container: ApplicationContainer) -> ApplicationContainer:
+    """The plugin's fresh, self-cleaning `toolwire_container`, under the short name."""
+    return toolwire_container
 
 
 class Recorder:

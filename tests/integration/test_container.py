@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 import pytest
@@ -12,12 +11,12 @@ from dependency_injector import providers
 from toolwire.adapters.bridge import WebSocketBridge
 from toolwire.adapters.memory_bus import InMemoryEventBus
 from toolwire.adapters.redis_bus import RedisEventBus
-from toolwire.config import Settings
-from toolwire.container import ApplicationContainer, RequestScope, create_container
+from toolwire.container import ApplicationContainer, RequestScope
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.dispatcher import ToolDispatcher
 from toolwire.services.executor import ToolExecutor
 from toolwire.services.tools.calls import ToolCall
+from toolwire.testing import ContainerFactory, ProviderOverrides
 
 
 async def test_scope_gives_container_built_objects_for_its_user(
@@ -135,12 +134,12 @@ class RecordingExecutor(ToolExecutor):
 
 
 async def test_override_replaces_the_executor_in_new_scopes_and_is_undone(
-    container: ApplicationContainer,
+    container: ApplicationContainer, toolwire_override: ProviderOverrides
 ) -> None:
     override = providers.Factory(
         RecordingExecutor, registry=container.tool_registry, default_timeout_s=1.0
     )
-    with container.executor.override(override):
+    with toolwire_override(executor=override):
         async with container.request_scope(UserExecutionContext.for_user("a")) as scope:
             assert isinstance(scope.executor, RecordingExecutor)
             final = await scope.run("what is 2+2?")
@@ -153,16 +152,13 @@ async def test_override_replaces_the_executor_in_new_scopes_and_is_undone(
 @pytest.mark.parametrize(("backend", "bus_type"), [("memory", InMemoryEventBus),
                                                    ("redis", RedisEventBus)])
 async def test_settings_switch_the_event_bus_through_the_container(
-    settings_factory: Callable[..., Settings], backend: str, bus_type: type
+    toolwire_container_factory: ContainerFactory, backend: str, bus_type: type
 ) -> None:
-    container = create_container(settings_factory(events={"backend": backend}))
+    container = toolwire_container_factory(events={"backend": backend})
     bus = container.event_bus()
-    try:
-        assert isinstance(bus, bus_type)
-        async with container.request_scope(UserExecutionContext.for_user("a")) as scope:
-            assert scope.bridge._bus is bus  # type: ignore[attr-defined]
-    finally:
-        await bus.aclose()
+    assert isinstance(bus, bus_type)
+    async with container.request_scope(UserExecutionContext.for_user("a")) as scope:
+        assert scope.bridge._bus is bus  # type: ignore[attr-defined]
 
 
 async def test_scope_rejects_anything_but_a_user_context(

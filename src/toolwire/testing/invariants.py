@@ -76,6 +76,7 @@ def format_run_table(events: Sequence[EventLike]) -> str:
 
 def assert_well_formed(events: Sequence[EventLike]) -> None:
     """Fail with the run as a table when `events` break any §3 invariant."""
+    __tracebackhide__ = True  # pytest shows the table, not this frame's arguments
     problems = run_problems(events)
     if problems:
         raise AssertionError(
@@ -86,6 +87,7 @@ def assert_well_formed(events: Sequence[EventLike]) -> None:
 
 def assert_sequence(events: Sequence[EventLike], expected: Sequence[str]) -> None:
     """Fail with the run as a table unless the event types are exactly `expected`."""
+    __tracebackhide__ = True
     actual = [_wire(e).get("type") for e in events]
     if actual != list(expected):
         raise AssertionError(
