@@ -115,11 +115,32 @@ class LegacySettings(BaseModel):
     removal_date: date | None = None
 
 
-class AgentSettings(BaseModel):
-    """Which agent answers chats."""
+DEFAULT_SYSTEM_PROMPT: Final = (
+    "You are a helpful assistant. Call the tools you are given when they help, "
+    "then answer briefly."
+)
 
-    backend: Literal["embedded"] = "embedded"
+
+class AgentSettings(BaseModel):
+    """Which agent answers chats, and how the `openai` backend reaches its model."""
+
+    backend: Literal["embedded", "openai"] = "embedded"
     name: str = "embedded"
+    base_url: str = "https://api.openai.com/v1"
+    api_key: SecretStr | None = None
+    model: str = "gpt-4o-mini"
+    request_timeout_s: float = Field(60.0, gt=0)
+    max_steps: int = Field(8, gt=0)
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+
+    @model_validator(mode="after")
+    def _openai_needs_a_key(self) -> AgentSettings:
+        if self.backend == "openai" and not (self.api_key and self.api_key.get_secret_value()):
+            raise ValueError(
+                "set TOOLWIRE_AGENT__API_KEY to the model API's key "
+                "(TOOLWIRE_AGENT__BACKEND=openai needs one)"
+            )
+        return self
 
 
 class _ProfileSource(PydanticBaseSettingsSource):

@@ -9,6 +9,7 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from toolwire.adapters.bridge import WebSocketBridge
+from toolwire.adapters.llm import OpenAIAgent, OpenAIChatClient
 from toolwire.adapters.memory_bus import InMemoryEventBus
 from toolwire.adapters.redis_bus import RedisEventBus
 from toolwire.adapters.tool_loading import load_registry
@@ -28,7 +29,7 @@ def setting(settings: providers.Provider[Settings], path: str) -> providers.Sing
 class ApplicationContainer(containers.DeclarativeContainer):
     """Settings → app-wide singletons → request-scoped objects, in dependency order.
 
-    App-wide: `settings`, `tool_registry`, `event_bus`, `agent`, `legacy_calls`.
+    App-wide: `settings`, `tool_registry`, `event_bus`, `llm_client`, `agent`, `legacy_calls`.
     Per request (call with `user_context=`): `bridge`, `executor`, `dispatcher`;
     `request_scope(ctx)` builds all three and closes them on exit.
     Settings values are read once: override `settings` before the first use.
@@ -56,7 +57,24 @@ class ApplicationContainer(containers.DeclarativeContainer):
 
     token_verifier = providers.Singleton(TokenVerifier.from_settings, settings.provided.auth)
 
-    agent = providers.Factory(EmbeddedAgent)
+    llm_client = providers.Singleton(
+        OpenAIChatClient,
+        base_url=settings.provided.agent.base_url,
+        api_key=settings.provided.agent.api_key,
+        timeout_s=settings.provided.agent.request_timeout_s,
+    )
+
+    agent = providers.Selector(
+        setting(settings, "agent.backend"),
+        embedded=providers.Factory(EmbeddedAgent),
+        openai=providers.Factory(
+            OpenAIAgent,
+            client=llm_client,
+            model=setting(settings, "agent.model"),
+            max_steps=setting(settings, "agent.max_steps"),
+            system_prompt=setting(settings, "agent.system_prompt"),
+        ),
+    )
 
     legacy_calls = providers.Singleton(Counter[str])
 

@@ -1,0 +1,26 @@
+"""Errors of the model API client; their messages are shown to users, so they name no secret."""
+
+from __future__ import annotations
+
+from toolwire.services.errors import ToolwireError
+
+
+class ModelAPIError(ToolwireError):
+    """The model API could not be reached or gave no usable answer."""
+
+
+class ModelHTTPError(ModelAPIError):
+    """The model API answered with an HTTP error status."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(f"the model API answered HTTP {status}: {detail}")
+        self.status = status
+        self.detail = detail
+
+
+class ModelTimeoutError(ModelAPIError):
+    """The model API did not answer within the request timeout."""
+
+
+class MalformedReplyError(ModelAPIError):
+    """The model API answered 200 with something that is not a chat completion."""
