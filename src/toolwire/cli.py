@@ -14,7 +14,7 @@ from toolwire.commands.check import check
 from toolwire.commands.serve import serve
 from toolwire.config import Settings, describe_settings_error
 from toolwire.config.profiles import ENV_NAMES
-from toolwire.container import ApplicationContainer, create_container
+from toolwire.container import ApplicationContainer, close_resources, create_container
 from toolwire.logs import configure_logging
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.errors import ToolwireError
@@ -69,7 +69,7 @@ async def _run_once(container: ApplicationContainer, user_id: str, message: str)
             final = await scope.run(message)
     finally:
         await subscription.close()
-        await bus.aclose()
+        await close_resources(container)
     return final.status
 
 

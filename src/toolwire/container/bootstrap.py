@@ -14,3 +14,11 @@ def create_container(settings: Settings | None = None) -> ApplicationContainer:
     if settings is not None:
         container.settings.override(providers.Object(settings))
     return container
+
+
+async def close_resources(container: ApplicationContainer) -> None:
+    """Close the app-wide singletons that hold connections: the event bus and the LLM client."""
+    try:
+        await container.event_bus().aclose()
+    finally:
+        await container.llm_client().aclose()

@@ -8,7 +8,7 @@ from typing import Any
 from dependency_injector import providers
 
 from toolwire.config import Settings
-from toolwire.container import ApplicationContainer, create_container
+from toolwire.container import ApplicationContainer, close_resources, create_container
 
 OverrideSnapshot = Mapping[str, tuple[providers.Provider[Any], ...]]
 
@@ -42,9 +42,9 @@ class ManagedContainer:
         self._snapshot = snapshot_overrides(self.container)
 
     async def aclose(self) -> None:
-        """Undo overrides made since creation, close the event bus, reset the singletons."""
+        """Undo overrides made since creation, close bus and LLM client, reset the singletons."""
         restore_overrides(self.container, self._snapshot)
-        await self.container.event_bus().aclose()
+        await close_resources(self.container)
         self.container.reset_singletons()
 
 

@@ -35,7 +35,7 @@ def build_web_app(deps: WebDeps) -> web.Application:
     if settings.auth.dev_login:
         app.router.add_post("/auth/token", http.issue_token)
     app.on_shutdown.append(graceful_shutdown)
-    app.cleanup_ctx.append(_close_bus)
+    app.cleanup_ctx.append(_finish_shutdown)
     return app
 
 
@@ -61,9 +61,9 @@ async def _shutdown(state: WebState) -> None:
     await asyncio.gather(*(conn.wait_closed() for conn in connections))
 
 
-async def _close_bus(app: web.Application) -> AsyncIterator[None]:
+async def _finish_shutdown(app: web.Application) -> AsyncIterator[None]:
+    """On clean-up, wait for the graceful shutdown; whoever built the bus closes it after."""
     yield
     state = app[STATE]
     if state.shutdown_task is not None:
         await state.shutdown_task
-    await state.deps.bus.aclose()
