@@ -58,6 +58,7 @@ async def run_agent(
     """
     started = time.perf_counter()
     log_extra = {"run_id": user_context.run_id, "user_id": user_context.user_id}
+    log.info("run started (agent %s)", agent.name, extra=log_extra)
     await sink.emit(AgentStarted(agent.name, message, user_context.request_id))
     runtime = RunRuntime(dispatcher, sink)
     final: AgentCompleted
@@ -67,6 +68,7 @@ async def run_agent(
         final = AgentCompleted("ok", _ms(started), answer=answer)
     except asyncio.CancelledError:
         cancelled = ErrorInfo("cancelled", "the run was cancelled")
+        log.info("run cancelled", extra=log_extra)
         await sink.emit(AgentCompleted("cancelled", _ms(started), error=cancelled))
         raise
     except LimitExceededError as exc:
@@ -82,6 +84,7 @@ async def run_agent(
             ))
     except Exception as exc:
         final = _agent_failed(started, exc, log_extra)
+    log.info("run ended: %s in %.1f ms", final.status, final.duration_ms, extra=log_extra)
     await sink.emit(final)
     return final
 
