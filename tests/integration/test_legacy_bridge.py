@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-
 import pytest
 
 from tests.integration.conftest import Recorder
-from toolwire.config import Settings
-from toolwire.container import ApplicationContainer, create_container, use_container
+from toolwire.container import ApplicationContainer
 from toolwire.legacy import create_agent_websocket_bridge
 from toolwire.testing import assert_sequence, assert_well_formed
-
-
-@pytest.fixture
-async def quiet(settings_factory: Callable[..., Settings]) -> AsyncIterator[ApplicationContainer]:
-    """The current container with `legacy.mode=off`."""
-    built = create_container(settings_factory(legacy={"mode": "off"}))
-    with use_container(built):
-        yield built
-    await built.event_bus().aclose()
 
 
 async def test_the_five_notifications_make_a_well_formed_run(

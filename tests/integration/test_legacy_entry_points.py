@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import re
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,36 +126,6 @@ async def call_a_tool(obj: Any, entry: Entry) -> str:
 @tool(name="shout", description="Upper-case the text (a tool local to one scope).")
 def shout(text: str) -> str:
     return text.upper()
-
-
-async def legacy_container(
-    settings_factory: Callable[..., Settings], mode: str
-) -> AsyncIterator[ApplicationContainer]:
-    built = create_container(settings_factory(legacy={"mode": mode}))
-    with use_container(built):
-        yield built
-    await built.event_bus().aclose()
-
-
-@pytest.fixture
-async def warn(settings_factory: Callable[..., Settings]) -> AsyncIterator[ApplicationContainer]:
-    """The current container, in the default `warn` mode."""
-    async for built in legacy_container(settings_factory, "warn"):
-        yield built
-
-
-@pytest.fixture
-async def quiet(settings_factory: Callable[..., Settings]) -> AsyncIterator[ApplicationContainer]:
-    """The current container with `legacy.mode=off`, for tests about something else."""
-    async for built in legacy_container(settings_factory, "off"):
-        yield built
-
-
-@pytest.fixture
-async def strict(settings_factory: Callable[..., Settings]) -> AsyncIterator[ApplicationContainer]:
-    """The current container with `legacy.mode=error`."""
-    async for built in legacy_container(settings_factory, "error"):
-        yield built
 
 
 def by_entry(entries: Sequence[Entry] = ENTRIES) -> Any:

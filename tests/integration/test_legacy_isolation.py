@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
 from tests.integration.conftest import Recorder
-from toolwire.config import Settings
-from toolwire.container import ApplicationContainer, create_container, use_container
+from toolwire.container import ApplicationContainer
 from toolwire.legacy import RequestScopedToolDispatcher, UnifiedToolDispatcher
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.errors import ToolConflictError
 from toolwire.services.tools.spec import tool
-
-
-@pytest.fixture
-async def quiet(settings_factory: Callable[..., Settings]) -> AsyncIterator[ApplicationContainer]:
-    """The current container with `legacy.mode=off`."""
-    built = create_container(settings_factory(legacy={"mode": "off"}))
-    with use_container(built):
-        yield built
-    await built.event_bus().aclose()
 
 
 async def test_two_users_created_concurrently_share_nothing(quiet: ApplicationContainer) -> None:
