@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -11,15 +10,6 @@ from pydantic import ValidationError
 from toolwire.config import Settings, describe_settings_error
 
 STRONG_SECRET = "s" * 40
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No TOOLWIRE_ variable or .env file of the developer leaks into these tests."""
-    for name in list(os.environ):
-        if name.startswith("TOOLWIRE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
 
 
 @pytest.mark.parametrize(
