@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from aiohttp import WSCloseCode, web
@@ -26,10 +26,31 @@ class _Close:
     message: str
 
 
+@dataclass(slots=True, eq=False)
+class _Replay:
+    """One resume of one run: the replayed events, then the live ones held behind them."""
+
+    run_id: str
+    events: deque[RunEvent] = field(default_factory=deque)
+    fetched: bool = False
+    high: int = 0  # the last seq queued, once fetched
+    replayed_to: int = 0  # the last seq that came from the bus rather than live
+    held_live: int = 0  # live events queued and not yet written
+    finished: bool = False
+
+    def add(self, event: RunEvent) -> None:
+        self.events.append(event)
+        self.high = max(self.high, event.seq)
+        self.finished = self.finished or event.type == "agent_completed"
+
+
 class Connection:
     """Per-socket state; `send`/`deliver` never block, the writer task drains the buffer.
 
     Past `max_queued` frames the socket is closed 1008 "slow consumer"; the runs go on.
+    A resume is one buffer item that the writer drains with the socket's own backpressure,
+    so a replay longer than `max_queued` is paced, not refused; the run's live events wait
+    behind it and count against `max_queued`.
     """
 
     __slots__ = ("__weakref__", "_buffer", "_closer", "_high_water", "_max_queued", "_replaying",
@@ -40,12 +61,12 @@ class Connection:
         self.user_id = user_id
         self.connection_id = new_id("w")
         self._max_queued = max_queued
-        self._buffer: deque[str | _Close] = deque()
+        self._buffer: deque[str | _Replay | _Close] = deque()
         self._wakeup = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
         self._high_water: dict[str, int] = {}
-        self._replaying: dict[str, list[RunEvent]] = {}
+        self._replaying: dict[str, _Replay] = {}
 
     @property
     def closing(self) -> bool:
@@ -60,19 +81,15 @@ class Connection:
 
     def send(self, frame: str) -> None:
         """Queue one text frame; close the socket 1008 when the buffer is full."""
-        if self._closer is not None:
-            return
-        if len(self._buffer) >= self._max_queued:
-            self._close_slow()
-            return
-        self._buffer.append(frame)
-        self._wakeup.set()
+        self._enqueue(frame)
 
     def deliver(self, event: RunEvent) -> None:
         """Bus callback: queue `event` unless this socket already sent it (resume seam)."""
-        pending = self._replaying.get(event.run_id)
-        if pending is not None:
-            pending.append(event)
+        if self._closer is not None:
+            return
+        replay = self._replaying.get(event.run_id)
+        if replay is not None:
+            self._hold(replay, event)
             return
         high = self._high_water.get(event.run_id)
         if high is not None:
@@ -82,26 +99,56 @@ class Connection:
         self.send(event.to_json())
 
     def begin_replay(self, run_id: str) -> None:
-        """Hold this run's live events until `end_replay` (the replay is being fetched)."""
-        self._replaying[run_id] = []
+        """Hold this run's live events until the replay is fetched and written."""
+        self._replaying[run_id] = _Replay(run_id)
 
     def end_replay(self, run_id: str, after_seq: int, replayed: list[RunEvent]) -> None:
-        """Send `replayed` then the held live events, each `seq` once and in order."""
-        held = self._replaying.pop(run_id, [])
-        high = after_seq
+        """Queue `replayed` then the held live events, each `seq` once and in order."""
+        replay = self._replaying.get(run_id)
+        if replay is None or self._closer is not None:
+            return
+        held = list(replay.events)
+        replay.events.clear()
+        replay.replayed_to = max((e.seq for e in replayed), default=after_seq)
+        replay.high = after_seq
         for event in sorted([*replayed, *held], key=lambda e: e.seq):
-            if event.seq > high:
-                high = event.seq
-                self.send(event.to_json())
-        finished = any(e.type == "agent_completed" for e in (*replayed, *held))
-        if not finished:
-            self._high_water[run_id] = high
+            if event.seq > replay.high:
+                replay.add(event)
+        replay.held_live = sum(1 for e in replay.events if e.seq > replay.replayed_to)
+        replay.fetched = True
+        self._enqueue(replay)
+
+    def _hold(self, replay: _Replay, event: RunEvent) -> None:
+        if replay.fetched and event.seq <= replay.high:
+            return
+        if replay.held_live >= self._max_queued:
+            self._close_slow()
+            return
+        replay.add(event)
+        replay.held_live += 1
+
+    def _finish_replay(self, replay: _Replay) -> None:
+        """The replay is written: from now on this run's live events go out directly."""
+        if self._replaying.get(replay.run_id) is not replay:
+            return  # a later resume of the same run took over
+        del self._replaying[replay.run_id]
+        if not replay.finished:
+            self._high_water[replay.run_id] = replay.high
 
     def _track(self, event: RunEvent) -> None:
         if event.type == "agent_completed":
             self._high_water.pop(event.run_id, None)
         else:
             self._high_water[event.run_id] = event.seq
+
+    def _enqueue(self, item: str | _Replay) -> None:
+        if self._closer is not None:
+            return
+        if len(self._buffer) >= self._max_queued:
+            self._close_slow()
+            return
+        self._buffer.append(item)
+        self._wakeup.set()
 
     def close(self, code: int, message: str) -> None:
         """Close after the frames already queued are written."""
@@ -129,6 +176,7 @@ class Connection:
 
     def _close_slow(self) -> None:
         self._buffer.clear()
+        self._replaying.clear()
         log.warning("closing a slow consumer", extra={"user_id": self.user_id})
         self._closer = asyncio.get_running_loop().create_task(
             self._abort_writer_and_close(), name=f"ws-closer-{self.connection_id}")
@@ -149,10 +197,28 @@ class Connection:
             if isinstance(item, _Close):
                 await self._close_ws(item)
                 return
-            try:
-                await self.ws.send_str(item)
-            except (ConnectionError, RuntimeError):
+            sent = await self._write_replay(item) if isinstance(item, _Replay) else (
+                await self._write(item))
+            if not sent:
                 return  # the peer is gone; the reader loop ends the handler
+
+    async def _write_replay(self, replay: _Replay) -> bool:
+        """Write the replay frame by frame (the socket's drain paces it), then go live."""
+        while replay.events:
+            event = replay.events.popleft()
+            if event.seq > replay.replayed_to:
+                replay.held_live -= 1
+            if not await self._write(event.to_json()):
+                return False
+        self._finish_replay(replay)
+        return True
+
+    async def _write(self, frame: str) -> bool:
+        try:
+            await self.ws.send_str(frame)
+        except (ConnectionError, RuntimeError):
+            return False
+        return True
 
     async def _close_ws(self, item: _Close) -> None:
         try:

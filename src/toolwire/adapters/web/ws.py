@@ -8,7 +8,7 @@ from aiohttp import WSMsgType, web
 
 from toolwire.adapters.web.auth import authenticate
 from toolwire.adapters.web.connection import Connection
-from toolwire.adapters.web.errors import INVALID_MESSAGE, error_code
+from toolwire.adapters.web.errors import INVALID_MESSAGE, RATE_LIMITED, WireError, error_code
 from toolwire.adapters.web.protocol import (
     CancelFrame,
     ChatFrame,
@@ -80,14 +80,27 @@ async def _dispatch(state: WebState, conn: Connection, frame: ClientFrame) -> No
     if isinstance(frame, PingFrame):
         conn.send(pong_message())
     elif isinstance(frame, ChatFrame):
-        ctx = UserExecutionContext.for_user(
-            conn.user_id, thread_id=frame.thread_id, request_id=frame.request_id,
-            connection_ids=(conn.connection_id,))
-        state.runs.start(ctx, frame.message)
+        await _start_run(state, conn, frame)
     elif isinstance(frame, CancelFrame):
         await state.runs.cancel(conn.user_id, frame.run_id)
     elif isinstance(frame, ResumeFrame):
         await _resume(state, conn, frame)
+
+
+async def _start_run(state: WebState, conn: Connection, frame: ChatFrame) -> None:
+    """Start the chat's run, or refuse it (`rate_limited`) while the event bus is down.
+
+    A run that cannot publish could not even say it started, so during an outage the chat
+    gets an `error` frame at once and nothing starts; the client retries later (the same
+    `request_id` is free again, since no run took it).
+    """
+    if not await state.deps.bus.ping():
+        raise WireError(RATE_LIMITED, "the event bus is unavailable; no run started, "
+                        "try again shortly")
+    ctx = UserExecutionContext.for_user(
+        conn.user_id, thread_id=frame.thread_id, request_id=frame.request_id,
+        connection_ids=(conn.connection_id,))
+    state.runs.start(ctx, frame.message)
 
 
 async def _resume(state: WebState, conn: Connection, frame: ResumeFrame) -> None:

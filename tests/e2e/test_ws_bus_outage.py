@@ -1,0 +1,62 @@
+"""Event bus unavailable (DESIGN §8): not ready, chats refused clearly, automatic recovery."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from tests.e2e.conftest import DEADLINE_S, chat_run, connect, receive
+from tests.e2e.conftest import test_settings as e2e_settings
+from tests.fixtures_redis import RedisServer
+from toolwire.adapters.web.state import STATE
+from toolwire.container import create_app, create_container
+from toolwire.testing import assert_well_formed
+
+pytestmark = pytest.mark.redis
+
+Client = TestClient[web.Request, web.Application]
+
+
+async def _ready(client: Client) -> int:
+    response = await client.get("/readyz")
+    return response.status
+
+
+async def _until_ready(client: Client) -> None:
+    async with asyncio.timeout(DEADLINE_S):
+        while True:
+            if await _ready(client) == 200:
+                return
+            await asyncio.sleep(0.05)
+
+
+async def test_redis_outage_refuses_chats_clearly_and_recovers_by_itself(
+    aiohttp_client: Any, redis_server: RedisServer,
+) -> None:
+    settings = e2e_settings(events={"backend": "redis", "redis_url": redis_server.url})
+    client: Client = await aiohttp_client(create_app(create_container(settings)))
+    ws = await connect(client, "ada")
+    assert await _ready(client) == 200
+    assert_well_formed(await chat_run(ws, "hi"))
+
+    redis_server.stop()
+    assert await _ready(client) == 503
+    await ws.send_json({"type": "chat", "message": "what is 6*7?", "request_id": "q-down"})
+    refused = await receive(ws)
+    assert (refused["type"], refused["code"], refused["request_id"]) == (
+        "error", "rate_limited", "q-down")
+    assert "event bus" in refused["message"]
+    assert client.app[STATE].runs.live_count == 0  # nothing started
+    await ws.send_json({"type": "ping"})
+    assert await receive(ws) == {"type": "pong"}  # the socket and the process live on
+
+    redis_server.start()
+    await _until_ready(client)  # nothing restarted the app: recovery is automatic
+    frames = await chat_run(ws, "what is 6*7?", request_id="q-down")  # the id is free again
+    assert_well_formed(frames)
+    assert "42" in frames[-1]["data"]["answer"]
+    await ws.close()
