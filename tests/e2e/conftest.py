@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Awaitable, Callable
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 import aiohttp
 import pytest
+from aiohappyeyeballs import AddrInfoType
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
@@ -110,3 +113,33 @@ async def chat_run(ws: aiohttp.ClientWebSocketResponse, message: str, **fields: 
     """Send a chat and return its run's frames up to `agent_completed`."""
     await ws.send_json({"type": "chat", "message": message, **fields})
     return await receive_until(ws, completed)
+
+
+RECEIVE_BUFFER = 64 * 1024
+
+
+def small_window_socket(addr_info: AddrInfoType) -> socket.socket:
+    """A client socket with a fixed small receive buffer: a peer that stops reading stalls fast.
+
+    Without it the kernel's receive-buffer autotuning may absorb tens of MB first.
+    """
+    family, kind, proto, _, _ = addr_info
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+    return sock
+
+
+@contextlib.asynccontextmanager
+async def stalling_client(
+    client: TestClient[web.Request, web.Application], user_id: str,
+) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
+    """A socket on a small TCP window that accepts frames of any size."""
+    token = await token_for(client, user_id)
+    connector = aiohttp.TCPConnector(socket_factory=small_window_socket)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        ws = await session.ws_connect(client.make_url("/ws"), max_msg_size=0,
+                                      headers={"Authorization": f"Bearer {token}"})
+        try:
+            yield ws
+        finally:
+            await ws.close()

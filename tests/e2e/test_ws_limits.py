@@ -18,8 +18,10 @@ from tests.e2e.conftest import (
     eventually,
     receive,
     receive_until,
+    stalling_client,
 )
 from toolwire.adapters.web.state import STATE
+from toolwire.services.events import RunEvent
 from toolwire.testing import assert_well_formed
 
 Client = TestClient[web.Request, web.Application]
@@ -69,29 +71,42 @@ async def test_too_many_chats_a_minute_is_rate_limited(start_server: ServerFacto
 async def test_slow_consumer_is_closed_1008_while_a_fast_one_keeps_receiving(
     start_server: ServerFactory,
 ) -> None:
-    client = await start_server(ws={"send_queue": 4, "max_message_bytes": 2 * 1024 * 1024})
+    client = await start_server(ws={"send_queue": 4, "max_message_bytes": 8 * 1024 * 1024})
     state = client.app[STATE]
-    slow = await connect(client, "slow")  # sends chats but reads nothing until the end
     fast = await connect(client, "fast")
-    big = "y" * 900_000
-    for i in range(6):
-        await slow.send_str(json.dumps({"type": "chat", "message": big, "request_id": f"s{i}"}))
+    # One chat whose echoed events (two of 3 MB) outgrow the kernel's socket buffers, then
+    # pings whose pongs pile up behind them. The stalling client's small TCP window keeps the
+    # kernel from absorbing it all; every frame it sends is read, so the close is a clean one.
+    big = "y" * 3_000_000
+    async with stalling_client(client, "slow") as slow:
+        published: list[RunEvent] = []
+        await state.deps.bus.subscribe("slow", published.append)
+        await slow.send_str(json.dumps({"type": "chat", "message": big, "request_id": "s1"}))
+        # The run ends whoever reads; by then its first frame is stuck in the small window.
+        await eventually(lambda: any(e.type == "agent_completed" for e in published))
+        for _ in range(8):
+            await slow.send_str(json.dumps({"type": "ping"}))
 
-    await eventually(lambda: any(c.closing for c in state.connections if c.user_id == "slow"))
-    for _ in range(3):
-        assert_well_formed(await chat_run(fast, "what is 6*7?"))
+        def slow_closing() -> bool:
+            mine = [c for c in state.connections if c.user_id == "slow"]
+            return "slow" not in state.sockets_per_user or any(c.closing for c in mine)
 
-    received = []
-    async with asyncio.timeout(20):
-        while (msg := await slow.receive()).type is aiohttp.WSMsgType.TEXT:
-            received.append(json.loads(msg.data))
-    assert msg.type is aiohttp.WSMsgType.CLOSE
-    assert slow.close_code == 1008
-    assert msg.extra == "slow consumer"
-    assert len(received) < 6 * 3
+        await eventually(slow_closing)
+        for _ in range(3):
+            assert_well_formed(await chat_run(fast, "what is 6*7?"))
 
-    fresh = await connect(client, "slow")  # the runs went on and can be resumed
-    for run_id in {frame["run_id"] for frame in received}:
+        received = []
+        async with asyncio.timeout(20):
+            while (msg := await slow.receive()).type is aiohttp.WSMsgType.TEXT:
+                received.append(json.loads(msg.data))
+        assert msg.type is aiohttp.WSMsgType.CLOSE
+        assert msg.data == 1008  # the close frame's code (the server may drop TCP before the
+        assert msg.extra == "slow consumer"  # client's close reply, so close_code can be 1006)
+
+    run_ids = {frame["run_id"] for frame in received if "run_id" in frame}
+    assert len(run_ids) == 1  # its agent_started got through before the stall
+    fresh = await connect(client, "slow")  # the run went on and can be resumed
+    for run_id in run_ids:
         await fresh.send_json({"type": "resume", "run_id": run_id, "after_seq": 0})
         run = await receive_until(fresh, completed)
         assert_well_formed(run)

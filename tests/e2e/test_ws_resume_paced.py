@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import socket
-from collections.abc import AsyncIterator
 
 import aiohttp
-from aiohappyeyeballs import AddrInfoType
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
@@ -22,6 +18,7 @@ from tests.e2e.conftest import (
     eventually,
     receive,
     receive_until,
+    stalling_client,
     token_for,
 )
 from toolwire.adapters.web.state import STATE
@@ -31,7 +28,6 @@ from toolwire.testing import assert_well_formed
 Client = TestClient[web.Request, web.Application]
 SEND_QUEUE = 8
 CALLS = 40  # 3 events a call: far more than SEND_QUEUE
-RECEIVE_BUFFER = 64 * 1024
 
 
 FIRST = '/call sleep {"seconds": 0.05}'  # lets the first socket read agent_started in peace
@@ -51,33 +47,6 @@ async def _until_paused(bus: EventBus, run_id: str) -> None:
                    for e in kept):
                 return
             await asyncio.sleep(0.02)
-
-
-def _small_window_socket(addr_info: AddrInfoType) -> socket.socket:
-    """A client socket with a fixed small receive buffer: a peer that stops reading stalls fast.
-
-    Without it the kernel's receive-buffer autotuning may absorb tens of MB first.
-    """
-    family, kind, proto, _, _ = addr_info
-    sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-    return sock
-
-
-@contextlib.asynccontextmanager
-async def _stalling_client(
-    client: Client, user_id: str,
-) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
-    """A socket on a small TCP window that accepts frames of any size."""
-    token = await token_for(client, user_id)
-    connector = aiohttp.TCPConnector(socket_factory=_small_window_socket)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        ws = await session.ws_connect(client.make_url("/ws"), max_msg_size=0,
-                                      headers={"Authorization": f"Bearer {token}"})
-        try:
-            yield ws
-        finally:
-            await ws.close()
 
 
 async def test_resume_of_an_ended_run_longer_than_the_send_queue_replays_it_all(
@@ -149,7 +118,7 @@ async def test_a_client_that_stops_reading_during_a_resume_is_still_closed_1008(
     await first.close()
     await eventually(lambda: state.runs.live_count == 0)
 
-    async with _stalling_client(client, "ada") as stalled:  # sends, reads nothing until the end
+    async with stalling_client(client, "ada") as stalled:  # sends, reads nothing until the end
         await stalled.send_json({"type": "resume", "run_id": run_id, "after_seq": 0})
         await stalled.send_json({"type": "chat", "message": "\n".join(_echo_lines(CALLS))})
         await eventually(lambda: "ada" not in state.sockets_per_user  # closed and gone

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 SLOW_CONSUMER: Final = "slow consumer"
 CLOSE_TIMEOUT_S: Final = 5.0
+FINISH_FRAME_S: Final = 1.0  # how long a slow consumer's writer may finish its current frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,20 +180,33 @@ class Connection:
         self._replaying.clear()
         log.warning("closing a slow consumer", extra={"user_id": self.user_id})
         self._closer = asyncio.get_running_loop().create_task(
-            self._abort_writer_and_close(), name=f"ws-closer-{self.connection_id}")
+            self._close_after_current_frame(), name=f"ws-closer-{self.connection_id}")
+        self._wakeup.set()
 
-    async def _abort_writer_and_close(self) -> None:
-        if self._writer is not None:
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
+    async def _close_after_current_frame(self) -> None:
+        """Let the writer finish the frame it is on, then close 1008.
+
+        Cutting a frame short would corrupt the stream and the peer would never see the close
+        code; a peer that reads nothing for `FINISH_FRAME_S` is cut off regardless.
+        """
+        writer = self._writer
+        if writer is not None and not writer.done():
+            _, pending = await asyncio.wait({writer}, timeout=FINISH_FRAME_S)
+            for task in pending:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self._close_ws(_Close(WSCloseCode.POLICY_VIOLATION, SLOW_CONSUMER))
 
     async def _write_loop(self) -> None:
         while True:
             while not self._buffer:
+                if self._closer is not None:
+                    return  # closing as a slow consumer: the closer sends the close frame
                 self._wakeup.clear()
                 await self._wakeup.wait()
+            if self._closer is not None:
+                return
             item = self._buffer.popleft()
             if isinstance(item, _Close):
                 await self._close_ws(item)
@@ -205,6 +219,8 @@ class Connection:
     async def _write_replay(self, replay: _Replay) -> bool:
         """Write the replay frame by frame (the socket's drain paces it), then go live."""
         while replay.events:
+            if self._closer is not None:
+                return False
             event = replay.events.popleft()
             if event.seq > replay.replayed_to:
                 replay.held_live -= 1
