@@ -78,7 +78,11 @@ class ApplicationContainer(containers.DeclarativeContainer):
 
     legacy_calls = providers.Singleton(Counter[str])
 
-    bridge = providers.Factory(WebSocketBridge, bus=event_bus)
+    bridge = providers.Factory(
+        WebSocketBridge,
+        bus=event_bus,
+        retry_for_s=setting(settings, "runs.max_duration_s"),
+    )
 
     executor = providers.Factory(
         ToolExecutor,

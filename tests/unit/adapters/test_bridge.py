@@ -47,12 +47,37 @@ async def test_concurrent_emits_get_consecutive_seq_and_envelope_fields() -> Non
 async def test_a_failed_publish_uses_no_sequence_number() -> None:
     bus = FlakyBus(fail_on={2})
     ctx = UserExecutionContext.for_user("ann")
-    bridge = WebSocketBridge(user_context=ctx, bus=bus)
+    bridge = WebSocketBridge(user_context=ctx, bus=bus, retry_for_s=0)
     await bridge.emit(AgentThinking("a", 1))
     with pytest.raises(ConnectionError):
         await bridge.emit(AgentThinking("b", 2))
     await bridge.emit(AgentThinking("c", 3))
     assert [e.seq for e in await bus.replay(ctx.run_id)] == [1, 2]
+
+
+async def test_a_short_outage_is_retried_with_the_same_seq_and_nothing_lost(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bus = FlakyBus(fail_on={2, 3, 4})
+    ctx = UserExecutionContext.for_user("ann")
+    bridge = WebSocketBridge(user_context=ctx, bus=bus, retry_for_s=10)
+    for step in range(1, 4):
+        await bridge.emit(AgentThinking(f"t{step}", step))
+    kept = await bus.replay(ctx.run_id)
+    assert [e.seq for e in kept] == [1, 2, 3]
+    assert [e.data["text"] for e in kept] == ["t1", "t2", "t3"]
+    assert bus.calls == 6
+    assert "retrying" in caplog.text
+
+
+async def test_retrying_gives_up_after_its_window() -> None:
+    bus = FlakyBus(fail_on=set(range(1, 1000)))
+    bridge = WebSocketBridge(user_context=UserExecutionContext.for_user("a"), bus=bus,
+                             retry_for_s=0.2)
+    with pytest.raises(ConnectionError):
+        await bridge.emit(AgentThinking("never", 1))
+    assert 2 <= bus.calls < 10
+    assert bridge.last_seq == 0
 
 
 async def test_closed_bridge_refuses_events() -> None:
