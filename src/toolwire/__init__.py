@@ -4,29 +4,78 @@ What this module exports is the public API (listed and documented in docs/api.md
 everything else is internal and may change without notice.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-from toolwire.config import Settings
-from toolwire.container import ApplicationContainer, RequestScope, create_app, create_container
-from toolwire.services.context import UserExecutionContext
-from toolwire.services.errors import ToolError, ToolwireError
-from toolwire.services.events import (
-    AgentCompleted,
-    AgentStarted,
-    AgentThinking,
-    ErrorInfo,
-    RunEvent,
-    ToolCompleted,
-    ToolExecuting,
-)
-from toolwire.services.ports import Agent, AgentRuntime
-from toolwire.services.tools.calls import ToolOutcome
-from toolwire.services.tools.spec import ToolSpec, tool
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from toolwire.config import Settings
+    from toolwire.container import (
+        ApplicationContainer,
+        RequestScope,
+        create_app,
+        create_container,
+    )
+    from toolwire.services.context import UserExecutionContext
+    from toolwire.services.errors import ToolError, ToolwireError
+    from toolwire.services.events import (
+        AgentCompleted,
+        AgentStarted,
+        AgentThinking,
+        ErrorInfo,
+        RunEvent,
+        ToolCompleted,
+        ToolExecuting,
+    )
+    from toolwire.services.ports import Agent, AgentRuntime
+    from toolwire.services.tools.calls import ToolOutcome
+    from toolwire.services.tools.spec import ToolSpec, tool
 
 try:
     __version__ = version("toolwire")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree, not installed
     __version__ = "0+unknown"
+
+# Where each public name lives; imported on first use so `toolwire check` and the other
+# light commands do not pay for aiohttp, redis and the container at start-up.
+_HOMES = {
+    "Settings": "toolwire.config",
+    "ApplicationContainer": "toolwire.container",
+    "RequestScope": "toolwire.container",
+    "create_app": "toolwire.container",
+    "create_container": "toolwire.container",
+    "UserExecutionContext": "toolwire.services.context",
+    "ToolError": "toolwire.services.errors",
+    "ToolwireError": "toolwire.services.errors",
+    "AgentCompleted": "toolwire.services.events",
+    "AgentStarted": "toolwire.services.events",
+    "AgentThinking": "toolwire.services.events",
+    "ErrorInfo": "toolwire.services.events",
+    "RunEvent": "toolwire.services.events",
+    "ToolCompleted": "toolwire.services.events",
+    "ToolExecuting": "toolwire.services.events",
+    "Agent": "toolwire.services.ports",
+    "AgentRuntime": "toolwire.services.ports",
+    "ToolOutcome": "toolwire.services.tools.calls",
+    "ToolSpec": "toolwire.services.tools.spec",
+    "tool": "toolwire.services.tools.spec",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'toolwire' has no attribute {name!r}")
+    value = getattr(import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "Agent",

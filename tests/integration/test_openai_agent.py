@@ -15,7 +15,7 @@ from dependency_injector import providers
 from pytest_aiohttp import AiohttpServer
 
 from toolwire.adapters.llm import ChatReply, OpenAIChatClient
-from toolwire.cli import _run_once
+from toolwire.commands.run import run_once
 from toolwire.config import Settings
 from toolwire.container import ApplicationContainer, create_app, create_container
 from toolwire.services.context import UserExecutionContext
@@ -272,7 +272,7 @@ async def test_toolwire_run_closes_the_model_client(
     client = AsyncMock(spec=OpenAIChatClient)
     client.complete.return_value = ChatReply("42")
     with container.llm_client.override(providers.Object(client)):
-        status = await _run_once(container, "cli", "what is 6*7?")
+        status = await run_once(container, "cli", "what is 6*7?")
     assert status == "ok"
     client.aclose.assert_awaited_once()
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

@@ -10,6 +10,7 @@ import click
 from aiohttp import web
 
 from toolwire.adapters.web import PathOnlyAccessLogger, graceful_shutdown
+from toolwire.commands.common import build_container
 from toolwire.container import ApplicationContainer, create_app
 
 log = logging.getLogger(__name__)
@@ -21,8 +22,6 @@ log = logging.getLogger(__name__)
               help="Port to listen on; 0 picks a free one (default: server.port).")
 def serve(host: str | None, port: int | None) -> None:
     """Serve the WebSocket protocol and HTTP endpoints."""
-    from toolwire.cli import build_container  # the cli module registers this command
-
     container = build_container()
     settings = container.settings()
     asyncio.run(serve_until_signalled(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from click.testing import CliRunner
 from pydantic import ValidationError
 
-from toolwire.cli import masked
+from toolwire.cli import main
 from toolwire.config import Settings, describe_settings_error
 
 STRONG_SECRET = "s" * 40
@@ -50,7 +53,12 @@ def test_the_openai_backend_without_a_key_is_refused_in_every_env(
     assert "TOOLWIRE_AGENT__API_KEY" in describe_settings_error(info.value)
 
 
-def test_the_api_key_is_masked_when_settings_are_shown() -> None:
+def test_the_api_key_is_masked_when_settings_are_shown(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings(agent={"backend": "openai", "api_key": "sk-very-secret"})
     assert "sk-very-secret" not in repr(settings)
-    assert "sk-very-secret" not in str(masked(settings))
+    monkeypatch.setenv("TOOLWIRE_AGENT__BACKEND", "openai")
+    monkeypatch.setenv("TOOLWIRE_AGENT__API_KEY", "sk-very-secret")
+    shown = CliRunner().invoke(main, ["config", "show"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["agent"]["api_key"] == "**********"
+    assert "sk-very-secret" not in shown.output

@@ -1,0 +1,46 @@
+"""`toolwire run MESSAGE`: one run in-process; its events as JSON lines on stdout."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+
+from toolwire.commands.common import build_container
+from toolwire.container import ApplicationContainer, close_resources
+from toolwire.services.context import UserExecutionContext
+from toolwire.services.errors import ToolwireError
+from toolwire.services.events import RunEvent
+
+
+@click.command()
+@click.option("--user", "user_id", default="cli", show_default=True, help="User id of the run.")
+@click.argument("message")
+def run(user_id: str, message: str) -> None:
+    """Run MESSAGE once in-process and print its events as JSON lines."""
+    container = build_container()
+    try:
+        status = asyncio.run(run_once(container, user_id, message))
+    except ToolwireError as exc:
+        raise click.ClickException(str(exc)) from None
+    sys.exit(0 if status == "ok" else 1)
+
+
+async def run_once(container: ApplicationContainer, user_id: str, message: str) -> str:
+    """Run `message` for `user_id`, echo the run's events, close the container; return status."""
+    ctx = UserExecutionContext.for_user(user_id)
+    bus = container.event_bus()
+
+    def show(event: RunEvent) -> None:
+        if event.run_id == ctx.run_id:
+            click.echo(event.to_json())
+
+    subscription = await bus.subscribe(user_id, show)
+    try:
+        async with container.request_scope(ctx) as scope:
+            final = await scope.run(message)
+    finally:
+        await subscription.close()
+        await close_resources(container)
+    return final.status

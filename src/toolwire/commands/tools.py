@@ -1,0 +1,28 @@
+"""`toolwire tools`: the available tools with their argument schemas."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from toolwire.commands.common import build_container
+from toolwire.services.errors import ToolwireError
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def tools(as_json: bool) -> None:
+    """List the available tools with their argument schemas."""
+    container = build_container()
+    try:
+        specs = container.tool_registry().specs()
+    except ToolwireError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps([spec.describe() for spec in specs], indent=2))
+        return
+    for spec in specs:
+        click.echo(f"{spec.name}: {spec.description}")
+        schema = json.dumps(spec.json_schema(), separators=(",", ":"))
+        click.echo(f"  args: {schema}")
