@@ -145,3 +145,36 @@ async def test_an_ended_run_expires_after_retention_a_running_one_stays(
 
 async def test_ping_answers_true(bus: Bus) -> None:
     assert await bus.ping() is True
+
+
+async def test_request_cancel_reaches_every_cancel_handler(bus: Bus) -> None:
+    first: list[str] = []
+    second: list[str] = []
+    await bus.on_cancel(first.append)
+    await bus.on_cancel(second.append)
+    await bus.request_cancel("r1")
+    await bus.request_cancel("r2")
+    await eventually(lambda: first == ["r1", "r2"] and second == ["r1", "r2"])
+
+
+async def test_a_closed_cancel_handler_gets_no_more_requests(bus: Bus) -> None:
+    closed: list[str] = []
+    kept: list[str] = []
+    listening = await bus.on_cancel(closed.append)
+    await bus.on_cancel(kept.append)
+    await bus.request_cancel("r1")
+    await listening.close()
+    await bus.request_cancel("r2")
+    await eventually(lambda: kept == ["r1", "r2"])
+    assert closed == ["r1"]
+
+
+async def test_a_failing_cancel_handler_does_not_stop_the_others(bus: Bus) -> None:
+    def explode(_: str) -> None:
+        raise RuntimeError("handler bug")
+
+    seen: list[str] = []
+    await bus.on_cancel(explode)
+    await bus.on_cancel(seen.append)
+    await bus.request_cancel("r1")
+    await eventually(lambda: seen == ["r1"])

@@ -27,8 +27,11 @@ Instances = tuple[Client, Client]
 
 
 @pytest.fixture
-async def instances(aiohttp_client: Any, redis_url: str) -> Instances:
-    """Two apps, each with its own container and Redis bus, on the same Redis server."""
+async def instances(redis_url: str, aiohttp_client: Any) -> Instances:
+    """Two apps, each with its own container and Redis bus, on the same Redis server.
+
+    Redis comes first so it stops last: apps still running a run at teardown can end it.
+    """
 
     async def instance() -> Client:
         settings = e2e_settings(events={"backend": "redis", "redis_url": redis_url})
@@ -104,4 +107,32 @@ async def test_another_users_run_is_forbidden_across_instances(instances: Instan
     assert (await receive(mallory_b))["code"] == "not_found"
     await _nothing_pending(mallory_b)  # none of ada's events reached mallory
     for ws in (ada_a, mallory_b):
+        await ws.close()
+
+
+async def test_own_run_on_another_instance_is_cancelled_from_this_one(
+    instances: Instances,
+) -> None:
+    a, b = instances
+    ada_a, ada_b, mallory_b = (
+        await connect(a, "ada"), await connect(b, "ada"), await connect(b, "mallory"))
+    await ada_a.send_json({"type": "chat", "message": '/call sleep {"seconds": 30}'})
+    started = await receive_until(ada_a, lambda f: f["type"] == "tool_executing")
+    assert await receive_until(ada_b, lambda f: f["type"] == "tool_executing") == started
+    run_id = started[0]["run_id"]
+
+    await mallory_b.send_json({"type": "cancel", "run_id": run_id})
+    refused = await receive(mallory_b)
+    assert (refused["type"], refused["code"]) == ("error", "forbidden")
+    await _nothing_pending(ada_a)  # mallory's cancel did nothing: the run still sleeps
+
+    await ada_b.send_json({"type": "cancel", "run_id": run_id})
+    on_a = started + await receive_until(ada_a, completed, within_s=5)  # not the 30 s sleep
+    on_b = started + await receive_until(ada_b, completed, within_s=5)
+    assert_well_formed(on_a)
+    assert on_b == on_a
+    assert on_a[-2]["data"]["status"] == "cancelled"  # the sleep's tool_completed
+    assert on_a[-1]["data"]["status"] == "cancelled"
+    for ws in (ada_a, ada_b, mallory_b):
+        await _nothing_pending(ws)
         await ws.close()

@@ -167,3 +167,90 @@ async def test_a_bus_needs_no_server_until_used() -> None:
     assert bus.subscriber_count("alice") == 0
     await bus.aclose()
     assert await bus.ping() is False
+
+
+CONTROL = "toolwire:control"
+
+
+async def control_listeners(client: Redis) -> int:
+    """Return how many pub/sub connections listen on the control channel."""
+    [(_, count)] = await client.pubsub_numsub(CONTROL)
+    return int(count)
+
+
+async def test_cancel_requests_cross_instances_exactly_once_and_do_not_echo(
+    make_bus: MakeBus,
+) -> None:
+    a, b = make_bus(), make_bus()
+    on_a: list[str] = []
+    on_b: list[str] = []
+    await a.on_cancel(on_a.append)
+    await b.on_cancel(on_b.append)
+
+    await a.request_cancel("r1")
+    await eventually(lambda: on_b == ["r1"])
+    # The channel keeps order: once B's request reaches A, A's own echo of r1 has come back.
+    await b.request_cancel("r2")
+    await eventually(lambda: len(on_a) >= 2)
+    assert on_a == ["r1", "r2"]
+    await a.request_cancel("r3")
+    await eventually(lambda: len(on_b) >= 3)
+    assert on_b == ["r1", "r2", "r3"]
+
+
+async def test_only_a_bus_with_cancel_handlers_listens_on_the_control_channel(
+    make_bus: MakeBus, redis_client: Redis
+) -> None:
+    bus = make_bus()
+    await bus.subscribe("alice", lambda _: None)
+    assert await control_listeners(redis_client) == 0
+    first = await bus.on_cancel(lambda _: None)
+    assert await control_listeners(redis_client) == 1
+    second = await bus.on_cancel(lambda _: None)
+    await first.close()
+    assert await control_listeners(redis_client) == 1
+    await second.close()
+    await eventually(lambda: _no_control_listeners(redis_client))
+
+
+async def _no_control_listeners(client: Redis) -> bool:
+    return await control_listeners(client) == 0
+
+
+async def test_malformed_cancel_requests_are_dropped(
+    make_bus: MakeBus, redis_client: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    a, b = make_bus(), make_bus()
+    seen: list[str] = []
+    await b.on_cancel(seen.append)
+    bad: list[str | bytes] = [
+        b"not json",
+        b"[1, 2]",
+        b'{"origin": "elsewhere"}',
+        json.dumps({"origin": "x", "run_id": 7}),
+    ]
+    with caplog.at_level(logging.WARNING, logger="toolwire.adapters.redis_bus"):
+        for payload in bad:
+            await redis_client.publish(CONTROL, payload)
+        await a.request_cancel("r1")
+        await eventually(lambda: seen == ["r1"])
+    assert sum("malformed cancel" in record.getMessage() for record in caplog.records) == len(bad)
+
+
+async def test_cancel_handlers_come_back_after_redis_restarts(
+    make_bus: MakeBus, redis_server: RedisServer
+) -> None:
+    a, b = make_bus(), make_bus()
+    seen: list[str] = []
+    await b.on_cancel(seen.append)
+
+    redis_server.stop()
+    redis_server.start()
+    async with Redis.from_url(redis_server.url) as client:
+        await eventually(lambda: _control_listens(client), within=8.0)
+    await a.request_cancel("r1")
+    await eventually(lambda: seen == ["r1"])
+
+
+async def _control_listens(client: Redis) -> bool:
+    return await control_listeners(client) == 1

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from toolwire.services.events import RunEvent
-from toolwire.services.ports import Deliver
+from toolwire.services.ports import CancelHandler, Deliver
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,19 @@ class MemorySubscription:
         self.bus._unsubscribe(self)
 
 
+@dataclass(slots=True, eq=False)
+class MemoryCancelListener:
+    """One handler of cancel requests."""
+
+    bus: InMemoryEventBus
+    handler: CancelHandler
+
+    async def close(self) -> None:
+        """Stop calling the handler."""
+        if self in self.bus._cancel_listeners:
+            self.bus._cancel_listeners.remove(self)
+
+
 class InMemoryEventBus:
     """Event bus for a single process; keeps ended runs for `retention_s` for resume."""
 
@@ -51,6 +64,7 @@ class InMemoryEventBus:
         self._subscribers: dict[str, list[MemorySubscription]] = {}
         self._runs: dict[str, _RunLog] = {}
         self._ended: OrderedDict[str, float] = OrderedDict()
+        self._cancel_listeners: list[MemoryCancelListener] = []
         self._closed = False
 
     async def publish(self, user_id: str, event: RunEvent) -> None:
@@ -103,6 +117,20 @@ class InMemoryEventBus:
         run = self._runs.get(run_id)
         return None if run is None else run.user_id
 
+    async def request_cancel(self, run_id: str) -> None:
+        """Call every cancel handler with `run_id`."""
+        for listener in tuple(self._cancel_listeners):
+            try:
+                listener.handler(run_id)
+            except Exception:
+                log.exception("cancel handler failed for run %s", run_id)
+
+    async def on_cancel(self, handler: CancelHandler) -> MemoryCancelListener:
+        """Call `handler` for every later cancel request."""
+        listener = MemoryCancelListener(self, handler)
+        self._cancel_listeners.append(listener)
+        return listener
+
     async def ping(self) -> bool:
         """Return True while the bus is open."""
         return not self._closed
@@ -111,6 +139,7 @@ class InMemoryEventBus:
         """Drop every subscription and kept run."""
         self._closed = True
         self._subscribers.clear()
+        self._cancel_listeners.clear()
         self._runs.clear()
         self._ended.clear()
 

@@ -1,4 +1,7 @@
-"""`RedisEventBus`: per-run Redis Streams for resume, per-user pub/sub channels for fan-out."""
+"""`RedisEventBus`: per-run Redis Streams for resume, per-user pub/sub channels for fan-out.
+
+Cancel requests go on one control channel that every instance with a cancel handler hears.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from toolwire.services.events import RunEvent
-from toolwire.services.ports import Deliver
+from toolwire.services.ports import CancelHandler, Deliver
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,18 @@ class RedisSubscription:
         await self.bus._unsubscribe(self)
 
 
+@dataclass(slots=True, eq=False)
+class RedisCancelListener:
+    """One local handler of cancel requests from any instance."""
+
+    bus: RedisEventBus
+    handler: CancelHandler
+
+    async def close(self) -> None:
+        """Stop calling the handler."""
+        await self.bus._stop_cancel_listener(self)
+
+
 class RedisEventBus:
     """Event bus shared by every instance that uses the same Redis server."""
 
@@ -66,6 +81,8 @@ class RedisEventBus:
         self._pubsub_lock = asyncio.Lock()
         self._listener: asyncio.Task[None] | None = None
         self._subscribers: dict[str, list[RedisSubscription]] = {}
+        self._control = f"{prefix}:control".encode()
+        self._cancel_listeners: list[RedisCancelListener] = []
         self._confirmations: dict[bytes, asyncio.Future[None]] = {}
         self._closed = False
 
@@ -94,23 +111,31 @@ class RedisEventBus:
         sub = RedisSubscription(self, user_id, deliver)
         subs = self._subscribers.setdefault(user_id, [])
         subs.append(sub)
-        channel = self._channel(user_id)
         try:
-            if len(subs) == 1:
-                self._confirmations[channel] = asyncio.get_running_loop().create_future()
-                if self._listener is None:
-                    self._listener = asyncio.create_task(self._listen(), name="redis-event-bus")
-                await self._send("subscribe", channel)
-            confirmed = self._confirmations.get(channel)
-            if confirmed is not None:
-                # Return only once Redis routes the channel here, so no later event is missed.
-                await asyncio.wait_for(asyncio.shield(confirmed), _CONFIRM_TIMEOUT_S)
-        except TimeoutError:
-            log.warning("redis has not confirmed the channel of user %s yet", user_id)
+            await self._listen_on(self._channel(user_id), first=len(subs) == 1)
         except asyncio.CancelledError:
             self._forget(sub)
             raise
         return sub
+
+    async def request_cancel(self, run_id: str) -> None:
+        """Announce the request on the control channel, then call this instance's handlers."""
+        request = {"origin": self._origin, "run_id": run_id}
+        await self._client().publish(self._control, json.dumps(request, separators=(",", ":")))
+        self._cancel_locally(run_id)
+
+    async def on_cancel(self, handler: CancelHandler) -> RedisCancelListener:
+        """Call `handler` for every later cancel request, from any instance."""
+        if self._closed:
+            raise RuntimeError("event bus is closed")
+        listener = RedisCancelListener(self, handler)
+        self._cancel_listeners.append(listener)
+        try:
+            await self._listen_on(self._control, first=len(self._cancel_listeners) == 1)
+        except asyncio.CancelledError:
+            self._drop_cancel_listener(listener)
+            raise
+        return listener
 
     def subscriber_count(self, user_id: str) -> int:
         """Return how many live subscriptions `user_id` has on this instance."""
@@ -162,6 +187,7 @@ class RedisEventBus:
                 confirmed.set_result(None)
         self._confirmations.clear()
         self._subscribers.clear()
+        self._cancel_listeners.clear()
         for client in (self._pubsub_redis, self._redis):
             if client is not None:
                 await client.aclose()
@@ -184,6 +210,24 @@ class RedisEventBus:
             except Exception:
                 log.exception("subscriber of user %s failed", user_id)
 
+    def _cancel_locally(self, run_id: str) -> None:
+        for listener in tuple(self._cancel_listeners):
+            try:
+                listener.handler(run_id)
+            except Exception:
+                log.exception("cancel handler failed for run %s", run_id)
+
+    def _drop_cancel_listener(self, listener: RedisCancelListener) -> bool:
+        """Drop `listener`; return True when it was the last one."""
+        if listener not in self._cancel_listeners:
+            return False
+        self._cancel_listeners.remove(listener)
+        return not self._cancel_listeners
+
+    async def _stop_cancel_listener(self, listener: RedisCancelListener) -> None:
+        if self._drop_cancel_listener(listener):
+            await self._send("unsubscribe", self._control)
+
     def _forget(self, sub: RedisSubscription) -> bool:
         """Drop `sub`; return True when it was its user's last local subscriber."""
         if not sub.active:
@@ -200,6 +244,21 @@ class RedisEventBus:
     async def _unsubscribe(self, sub: RedisSubscription) -> None:
         if self._forget(sub):
             await self._send("unsubscribe", self._channel(sub.user_id))
+
+    async def _listen_on(self, channel: bytes, *, first: bool) -> None:
+        """Subscribe `channel` when `first`; return once Redis routes it here (or give up)."""
+        try:
+            if first:
+                self._confirmations[channel] = asyncio.get_running_loop().create_future()
+                if self._listener is None:
+                    self._listener = asyncio.create_task(self._listen(), name="redis-event-bus")
+                await self._send("subscribe", channel)
+            confirmed = self._confirmations.get(channel)
+            if confirmed is not None:
+                # Return only once Redis routes the channel here, so no later message is missed.
+                await asyncio.wait_for(asyncio.shield(confirmed), _CONFIRM_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("redis has not confirmed channel %r yet", channel)
 
     async def _send(self, command: Literal["subscribe", "unsubscribe"], channel: bytes) -> None:
         async with self._pubsub_lock:
@@ -246,6 +305,8 @@ class RedisEventBus:
             try:
                 await pubsub.connect()  # type: ignore[no-untyped-call]  # redis-py: unannotated
                 channels = [self._channel(user_id) for user_id in self._subscribers]
+                if self._cancel_listeners:
+                    channels.append(self._control)
                 if channels:
                     await pubsub.subscribe(*channels)
             except BaseException:
@@ -273,17 +334,35 @@ class RedisEventBus:
                 return dict(message)
 
     def _handle(self, message: dict[str, Any]) -> None:
-        """Deliver one pub/sub message to local subscribers; log and drop a malformed one."""
+        """Route one pub/sub message to local subscribers or cancel handlers."""
         kind, channel = message.get("type"), message.get("channel")
         if kind == "subscribe":
             confirmed = self._confirmations.pop(channel, None) if channel else None
             if confirmed is not None and not confirmed.done():
                 confirmed.set_result(None)
-            return
-        if kind != "message":
-            return
+        elif kind == "message" and channel == self._control:
+            self._handle_cancel(message.get("data"))
+        elif kind == "message":
+            self._handle_event(channel, message.get("data"))
+
+    def _handle_cancel(self, data: Any) -> None:
+        """Call the cancel handlers for another instance's request; drop a malformed one."""
         try:
-            envelope = json.loads(message["data"])
+            request = json.loads(data)
+            if request["origin"] == self._origin:
+                return  # our own request: request_cancel() already called the local handlers
+            run_id = request["run_id"]
+            if not isinstance(run_id, str):
+                raise ValueError(f"run_id {run_id!r} is not a string")
+        except Exception as exc:
+            log.warning("dropped a malformed cancel request: %r", exc)
+            return
+        self._cancel_locally(run_id)
+
+    def _handle_event(self, channel: Any, data: Any) -> None:
+        """Deliver another instance's event to local subscribers; drop a malformed one."""
+        try:
+            envelope = json.loads(data)
             if envelope["origin"] == self._origin:
                 return  # our own event: already delivered locally by publish()
             user_id = envelope["user_id"]

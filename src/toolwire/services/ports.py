@@ -12,6 +12,9 @@ from toolwire.services.tools.spec import ToolSpec
 Deliver = Callable[[RunEvent], None]
 """A subscriber's callback: must not block; called once per event of the user."""
 
+CancelHandler = Callable[[str], None]
+"""A cancel listener's callback: must not block; called with the `run_id` to cancel."""
+
 
 @runtime_checkable
 class EventSink(Protocol):
@@ -52,6 +55,14 @@ class EventBus(Protocol):
 
     async def run_owner(self, run_id: str) -> str | None:
         """Return the user a kept run belongs to, or None when unknown or expired."""
+        ...
+
+    async def request_cancel(self, run_id: str) -> None:
+        """Ask every instance's cancel handlers to cancel `run_id` (the holder of its task acts)."""
+        ...
+
+    async def on_cancel(self, handler: CancelHandler) -> Subscription:
+        """Call `handler` for every later `request_cancel`; closing the subscription stops it."""
         ...
 
     async def ping(self) -> bool:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from toolwire.services.events import RunEvent
-from toolwire.services.ports import Deliver, EventBus, Subscription
+from toolwire.services.ports import CancelHandler, Deliver, EventBus, Subscription
 from toolwire.testing.invariants import (
     EventLike,
     assert_sequence,
@@ -136,6 +136,14 @@ class RecordingBus:
     async def run_owner(self, run_id: str) -> str | None:
         """Delegate to the real bus."""
         return await self.inner.run_owner(run_id)
+
+    async def request_cancel(self, run_id: str) -> None:
+        """Delegate to the real bus."""
+        await self.inner.request_cancel(run_id)
+
+    async def on_cancel(self, handler: CancelHandler) -> Subscription:
+        """Delegate to the real bus."""
+        return await self.inner.on_cancel(handler)
 
     async def ping(self) -> bool:
         """Delegate to the real bus."""

@@ -35,6 +35,7 @@ def build_web_app(deps: WebDeps) -> web.Application:
     if settings.auth.dev_login:
         app.router.add_post("/auth/token", http.issue_token)
     app.on_shutdown.append(graceful_shutdown)
+    app.cleanup_ctx.append(_listen_for_cancels)
     app.cleanup_ctx.append(_finish_shutdown)
     return app
 
@@ -59,6 +60,13 @@ async def _shutdown(state: WebState) -> None:
     for conn in connections:
         conn.close(WSCloseCode.GOING_AWAY, GOING_AWAY_MESSAGE)
     await asyncio.gather(*(conn.wait_closed() for conn in connections))
+
+
+async def _listen_for_cancels(app: web.Application) -> AsyncIterator[None]:
+    """From start-up to clean-up, cancel the local runs that another instance asks to cancel."""
+    listening = await app[STATE].runs.listen_for_cancels()
+    yield
+    await listening.close()
 
 
 async def _finish_shutdown(app: web.Application) -> AsyncIterator[None]:

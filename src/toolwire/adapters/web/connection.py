@@ -75,6 +75,11 @@ class Connection:
         return self._closer is not None or self.ws.closed or any(
             isinstance(item, _Close) for item in self._buffer)
 
+    @property
+    def slow_consumer(self) -> bool:
+        """Return True once the server chose to close this socket as a slow consumer."""
+        return self._closer is not None
+
     def start(self) -> None:
         """Start the writer task (after the upgrade)."""
         self._writer = asyncio.get_running_loop().create_task(

@@ -1,4 +1,4 @@
-"""`RunManager`: owns run tasks (not sockets), request-id dedupe, per-user limits, shutdown."""
+"""`RunManager`: owns run tasks (not sockets), request-id dedupe, limits, cancel, shutdown."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from toolwire.adapters.web.errors import FORBIDDEN, NOT_FOUND, RATE_LIMITED, WireError
 from toolwire.services.context import UserExecutionContext
-from toolwire.services.ports import EventBus
+from toolwire.services.ports import EventBus, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,7 @@ class RunManager:
         self._live[ctx.run_id] = _LiveRun(ctx, task)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: self._finished(ctx))  # even if cancelled before it ran
         self._live_per_user[ctx.user_id] = self._live_per_user.get(ctx.user_id, 0) + 1
         self._requests[key] = ctx.run_id
         return True
@@ -109,11 +110,26 @@ class RunManager:
             raise WireError(FORBIDDEN, f"run {run_id!r} belongs to another user")
 
     async def cancel(self, user_id: str, run_id: str) -> None:
-        """Cancel `run_id` if it is `user_id`'s; an own run that already ended is a no-op."""
+        """Cancel `run_id` if it is `user_id`'s, here or through the bus on the instance running it.
+
+        An own run that already ended is a no-op.
+        """
         await self.check_owner(user_id, run_id)
         live = self._live.get(run_id)
         if live is not None:
             live.task.cancel()
+        else:
+            await self._bus.request_cancel(run_id)
+
+    async def listen_for_cancels(self) -> Subscription:
+        """Cancel the runs of this instance that any instance asks the bus to cancel."""
+        return await self._bus.on_cancel(self._cancel_if_here)
+
+    def cancel_runs_of(self, user_id: str) -> None:
+        """Cancel every run of `user_id` on this instance."""
+        for live in list(self._live.values()):
+            if live.ctx.user_id == user_id:
+                live.task.cancel()
 
     async def shutdown(self, grace_s: float) -> None:
         """Refuse new runs, give live ones `grace_s`, then cancel and await the rest."""
@@ -152,8 +168,13 @@ class RunManager:
             raise
         except Exception:
             log.exception("run failed", extra=extra)
-        finally:
-            self._finished(ctx)
+
+    def _cancel_if_here(self, run_id: str) -> None:
+        live = self._live.get(run_id)
+        if live is not None:
+            log.info("run cancelled on request through the bus",
+                     extra={"run_id": run_id, "user_id": live.ctx.user_id})
+            live.task.cancel()
 
     def _finished(self, ctx: UserExecutionContext) -> None:
         if self._live.pop(ctx.run_id, None) is None:

@@ -54,6 +54,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             await conn.stop()
     finally:
         _release_socket(state, user_id)
+        _cancel_unwatched_runs(state, conn)
     return ws
 
 
@@ -117,6 +118,16 @@ def _check_origin(request: web.Request, allowed: list[str]) -> None:
     origin = request.headers.get("Origin")
     if allowed and origin is not None and origin not in allowed:
         raise web.HTTPForbidden(text="this Origin may not connect (auth.allowed_origins)")
+
+
+def _cancel_unwatched_runs(state: WebState, conn: Connection) -> None:
+    """With `runs.cancel_on_disconnect`, cancel the user's runs here once their last socket went.
+
+    A socket the server closed as a slow consumer does not count: its runs go on (DESIGN §8).
+    """
+    if (state.deps.settings.runs.cancel_on_disconnect and not conn.slow_consumer
+            and conn.user_id not in state.sockets_per_user):
+        state.runs.cancel_runs_of(conn.user_id)
 
 
 def _release_socket(state: WebState, user_id: str) -> None:

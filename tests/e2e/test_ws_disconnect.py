@@ -1,0 +1,111 @@
+"""Client disconnects mid-run (DESIGN §8): the run goes on, or with `runs.cancel_on_disconnect`
+it is cancelled once its user has no socket left on the instance."""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import ClientWebSocketResponse, web
+from aiohttp.test_utils import TestClient
+
+from tests.e2e.conftest import (
+    Frame,
+    ServerFactory,
+    completed,
+    connect,
+    eventually,
+    receive_until,
+    stalling_client,
+)
+from toolwire.adapters.web.state import STATE
+from toolwire.services.events import RunEvent
+from toolwire.testing import assert_well_formed
+
+Client = TestClient[web.Request, web.Application]
+CANCEL_ON_DISCONNECT = {"runs": {"cancel_on_disconnect": True}}
+
+
+async def _start_sleeping_run(ws: ClientWebSocketResponse, seconds: float) -> list[Frame]:
+    await ws.send_json({"type": "chat", "message": f'/call sleep {{"seconds": {seconds}}}'})
+    return await receive_until(ws, lambda f: f["type"] == "tool_executing")
+
+
+async def _closed_on_server(client: Client, user_id: str, left: int = 0) -> None:
+    """Wait until the server has let go of the user's closed sockets (`left` remain)."""
+    sockets = client.app[STATE].sockets_per_user
+    await eventually(lambda: sockets.get(user_id, 0) == left)
+
+
+async def _resume(client: Client, user_id: str, run_id: str) -> list[Frame]:
+    """Replay `run_id` from its start on a fresh socket, up to its `agent_completed`."""
+    ws = await connect(client, user_id)
+    await ws.send_json({"type": "resume", "run_id": run_id, "after_seq": 0})
+    frames = await receive_until(ws, completed)
+    await ws.close()
+    return frames
+
+
+async def test_by_default_a_run_outlives_its_last_socket_and_stays_resumable(
+    server: Client,
+) -> None:
+    ws = await connect(server, "ada")
+    started = await _start_sleeping_run(ws, 0.5)
+    await ws.close()
+    await _closed_on_server(server, "ada")
+    assert server.app[STATE].runs.live_count == 1  # the socket went first, the run is going
+    run = await _resume(server, "ada", started[0]["run_id"])
+    assert_well_formed(run)
+    assert run[-1]["data"]["status"] == "ok"
+
+
+async def test_cancel_on_disconnect_cancels_a_run_once_its_last_socket_closes(
+    start_server: ServerFactory,
+) -> None:
+    client = await start_server(**CANCEL_ON_DISCONNECT)
+    ws = await connect(client, "ada")
+    started = await _start_sleeping_run(ws, 30)
+    await ws.close()
+    await eventually(lambda: client.app[STATE].runs.live_count == 0, within_s=5)  # not 30 s
+    run = await _resume(client, "ada", started[0]["run_id"])
+    assert_well_formed(run)
+    assert run[-2]["data"]["status"] == "cancelled"  # the sleep's tool_completed
+    assert run[-1]["data"]["status"] == "cancelled"
+
+
+async def test_cancel_on_disconnect_spares_a_run_while_another_socket_is_open(
+    start_server: ServerFactory,
+) -> None:
+    client = await start_server(**CANCEL_ON_DISCONNECT)
+    first, second = await connect(client, "ada"), await connect(client, "ada")
+    started = await _start_sleeping_run(first, 1)
+    await first.close()
+    await _closed_on_server(client, "ada", left=1)
+    assert client.app[STATE].runs.live_count == 1  # the close came while the run was going
+    run = await receive_until(second, completed)
+    assert run[:len(started)] == started
+    assert_well_formed(run)
+    assert run[-1]["data"]["status"] == "ok"
+    await second.close()
+
+
+async def test_cancel_on_disconnect_spares_a_run_whose_socket_was_dropped_as_slow(
+    start_server: ServerFactory,
+) -> None:
+    client = await start_server(ws={"send_queue": 4, "max_message_bytes": 8 * 1024 * 1024},
+                                **CANCEL_ON_DISCONNECT)
+    state = client.app[STATE]
+    published: list[RunEvent] = []
+    await state.deps.bus.subscribe("slow", published.append)
+    # As in test_ws_limits: a 3 MB agent_started stuck in a small TCP window, then pongs
+    # piling up behind it, make the server close the socket 1008 "slow consumer".
+    message = "y" * 3_000_000 + '\n/call sleep {"seconds": 3}'
+    async with stalling_client(client, "slow") as slow:
+        await slow.send_str(json.dumps({"type": "chat", "message": message}))
+        await eventually(lambda: any(e.type == "tool_executing" for e in published))
+        for _ in range(8):
+            await slow.send_str(json.dumps({"type": "ping"}))
+        await _closed_on_server(client, "slow")
+        assert state.runs.live_count == 1  # the socket went while the run was sleeping
+    await eventually(lambda: any(e.type == "agent_completed" for e in published))
+    assert_well_formed(published)
+    assert published[-1].data["status"] == "ok"
