@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -178,3 +179,14 @@ async def test_a_failing_cancel_handler_does_not_stop_the_others(bus: Bus) -> No
     await bus.on_cancel(seen.append)
     await bus.request_cancel("r1")
     await eventually(lambda: seen == ["r1"])
+
+
+async def test_a_repeated_seq_is_kept_and_delivered_once(bus: Bus) -> None:
+    got: list[RunEvent] = []
+    await bus.subscribe("u1", got.append)
+    for seq in (1, 2, 2, 1, 3):
+        await bus.publish("u1", event("r_dup", seq))
+    await eventually(lambda: len(got) >= 3)
+    await asyncio.sleep(0.05)  # give a wrong second delivery the chance to arrive
+    assert [e.seq for e in got] == [1, 2, 3]
+    assert [e.seq for e in await bus.replay("r_dup")] == [1, 2, 3]

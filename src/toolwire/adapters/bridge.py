@@ -71,7 +71,14 @@ class WebSocketBridge:
                 payload, run_id=ctx.run_id, thread_id=ctx.thread_id, seq=self._seq + 1,
                 now=self._clock(),
             )
-            await self._publish(event)
+            try:
+                await self._publish(event)
+            except asyncio.CancelledError:
+                # The publish may have reached the bus or not. Buses take a repeat of one
+                # (run_id, seq) once, so finish it: the run's events stay 1..n without a gap.
+                await self._publish(event)
+                self._seq = event.seq
+                raise
             self._seq = event.seq
             return event
 

@@ -68,11 +68,16 @@ class InMemoryEventBus:
         self._closed = False
 
     async def publish(self, user_id: str, event: RunEvent) -> None:
-        """Keep `event` for replay, then hand it to each of the user's subscribers."""
+        """Keep `event` for replay, then hand it to each of the user's subscribers.
+
+        A repeat of a `seq` already kept for the run is ignored.
+        """
         self._expire()
         run = self._runs.get(event.run_id)
         if run is None:
             run = self._runs[event.run_id] = _RunLog(user_id, deque(maxlen=self._max_events))
+        elif run.events and event.seq <= run.events[-1].seq:
+            return
         run.events.append(event)
         if event.type == "agent_completed":
             run.ended_at = self._clock()

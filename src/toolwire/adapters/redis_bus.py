@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
@@ -31,6 +32,20 @@ _PING_TIMEOUT_S = 2.0
 _CONNECT_TIMEOUT_S = 5.0
 _BACKOFF_MIN_S = 1.0
 _BACKOFF_MAX_S = 60.0
+
+# Append the event under the stream id `<seq>-1`, so a repeat of the same seq is refused and
+# neither stored nor announced again; then refresh the expiries and announce it, atomically.
+_PUBLISH_ONCE = """
+local added = redis.pcall('XADD', KEYS[1], 'MAXLEN', ARGV[1], ARGV[2], 'event', ARGV[3])
+if type(added) == 'table' and added.err then
+  if string.find(added.err, 'equal or smaller') then return 0 end
+  return redis.error_reply(added.err)
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[4])
+redis.call('PUBLISH', ARGV[6], ARGV[7])
+return 1
+"""
 
 
 @dataclass(slots=True, eq=False)
@@ -85,23 +100,34 @@ class RedisEventBus:
         self._cancel_listeners: list[RedisCancelListener] = []
         self._confirmations: dict[bytes, asyncio.Future[None]] = {}
         self._closed = False
+        self._delivered: dict[str, int] = {}  # run_id -> last seq delivered locally
+        self._publish_once: AsyncScript | None = None
 
     async def publish(self, user_id: str, event: RunEvent) -> None:
-        """Append `event` to its run's stream and announce it, in one transaction; then deliver."""
+        """Append `event` to its run's stream and announce it in one script; then deliver.
+
+        A repeat of a stored `seq` (a retry after a lost reply or a cancelled call) is not
+        stored or announced again, and reaches local subscribers only if it had not yet.
+        """
         stream = f"{self._prefix}:run:{event.run_id}"
         ttl_ms = self._retention_ms
         if event.type != "agent_completed":
             ttl_ms += _LIVE_TTL_MS
         envelope = {"origin": self._origin, "user_id": user_id, "event": event.to_wire()}
         announcement = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
-        async with self._client().pipeline(transaction=True) as pipe:
-            pipe.xadd(
-                stream, {"event": event.to_json()}, maxlen=self._max_events, approximate=False
-            )
-            pipe.pexpire(stream, ttl_ms)
-            pipe.set(f"{stream}:owner", user_id, px=ttl_ms)
-            pipe.publish(self._channel(user_id), announcement)
-            await pipe.execute()
+        client = self._client()
+        if self._publish_once is None:
+            self._publish_once = client.register_script(_PUBLISH_ONCE)  # EVALSHA, then EVAL
+        await self._publish_once(keys=[stream, f"{stream}:owner"], args=[
+            self._max_events, f"{event.seq}-1", event.to_json(), ttl_ms, user_id,
+            self._channel(user_id), announcement,
+        ])
+        if event.seq <= self._delivered.get(event.run_id, 0):
+            return
+        if event.type == "agent_completed":
+            self._delivered.pop(event.run_id, None)
+        else:
+            self._delivered[event.run_id] = event.seq
         self._deliver(user_id, event)
 
     async def subscribe(self, user_id: str, deliver: Deliver) -> RedisSubscription:
@@ -192,6 +218,7 @@ class RedisEventBus:
             if client is not None:
                 await client.aclose()
         self._pubsub_redis = self._redis = None
+        self._publish_once = None
 
     def _client(self) -> Redis:
         if self._closed:

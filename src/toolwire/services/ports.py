@@ -42,7 +42,11 @@ class EventBus(Protocol):
     """Carries run events to every subscriber of the run's user and keeps them for resume."""
 
     async def publish(self, user_id: str, event: RunEvent) -> None:
-        """Record `event` of a run of `user_id` and deliver it to the user's subscribers."""
+        """Record `event` of a run of `user_id` and deliver it to the user's subscribers.
+
+        Idempotent per `(run_id, seq)`: publishing an event again after an interrupted or
+        uncertain attempt keeps and delivers it once.
+        """
         ...
 
     async def subscribe(self, user_id: str, deliver: Deliver) -> Subscription:

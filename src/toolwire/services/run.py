@@ -54,12 +54,19 @@ async def run_agent(
 ) -> AgentCompleted:
     """Run `agent` on `message` and return the final event it emitted.
 
-    Cancellation is re-raised after `agent_completed` (status `cancelled`) is emitted.
+    Cancellation is re-raised after `agent_completed` (status `cancelled`) is emitted. When
+    not even `agent_started` can be published, the error propagates and nothing is emitted.
     """
     started = time.perf_counter()
     log_extra = {"run_id": user_context.run_id, "user_id": user_context.user_id}
     log.info("run started (agent %s)", agent.name, extra=log_extra)
-    await sink.emit(AgentStarted(agent.name, message, user_context.request_id))
+    try:
+        # A sink that raises CancelledError has still published the event (the bridge
+        # finishes an interrupted publish), so the run must end properly.
+        await sink.emit(AgentStarted(agent.name, message, user_context.request_id))
+    except asyncio.CancelledError:
+        await _emit_cancelled(sink, started, log_extra)
+        raise
     runtime = RunRuntime(dispatcher, sink)
     final: AgentCompleted
     try:
@@ -67,9 +74,7 @@ async def run_agent(
             answer = await agent.run(message, runtime)
         final = AgentCompleted("ok", _ms(started), answer=answer)
     except asyncio.CancelledError:
-        cancelled = ErrorInfo("cancelled", "the run was cancelled")
-        log.info("run cancelled", extra=log_extra)
-        await sink.emit(AgentCompleted("cancelled", _ms(started), error=cancelled))
+        await _emit_cancelled(sink, started, log_extra)
         raise
     except LimitExceededError as exc:
         final = AgentCompleted("error", _ms(started), error=ErrorInfo("limit_exceeded", str(exc)))
@@ -87,6 +92,12 @@ async def run_agent(
     log.info("run ended: %s in %.1f ms", final.status, final.duration_ms, extra=log_extra)
     await sink.emit(final)
     return final
+
+
+async def _emit_cancelled(sink: EventSink, started: float, log_extra: dict[str, str]) -> None:
+    log.info("run cancelled", extra=log_extra)
+    cancelled = ErrorInfo("cancelled", "the run was cancelled")
+    await sink.emit(AgentCompleted("cancelled", _ms(started), error=cancelled))
 
 
 def _agent_failed(

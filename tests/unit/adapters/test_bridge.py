@@ -86,3 +86,30 @@ async def test_closed_bridge_refuses_events() -> None:
     await bridge.aclose()
     with pytest.raises(ScopeClosedError):
         await bridge.emit(AgentThinking("late", 1))
+
+
+class CancelledAfterWrite(InMemoryEventBus):
+    """Keeps the first event, then is cancelled before it can say so (a lost reply)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.interrupted = False
+
+    async def publish(self, user_id: str, event: RunEvent) -> None:
+        await super().publish(user_id, event)
+        if not self.interrupted:
+            self.interrupted = True
+            raise asyncio.CancelledError
+
+
+async def test_a_publish_interrupted_by_cancellation_is_finished_once() -> None:
+    bus = CancelledAfterWrite()
+    ctx = UserExecutionContext.for_user("ann")
+    got: list[RunEvent] = []
+    await bus.subscribe("ann", got.append)
+    bridge = WebSocketBridge(user_context=ctx, bus=bus)
+    with pytest.raises(asyncio.CancelledError):
+        await bridge.emit(AgentThinking("first", 1))
+    await bridge.emit(AgentThinking("second", 2))
+    assert [(e.seq, e.data["text"]) for e in got] == [(1, "first"), (2, "second")]
+    assert [e.seq for e in await bus.replay(ctx.run_id)] == [1, 2]
