@@ -17,17 +17,9 @@ from toolwire.services.ports import EventSink
 from toolwire.services.tools.calls import ToolCall, ToolOutcome, UnparsedArguments
 from toolwire.services.tools.registry import ToolRegistry
 from toolwire.services.tools.spec import ToolSpec, jsonable
+from toolwire.services.validation import describe_validation_error
 
 log = logging.getLogger(__name__)
-
-
-def describe_validation_error(error: ValidationError) -> str:
-    """Summarise argument errors as `field: problem; …` without echoing the input."""
-    parts = []
-    for item in error.errors(include_input=False, include_url=False):
-        where = ".".join(str(p) for p in item["loc"]) or "arguments"
-        parts.append(f"{where}: {item['msg']}")
-    return "; ".join(parts)
 
 
 class ToolExecutor:

@@ -8,6 +8,8 @@ from typing import Final
 
 from pydantic import ValidationError
 
+from toolwire.services.validation import describe_validation_error
+
 log = logging.getLogger(__name__)
 
 INVALID_JSON: Final = "invalid_json"
@@ -36,15 +38,6 @@ def error_code(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, json.JSONDecodeError):
         return INVALID_JSON, f"the frame is not valid JSON ({exc.msg} at position {exc.pos})"
     if isinstance(exc, ValidationError):
-        return INVALID_MESSAGE, describe_validation_error(exc)
+        return INVALID_MESSAGE, "invalid frame: " + describe_validation_error(exc, skip_tag=True)
     log.error("unexpected error while handling a frame", exc_info=exc)
     return INTERNAL_ERROR, "the server failed to handle this frame"
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    """Name the bad fields without echoing what the client sent."""
-    parts = []
-    for item in exc.errors(include_input=False, include_url=False):
-        where = ".".join(str(p) for p in item["loc"][1:] or item["loc"])
-        parts.append(f"{where}: {item['msg']}" if where else str(item["msg"]))
-    return "invalid frame: " + "; ".join(parts)

@@ -9,8 +9,8 @@ from aiohttp import web
 from pydantic import BaseModel, Field, StrictStr, ValidationError
 
 from toolwire.adapters.web.auth import authenticate
-from toolwire.adapters.web.errors import describe_validation_error
 from toolwire.adapters.web.state import STATE
+from toolwire.services.validation import describe_validation_error
 
 PING_TIMEOUT_S = 2.0
 
@@ -48,7 +48,8 @@ async def issue_token(request: web.Request) -> web.Response:
         body = TokenRequest.model_validate_json(await request.read())
     except ValidationError as exc:
         return web.json_response(
-            {"error": "invalid_request", "message": describe_validation_error(exc)}, status=400)
+            {"error": "invalid_request",
+             "message": "invalid body: " + describe_validation_error(exc)}, status=400)
     return web.json_response({
         "access_token": verifier.issue(body.user_id),
         "token_type": "bearer",
