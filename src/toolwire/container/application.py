@@ -11,6 +11,7 @@ from dependency_injector import containers, providers
 from toolwire.adapters.bridge import WebSocketBridge
 from toolwire.adapters.llm import OpenAIAgent, OpenAIChatClient
 from toolwire.adapters.memory_bus import InMemoryEventBus
+from toolwire.adapters.metrics import Metrics
 from toolwire.adapters.redis_bus import RedisEventBus
 from toolwire.adapters.tool_loading import load_registry
 from toolwire.adapters.web.auth import TokenVerifier
@@ -29,7 +30,8 @@ def setting(settings: providers.Provider[Settings], path: str) -> providers.Sing
 class ApplicationContainer(containers.DeclarativeContainer):
     """Settings → app-wide singletons → request-scoped objects, in dependency order.
 
-    App-wide: `settings`, `tool_registry`, `event_bus`, `llm_client`, `agent`, `legacy_calls`.
+    App-wide: `settings`, `tool_registry`, `event_bus`, `llm_client`, `agent`, `legacy_calls`,
+    `metrics`.
     Per request (call with `user_context=`): `bridge`, `executor`, `dispatcher`;
     `request_scope(ctx)` builds all three and closes them on exit.
     Settings values are read once: override `settings` before the first use.
@@ -78,6 +80,8 @@ class ApplicationContainer(containers.DeclarativeContainer):
 
     legacy_calls = providers.Singleton(Counter[str])
 
+    metrics = providers.Singleton(Metrics, legacy_calls=legacy_calls)
+
     bridge = providers.Factory(
         WebSocketBridge,
         bus=event_bus,
@@ -104,4 +108,5 @@ class ApplicationContainer(containers.DeclarativeContainer):
         agent_factory=agent.provider,
         registry_factory=tool_registry.provider,
         max_duration_s=setting(settings, "runs.max_duration_s"),
+        metrics=metrics,
     )

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
+from toolwire.adapters.metrics import Metrics
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.dispatcher import ToolDispatcher
 from toolwire.services.errors import ScopeClosedError
@@ -62,7 +63,8 @@ class RequestScope:
     """
 
     __slots__ = ("_agent_factory", "_bridge_factory", "_dispatcher_factory",
-                 "_executor_factory", "_max_duration_s", "_observers", "_registry_factory",
+                 "_executor_factory", "_max_duration_s", "_metrics", "_observers",
+                 "_registry_factory",
                  "_state", "_tools", "bridge", "dispatcher", "executor", "sink", "user_context")
 
     def __init__(
@@ -77,6 +79,7 @@ class RequestScope:
         max_duration_s: float,
         tools: Sequence[ToolSpec] = (),
         observers: Sequence[EventObserver] = (),
+        metrics: Metrics | None = None,
     ) -> None:
         if not isinstance(user_context, UserExecutionContext):
             raise TypeError(
@@ -91,6 +94,7 @@ class RequestScope:
         self._max_duration_s = max_duration_s
         self._tools = tuple(tools)
         self._observers = tuple(observers)
+        self._metrics = metrics
         self._state = "new"
 
     @property
@@ -145,11 +149,24 @@ class RequestScope:
         """Run the container's agent on `message` inside this scope."""
         if self._state != "open":
             raise ScopeClosedError("enter the request scope before running in it")
-        return await run_agent(
-            user_context=self.user_context,
-            message=message,
-            agent=self._agent_factory(),
-            dispatcher=self.dispatcher,
-            sink=self.sink,
-            max_duration_s=self._max_duration_s,
-        )
+        metrics = self._metrics
+        if metrics is not None:
+            metrics.run_started()
+        status = "error"  # what a run that raised counts as
+        try:
+            final = await run_agent(
+                user_context=self.user_context,
+                message=message,
+                agent=self._agent_factory(),
+                dispatcher=self.dispatcher,
+                sink=self.sink,
+                max_duration_s=self._max_duration_s,
+            )
+            status = final.status
+        except asyncio.CancelledError:
+            status = "cancelled"
+            raise
+        finally:
+            if metrics is not None:
+                metrics.run_ended(status)
+        return final

@@ -17,6 +17,7 @@ def create_app(container: ApplicationContainer) -> web.Application:
         verifier=container.token_verifier(),
         scope_factory=container.request_scope,
         tools=tuple(container.tool_registry().specs()),
+        metrics=container.metrics(),
     ))
 
     async def close_singletons(_: web.Application) -> None:

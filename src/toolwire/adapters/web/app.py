@@ -32,6 +32,7 @@ def build_web_app(deps: WebDeps) -> web.Application:
     app.router.add_get("/healthz", http.healthz)
     app.router.add_get("/readyz", http.readyz)
     app.router.add_get("/tools", http.list_tools)
+    app.router.add_get("/metrics", http.metrics)
     if settings.auth.dev_login:
         app.router.add_post("/auth/token", http.issue_token)
     app.on_shutdown.append(graceful_shutdown)

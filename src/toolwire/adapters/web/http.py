@@ -26,6 +26,14 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+async def metrics(request: web.Request) -> web.Response:
+    """Serve the Prometheus metrics (counts only: no user ids, no secrets)."""
+    registry = request.app[STATE].deps.metrics
+    response = web.Response(body=registry.render())
+    response.headers["Content-Type"] = registry.content_type
+    return response
+
+
 async def readyz(request: web.Request) -> web.Response:
     """Answer 200 when the event bus answers and the server is not shutting down."""
     state = request.app[STATE]

@@ -9,6 +9,7 @@ from typing import Final
 
 from aiohttp import web
 
+from toolwire.adapters.metrics import Metrics
 from toolwire.adapters.web.auth import TokenVerifier
 from toolwire.adapters.web.connection import Connection
 from toolwire.adapters.web.runs import RunManager, ScopeFactory
@@ -26,6 +27,7 @@ class WebDeps:
     verifier: TokenVerifier
     scope_factory: ScopeFactory
     tools: tuple[ToolSpec, ...]
+    metrics: Metrics
 
 
 @dataclass(slots=True, eq=False)

@@ -42,6 +42,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         heartbeat=settings.ws.heartbeat_s, max_msg_size=settings.ws.max_message_bytes)
     conn = Connection(ws, user_id, max_queued=settings.ws.send_queue)
     state.sockets_per_user[user_id] = state.sockets_per_user.get(user_id, 0) + 1
+    state.deps.metrics.sockets_open.inc()
     try:
         subscription = await state.deps.bus.subscribe(user_id, conn.deliver)
         try:
@@ -131,6 +132,7 @@ def _cancel_unwatched_runs(state: WebState, conn: Connection) -> None:
 
 
 def _release_socket(state: WebState, user_id: str) -> None:
+    state.deps.metrics.sockets_open.dec()
     left = state.sockets_per_user.get(user_id, 1) - 1
     if left > 0:
         state.sockets_per_user[user_id] = left
