@@ -125,7 +125,6 @@ class AgentSettings(BaseModel):
     """Which agent answers chats, and how the `openai` backend reaches its model."""
 
     backend: Literal["embedded", "openai"] = "embedded"
-    name: str = "embedded"
     base_url: str = "https://api.openai.com/v1"
     api_key: SecretStr | None = None
     model: str = "gpt-4o-mini"
