@@ -325,9 +325,12 @@ def test_toolwire_run_chats_with_an_entry_point_tool(site: Site) -> None:
     assert completed(events)[0]["result"] == {"city": "Lima", "forecast": ["sunny"]}
 
 
-def test_toolwire_tools_stops_on_an_import_failure_naming_the_module(site: Site) -> None:
+@pytest.mark.parametrize("command", [["tools"], ["serve", "--port", "0"]])
+def test_start_up_stops_on_an_import_failure_naming_the_module(
+    site: Site, command: list[str]
+) -> None:
     broken = site.module("broken", "import shop_dependency_that_is_missing\n")
-    done = toolwire(site, "tools", TOOLWIRE_TOOLS__MODULES=broken)
+    done = toolwire(site, *command, TOOLWIRE_TOOLS__MODULES=broken)
     assert done.returncode == 1
     assert f"cannot import tool module {broken!r}" in done.stderr
     assert "No module named 'shop_dependency_that_is_missing'" in done.stderr

@@ -12,6 +12,7 @@ from aiohttp import web
 from toolwire.adapters.web import PathOnlyAccessLogger, graceful_shutdown
 from toolwire.commands.common import build_container
 from toolwire.container import ApplicationContainer, create_app
+from toolwire.services.errors import ToolwireError
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +25,14 @@ def serve(host: str | None, port: int | None) -> None:
     """Serve the WebSocket protocol and HTTP endpoints."""
     container = build_container()
     settings = container.settings()
-    asyncio.run(serve_until_signalled(
-        container, host or settings.server.host,
-        settings.server.port if port is None else port))
+    host = host or settings.server.host
+    port = settings.server.port if port is None else port
+    try:
+        asyncio.run(serve_until_signalled(container, host, port))
+    except ToolwireError as exc:  # tool modules that fail to load, name clashes
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:  # the address is taken or not ours
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
 async def serve_until_signalled(container: ApplicationContainer, host: str, port: int) -> None:

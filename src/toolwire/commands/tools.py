@@ -20,9 +20,11 @@ def tools(as_json: bool) -> None:
     except ToolwireError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
-        click.echo(json.dumps([spec.describe() for spec in specs], indent=2))
+        listed = [{**spec.describe(), "origin": spec.origin} for spec in specs]
+        click.echo(json.dumps(listed, indent=2))
         return
     for spec in specs:
         click.echo(f"{spec.name}: {spec.description}")
+        click.echo(f"  from: {spec.origin}")
         schema = json.dumps(spec.json_schema(), separators=(",", ":"))
         click.echo(f"  args: {schema}")

@@ -54,8 +54,9 @@ class Connection:
     behind it and count against `max_queued`.
     """
 
-    __slots__ = ("__weakref__", "_buffer", "_closer", "_high_water", "_max_queued", "_replaying",
-                 "_wakeup", "_writer", "connection_id", "user_id", "ws")
+    __slots__ = ("__weakref__", "_buffer", "_closer", "_first_events", "_high_water",
+                 "_max_queued", "_replaying", "_wakeup", "_writer", "connection_id", "user_id",
+                 "ws")
 
     def __init__(self, ws: web.WebSocketResponse, user_id: str, *, max_queued: int) -> None:
         self.ws = ws
@@ -67,6 +68,7 @@ class Connection:
         self._writer: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
         self._high_water: dict[str, int] = {}
+        self._first_events: dict[str, asyncio.Future[None]] = {}
         self._replaying: dict[str, _Replay] = {}
 
     @property
@@ -91,6 +93,8 @@ class Connection:
 
     def deliver(self, event: RunEvent) -> None:
         """Bus callback: queue `event` unless this socket already sent it (resume seam)."""
+        if self._first_events:
+            self._note_first_event(event.run_id)
         if self._closer is not None:
             return
         replay = self._replaying.get(event.run_id)
@@ -103,6 +107,21 @@ class Connection:
                 return
             self._track(event)
         self.send(event.to_json())
+
+    def expect_run(self, run_id: str) -> asyncio.Future[None]:
+        """Return a future that is done once an event of `run_id` reached this socket."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._first_events[run_id] = waiter
+        return waiter
+
+    def forget_run(self, run_id: str) -> None:
+        """Stop watching for the first event of `run_id`."""
+        self._first_events.pop(run_id, None)
+
+    def _note_first_event(self, run_id: str) -> None:
+        waiter = self._first_events.pop(run_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def begin_replay(self, run_id: str) -> None:
         """Hold this run's live events until the replay is fetched and written."""

@@ -75,15 +75,15 @@ class RunManager:
         """Return how many run tasks are going."""
         return len(self._tasks)
 
-    def start(self, ctx: UserExecutionContext, message: str) -> bool:
-        """Start a run of `ctx`; return False for a repeated `request_id` (nothing starts).
+    def start(self, ctx: UserExecutionContext, message: str) -> asyncio.Task[None] | None:
+        """Start a run of `ctx` and return its task; None for a repeated `request_id`.
 
         Raises `WireError` (`rate_limited`) when a limit or the shutdown refuses it.
         """
         self._forget_expired()
         key = (ctx.user_id, ctx.request_id)
         if key in self._requests:
-            return False
+            return None
         if not self._accepting:
             raise WireError(RATE_LIMITED, "the server is shutting down; no new runs start")
         if self._live_per_user.get(ctx.user_id, 0) >= self._limits.runs_per_user:
@@ -98,7 +98,7 @@ class RunManager:
         task.add_done_callback(lambda _: self._finished(ctx))  # even if cancelled before it ran
         self._live_per_user[ctx.user_id] = self._live_per_user.get(ctx.user_id, 0) + 1
         self._requests[key] = ctx.run_id
-        return True
+        return task
 
     async def check_owner(self, user_id: str, run_id: str) -> None:
         """Raise `not_found` for an unknown run and `forbidden` for another user's."""

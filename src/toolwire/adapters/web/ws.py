@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import WSMsgType, web
@@ -24,6 +25,8 @@ from toolwire.adapters.web.state import STATE, WebState
 from toolwire.services.context import UserExecutionContext
 
 log = logging.getLogger(__name__)
+
+FIRST_EVENT_WAIT_S = 5.0  # how long a chat may hold the next frame for its agent_started
 
 
 async def websocket_handler(request: web.Request) -> web.StreamResponse:
@@ -102,7 +105,16 @@ async def _start_run(state: WebState, conn: Connection, frame: ChatFrame) -> Non
     ctx = UserExecutionContext.for_user(
         conn.user_id, thread_id=frame.thread_id, request_id=frame.request_id,
         connection_ids=(conn.connection_id,))
-    state.runs.start(ctx, frame.message)
+    first_event = conn.expect_run(ctx.run_id)
+    try:
+        task = state.runs.start(ctx, frame.message)
+        if task is not None:
+            # DESIGN §3: the first frame after a chat that starts a run is its agent_started,
+            # so the next client frame is read only once that event is queued on this socket.
+            await asyncio.wait({first_event, task}, timeout=FIRST_EVENT_WAIT_S,
+                               return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        conn.forget_run(ctx.run_id)
 
 
 async def _resume(state: WebState, conn: Connection, frame: ResumeFrame) -> None:
