@@ -131,4 +131,5 @@ async def test_a_client_that_stops_reading_during_a_resume_is_still_closed_1008(
         assert stalled.close_code == 1008
         assert msg.extra == "slow consumer"
     replayed = [f["seq"] for f in received if f.get("run_id") == run_id]
+    assert replayed
     assert replayed == list(range(1, len(replayed) + 1))  # a clean prefix, cut by the close

@@ -92,16 +92,21 @@ async def test_exit_cancels_pending_tool_tasks_on_cancellation(
 ) -> None:
     entered = asyncio.Event()
     holder: list[RequestScope] = []
+    calls: list[asyncio.Future[object]] = []
 
     async def body() -> None:
         async with container.request_scope(UserExecutionContext.for_user("a")) as scope:
             holder.append(scope)
-            call = asyncio.ensure_future(
+            # Not awaited by the body: only the scope's exit can stop this tool call.
+            calls.append(asyncio.ensure_future(
                 scope.executor.execute(ToolCall("sleep", {"seconds": 30}))
-            )
-            await asyncio.sleep(0.01)
+            ))
+            for _ in range(1000):  # bounded: the call reaches the tool within a few turns
+                if scope.executor.pending:
+                    break
+                await asyncio.sleep(0)
             entered.set()
-            await call
+            await asyncio.Event().wait()  # until cancelled
 
     task = asyncio.create_task(body())
     await asyncio.wait_for(entered.wait(), 5)
@@ -110,6 +115,8 @@ async def test_exit_cancels_pending_tool_tasks_on_cancellation(
     with pytest.raises(asyncio.CancelledError):
         await task
     assert_closed(holder[0])
+    with pytest.raises(asyncio.CancelledError):  # the tool call ended with the scope
+        await asyncio.wait_for(calls[0], 5)
 
 
 async def test_closed_scope_refuses_work(container: ApplicationContainer) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -157,9 +157,8 @@ async def test_ping_is_false_when_redis_is_gone(
     bus = make_bus()
     assert await bus.ping() is True
     redis_server.stop()
-    started = time.monotonic()
-    assert await bus.ping() is False
-    assert time.monotonic() - started < 5.0
+    async with asyncio.timeout(10):  # a hang guard: ping answers False, it does not wait
+        assert await bus.ping() is False
 
 
 async def test_a_bus_needs_no_server_until_used() -> None:

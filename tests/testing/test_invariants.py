@@ -57,6 +57,14 @@ def test_a_good_run_has_no_problems() -> None:
         pytest.param(numbered(STARTED, COMPLETED, THINKING),
                      "agent_completed is not the last event", id="agent-completed-not-last"),
         pytest.param([], "the run has no events", id="empty"),
+        pytest.param(numbered(STARTED, EXECUTING, EXECUTING, COMPLETED_TOOL, COMPLETED),
+                     "tool_executing c_1 appears twice", id="tool-executing-twice"),
+        pytest.param([{k: v for k, v in e.items() if k != "ts"} for e in GOOD],
+                     "event #1 lacks ts", id="envelope-field-missing"),
+        pytest.param([event(1, *STARTED), {**event(2, *COMPLETED), "run_id": "r_2"}],
+                     "events of several runs are mixed: ['r_1', 'r_2']", id="runs-mixed"),
+        pytest.param(numbered(STARTED, ("agent_dreaming", {}), COMPLETED),
+                     "event #2 has unknown type 'agent_dreaming'", id="unknown-type"),
     ],
 )
 def test_each_violation_is_named(bad: list[dict[str, Any]], problem: str) -> None:

@@ -21,12 +21,14 @@ from toolwire.services.validation import describe_validation_error
 
 log = logging.getLogger(__name__)
 
+CLOSE_WAIT_S = 5.0
+
 
 class ToolExecutor:
     """Validates arguments, enforces timeouts and turns every ending into a `tool_completed`."""
 
-    __slots__ = ("_closed", "_default_timeout_s", "_tasks", "_timeouts", "registry", "sink",
-                 "user_context")
+    __slots__ = ("_calls", "_closed", "_default_timeout_s", "_tasks", "_timeouts", "registry",
+                 "sink", "user_context")
 
     def __init__(
         self,
@@ -43,6 +45,7 @@ class ToolExecutor:
         self._default_timeout_s = default_timeout_s
         self._timeouts = dict(timeouts or {})
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._calls: set[asyncio.Future[None]] = set()
         self._closed = False
 
     @property
@@ -67,17 +70,23 @@ class ToolExecutor:
             raise ScopeClosedError("this executor's request scope is closed")
         await self.sink.emit(ToolExecuting(call.tool, call.call_id, call.args))
         started = time.perf_counter()
+        finished = asyncio.get_running_loop().create_future()
+        self._calls.add(finished)  # aclose() waits for it: every tool_executing gets its pair
         try:
-            outcome = await self._run(call, started)
-        except asyncio.CancelledError:
-            await self._report(call, started, "cancelled", error=ErrorInfo(
-                "cancelled", "the tool call was cancelled"))
-            raise
-        await self.sink.emit(ToolCompleted(
-            outcome.tool, outcome.call_id, outcome.status, outcome.duration_ms,
-            outcome.result, outcome.error,
-        ))
-        return outcome
+            try:
+                outcome = await self._run(call, started)
+            except asyncio.CancelledError:
+                await self._report(call, started, "cancelled", error=ErrorInfo(
+                    "cancelled", "the tool call was cancelled"))
+                raise
+            await self.sink.emit(ToolCompleted(
+                outcome.tool, outcome.call_id, outcome.status, outcome.duration_ms,
+                outcome.result, outcome.error,
+            ))
+            return outcome
+        finally:
+            self._calls.discard(finished)
+            finished.set_result(None)
 
     async def _report(
         self, call: ToolCall, started: float, status: ToolStatus, *, error: ErrorInfo
@@ -125,13 +134,15 @@ class ToolExecutor:
         return ToolOutcome(call.call_id, call.tool, "ok", _elapsed_ms(started), result)
 
     async def aclose(self) -> None:
-        """Cancel tool tasks still running and refuse new calls."""
+        """Cancel tool tasks still running, let their calls report it, refuse new calls."""
         self._closed = True
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        if self._calls:  # calls whose caller did not await them: bounded, never a hang
+            await asyncio.wait(list(self._calls), timeout=CLOSE_WAIT_S)
 
 
 def _elapsed_ms(started: float) -> float:

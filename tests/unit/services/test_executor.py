@@ -77,6 +77,23 @@ async def test_tool_timeout_from_the_decorator_applies() -> None:
     assert sink.events[-1].data["error"]["type"] == "timeout"
 
 
+async def test_a_timed_out_tool_is_stopped_not_left_running() -> None:
+    stopped = asyncio.Event()
+
+    @tool(name="stubborn", description="Sleeps; records that it was stopped.", timeout_s=0.05)
+    async def stubborn() -> None:
+        try:
+            await asyncio.sleep(30)
+        finally:
+            stopped.set()
+
+    sink = ListSink()
+    executor = ToolExecutor(user_context=sink.ctx, sink=sink, registry=ToolRegistry([stubborn]))
+    outcome = await executor.execute(ToolCall("stubborn", {}))
+    assert outcome.status == "timeout"
+    await asyncio.wait_for(stopped.wait(), 5)  # a hang guard, not a timing assertion
+
+
 async def test_setting_override_beats_the_tool_timeout() -> None:
     executor, _ = make_executor(timeouts={"nap": 1.0})
     outcome = await executor.execute(ToolCall("nap", {"seconds": 0.1}))
@@ -99,11 +116,11 @@ async def test_close_cancels_running_tools_and_refuses_new_calls() -> None:
         if executor.pending:
             break
         await asyncio.sleep(0)
+    assert executor.pending == 1
     await executor.aclose()
     assert executor.pending == 0
-    call.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await call
+    with pytest.raises(asyncio.CancelledError):  # ended by aclose(), not by this test
+        await asyncio.wait_for(call, 5)
     assert sink.events[-1].data["status"] == "cancelled"
     with pytest.raises(ScopeClosedError):
         await executor.execute(ToolCall("echo", {"text": "x"}))
