@@ -49,7 +49,7 @@ async def test_by_default_a_run_outlives_its_last_socket_and_stays_resumable(
     server: Client,
 ) -> None:
     ws = await connect(server, "ada")
-    started = await _start_sleeping_run(ws, 0.5)
+    started = await _start_sleeping_run(ws, 2)  # long enough to outlast the close
     await ws.close()
     await _closed_on_server(server, "ada")
     assert server.app[STATE].runs.live_count == 1  # the socket went first, the run is going
@@ -77,7 +77,7 @@ async def test_cancel_on_disconnect_spares_a_run_while_another_socket_is_open(
 ) -> None:
     client = await start_server(**CANCEL_ON_DISCONNECT)
     first, second = await connect(client, "ada"), await connect(client, "ada")
-    started = await _start_sleeping_run(first, 1)
+    started = await _start_sleeping_run(first, 2)  # long enough to outlast the close
     await first.close()
     await _closed_on_server(client, "ada", left=1)
     assert client.app[STATE].runs.live_count == 1  # the close came while the run was going
