@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from dependency_injector import providers
 from pydantic import BaseModel, ConfigDict
@@ -22,6 +22,17 @@ class AnyArgs(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class FakeBehaviour(TypedDict, total=False):
+    """How a fake tool behaves; every key is optional."""
+
+    result: Any  # returned when neither `raises` nor `func` is given
+    raises: BaseException | type[BaseException] | None
+    func: Callable[..., Any] | None  # called with the validated arguments
+    delay: float  # seconds to wait before answering
+    description: str | None
+    timeout_s: float | None
+
+
 class FakeTool:
     """A test-only tool: returns `result`, raises `raises` or calls `func`, after `delay` s.
 
@@ -30,22 +41,15 @@ class FakeTool:
     """
 
     def __init__(
-        self,
-        name: str,
-        *,
-        result: Any = None,
-        raises: BaseException | type[BaseException] | None = None,
-        func: Callable[..., Any] | None = None,
-        delay: float = 0.0,
-        description: str | None = None,
-        timeout_s: float | None = None,
-        shadows: ToolSpec | None = None,
+        self, name: str, *, shadows: ToolSpec | None = None, **behaviour: Unpack[FakeBehaviour]
     ) -> None:
         self.name = name
-        self.result = result
-        self.raises = raises
-        self.func = func
-        self.delay = delay
+        self.result = behaviour.get("result")
+        self.raises = behaviour.get("raises")
+        self.func = behaviour.get("func")
+        self.delay = behaviour.get("delay", 0.0)
+        description = behaviour.get("description")
+        timeout_s = behaviour.get("timeout_s")
         self.calls: list[dict[str, Any]] = []
         self.spec = ToolSpec(
             name=name,
@@ -63,7 +67,7 @@ class FakeTool:
         return len(self.calls)
 
     async def _invoke(self, args: BaseModel) -> Any:
-        kwargs = args.model_dump()
+        kwargs = args.model_dump(by_alias=True)
         self.calls.append(kwargs)
         if self.delay:
             await asyncio.sleep(self.delay)
@@ -85,7 +89,7 @@ class FakeTools:
         self._fakes: dict[str, FakeTool] = {}
         self._registry: ToolRegistry | None = None
 
-    def add(self, name: str, **behaviour: Any) -> FakeTool:
+    def add(self, name: str, **behaviour: Unpack[FakeBehaviour]) -> FakeTool:
         """Create the fake tool `name` (replacing a real or earlier fake tool of that name)."""
         fake = FakeTool(name, shadows=self._base.get(name), **behaviour)
         self._fakes[name] = fake
@@ -108,22 +112,12 @@ class FakeToolFactory:
         self._overrides = overrides
         self._fakes: FakeTools | None = None
 
-    def __call__(
-        self,
-        name: str,
-        *,
-        result: Any = None,
-        raises: BaseException | type[BaseException] | None = None,
-        func: Callable[..., Any] | None = None,
-        delay: float = 0.0,
-        description: str | None = None,
-        timeout_s: float | None = None,
-    ) -> FakeTool:
-        """Register the fake tool `name` (replacing a real tool of that name) and return it."""
+    def __call__(self, name: str, **behaviour: Unpack[FakeBehaviour]) -> FakeTool:
+        """Register the fake tool `name` (replacing a real tool of that name) and return it.
+
+        `behaviour`: `result`, `raises`, `func`, `delay`, `description`, `timeout_s`.
+        """
         if self._fakes is None:
             self._fakes = FakeTools(self._container.tool_registry())
             self._overrides(tool_registry=providers.Callable(self._fakes.registry))
-        return self._fakes.add(
-            name, result=result, raises=raises, func=func, delay=delay,
-            description=description, timeout_s=timeout_s,
-        )
+        return self._fakes.add(name, **behaviour)
