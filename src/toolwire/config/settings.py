@@ -57,11 +57,16 @@ class AuthSettings(BaseModel):
 
 
 class EventsSettings(BaseModel):
-    """Which event bus carries run events."""
+    """Which event bus carries run events, and how the Redis bus uses its server."""
 
     backend: Literal["memory", "redis"] = "memory"
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     redis_prefix: str = "toolwire"
+    redis_cluster: bool = False
+    redis_pool_size: int = Field(32, gt=1)
+    redis_pool_timeout_s: float = Field(5.0, gt=0)
+    redis_keepalive_s: float = Field(5.0, gt=0)
+    redis_reconnect_max_s: float = Field(2.0, gt=0)
 
 
 class ToolsSettings(BaseModel):
@@ -88,6 +93,8 @@ class RunsSettings(BaseModel):
     max_duration_s: float = Field(300.0, gt=0)
     retention_s: float = Field(900.0, ge=0)
     max_events: int = Field(10_000, gt=0)
+    retained_bytes_per_user: int = Field(16 * 1024 * 1024, ge=0)
+    retained_bytes: int = Field(256 * 1024 * 1024, ge=0)
     shutdown_grace_s: float = Field(10.0, ge=0)
     cancel_on_disconnect: bool = False
 

@@ -47,6 +47,8 @@ class ApplicationContainer(containers.DeclarativeContainer):
             InMemoryEventBus,
             retention_s=settings.provided.runs.retention_s,
             max_events=settings.provided.runs.max_events,
+            retained_bytes_per_user=settings.provided.runs.retained_bytes_per_user,
+            retained_bytes=settings.provided.runs.retained_bytes,
         ),
         redis=providers.Singleton(
             RedisEventBus,
@@ -54,6 +56,11 @@ class ApplicationContainer(containers.DeclarativeContainer):
             prefix=settings.provided.events.redis_prefix,
             retention_s=settings.provided.runs.retention_s,
             max_events=settings.provided.runs.max_events,
+            cluster=settings.provided.events.redis_cluster,
+            pool_size=settings.provided.events.redis_pool_size,
+            pool_timeout_s=settings.provided.events.redis_pool_timeout_s,
+            keepalive_s=settings.provided.events.redis_keepalive_s,
+            reconnect_max_s=settings.provided.events.redis_reconnect_max_s,
         ),
     )
 

@@ -1,0 +1,154 @@
+"""`RedisConnector`: the bus's clients — a bounded command pool and pub/sub connections.
+
+Every command waits for one of `pool_size` slots (at most `pool_timeout_s`), so a busy but
+healthy Redis makes callers wait instead of failing; redis-py's own pool is sized so it never
+has to refuse. On Redis Cluster the commands go through `RedisCluster` and the pub/sub
+connection is a plain one to a node in turn (Cluster forwards classic pub/sub to every node).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
+from redis.asyncio.client import PubSub
+from redis.asyncio.connection import SSLConnection, parse_url
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+CONNECT_TIMEOUT_S = 2.0
+
+Client = Redis | RedisCluster
+
+
+class PoolExhaustedError(RedisConnectionError):
+    """No Redis connection became free within the pool timeout."""
+
+
+@dataclass(frozen=True, slots=True)
+class RedisOptions:
+    """How the bus reaches Redis (see the `events` settings)."""
+
+    url: str
+    cluster: bool = False
+    pool_size: int = 32
+    pool_timeout_s: float = 5.0
+
+
+def masked_url(url: str) -> str:
+    """Return `url` with its password (if any) replaced by `***`, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+
+
+@dataclass(frozen=True, slots=True)
+class PubSubLink:
+    """One pub/sub connection and the client that owns it."""
+
+    redis: Redis
+    pubsub: PubSub
+
+    async def aclose(self) -> None:
+        """Close the connection and its client."""
+        try:
+            await self.pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py: unannotated
+        finally:
+            await self.redis.aclose()
+
+
+class RedisConnector:
+    """Builds the clients lazily (no server is needed until the bus is used)."""
+
+    def __init__(self, options: RedisOptions) -> None:
+        self.options = options
+        self._slots = asyncio.Semaphore(options.pool_size)
+        self._client: Client | None = None
+        self._nodes: itertools.cycle[tuple[str, int]] | None = None
+
+    def client(self) -> Client:
+        """Return the command client (built on first use)."""
+        if self._client is None:
+            self._client = self._build_client()
+        return self._client
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[Client]:
+        """Hold one of the pool's slots for a command or pipeline; wait for one if needed."""
+        try:
+            async with asyncio.timeout(self.options.pool_timeout_s):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise PoolExhaustedError(
+                f"all {self.options.pool_size} Redis connections stayed busy for "
+                f"{self.options.pool_timeout_s} s (events.redis_pool_size)") from None
+        try:
+            yield self.client()
+        finally:
+            self._slots.release()
+
+    async def pubsub(self) -> PubSubLink:
+        """Open a new pub/sub connection that never reconnects by itself."""
+        kwargs: dict[str, Any] = {
+            "socket_connect_timeout": CONNECT_TIMEOUT_S,
+            "socket_keepalive": True,
+            "retry": Retry(NoBackoff(), 0, supported_errors=()),
+        }
+        if self.options.cluster:
+            host, port = await self._next_node()
+            params: dict[str, Any] = dict(parse_url(self.options.url))
+            params.pop("db", None)
+            if params.pop("connection_class", None) is SSLConnection:
+                params["ssl"] = True
+            params.update(kwargs, host=host, port=port)
+            redis = Redis(**params)
+        else:
+            redis = Redis.from_url(self.options.url, **kwargs)
+        link = PubSubLink(redis, redis.pubsub())
+        try:
+            await link.pubsub.connect()  # type: ignore[no-untyped-call]  # redis-py: unannotated
+        except BaseException:
+            await link.aclose()
+            raise
+        return link
+
+    async def aclose(self) -> None:
+        """Close the command client."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    def _build_client(self) -> Client:
+        options = self.options
+        common: dict[str, Any] = {
+            "socket_connect_timeout": CONNECT_TIMEOUT_S,
+            "socket_keepalive": True,
+        }
+        if options.cluster:
+            # Our slots bound the total, so no node's pool ever reaches its maximum.
+            return RedisCluster.from_url(
+                options.url, max_connections=options.pool_size + 1, **common)
+        pool = BlockingConnectionPool.from_url(
+            options.url, max_connections=options.pool_size + 1,
+            timeout=options.pool_timeout_s, **common)
+        return Redis.from_pool(pool)
+
+    async def _next_node(self) -> tuple[str, int]:
+        if self._nodes is None:
+            client = self.client()
+            assert isinstance(client, RedisCluster)
+            await client.initialize()
+            nodes = [(node.host, int(node.port)) for node in client.get_nodes()]
+            self._nodes = itertools.cycle(nodes)
+        return next(self._nodes)
