@@ -60,7 +60,8 @@ class RedisEventBus(EventBusBase):
         super().__init__()
         self.keys = RedisKeys(prefix)
         self._connector = RedisConnector(RedisOptions(
-            url=url, cluster=cluster, pool_size=pool_size, pool_timeout_s=pool_timeout_s))
+            url=url, cluster=cluster, pool_size=pool_size, pool_timeout_s=pool_timeout_s,
+            health_check_s=keepalive_s))
         self._store = RunStreamStore(
             self._connector, self.keys, retention_s=retention_s, max_events=max_events)
         self._listener = PubSubListener(

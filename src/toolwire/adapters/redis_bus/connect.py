@@ -20,10 +20,12 @@ from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.client import PubSub
 from redis.asyncio.connection import SSLConnection, parse_url
 from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
+from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 CONNECT_TIMEOUT_S = 2.0
+COMMAND_TIMEOUT_S = 10.0
+"""A command (or pipeline) with no answer for this long fails, so a dead peer cannot hang it."""
 
 Client = Redis | RedisCluster
 
@@ -40,6 +42,7 @@ class RedisOptions:
     cluster: bool = False
     pool_size: int = 32
     pool_timeout_s: float = 5.0
+    health_check_s: float = 5.0
 
 
 def masked_url(url: str) -> str:
@@ -133,7 +136,12 @@ class RedisConnector:
         options = self.options
         common: dict[str, Any] = {
             "socket_connect_timeout": CONNECT_TIMEOUT_S,
+            "socket_timeout": COMMAND_TIMEOUT_S,
             "socket_keepalive": True,
+            "health_check_interval": options.health_check_s,
+            # A stale connection (Redis restarted) is retried on a new one; appends are
+            # idempotent, so a command that did reach Redis may safely run again.
+            "retry": Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), 2),
         }
         if options.cluster:
             # Our slots bound the total, so no node's pool ever reaches its maximum.

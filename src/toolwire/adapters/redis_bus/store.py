@@ -182,8 +182,8 @@ class RunStreamStore:
         event, keys = item.event, self._keys
         ending = event.type == "agent_completed"
         ttl_ms = self._retention_ms if ending else self._live_ttl_ms
-        pipe.evalsha(
-            self._sha, 2, keys.stream(event.run_id), keys.owner(event.run_id),
+        pipe.execute_command(  # not pipe.evalsha: redis-py blocks that name on Cluster
+            "EVALSHA", self._sha, 2, keys.stream(event.run_id), keys.owner(event.run_id),
             self._max_events, f"{event.seq}-1", item.text, ttl_ms, item.user_id,
             keys.user_channel(item.user_id), item.announcement,
         )
