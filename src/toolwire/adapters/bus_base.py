@@ -99,11 +99,6 @@ class EventBusBase:
         self._cancel_listeners: list[BusCancelListener] = []
         self._closed = False
 
-    @property
-    def closed(self) -> bool:
-        """Return True once `aclose()` ran."""
-        return self._closed
-
     async def subscribe(self, user_id: str, deliver: Deliver) -> BusSubscription:
         """Call `deliver` for every later event of `user_id`."""
         self._check_open()

@@ -57,7 +57,7 @@ class InMemoryEventBus(EventBusBase):
 
     async def ping(self) -> bool:
         """Return True while the bus is open."""
-        return not self.closed
+        return not self._closed
 
     async def aclose(self) -> None:
         """Drop every subscription and kept run."""

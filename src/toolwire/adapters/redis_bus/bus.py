@@ -103,7 +103,7 @@ class RedisEventBus(EventBusBase):
 
     async def ping(self) -> bool:
         """Return True when Redis answers PING in time; never raise."""
-        if self.closed:
+        if self._closed:
             return False
         try:
             async with asyncio.timeout(PING_TIMEOUT_S):
