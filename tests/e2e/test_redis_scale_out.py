@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 
 from tests.fixtures_redis import RedisServer
+from tests.support import eventually
 from toolwire.testing import assert_well_formed
 
 pytestmark = pytest.mark.redis
@@ -192,8 +193,7 @@ async def test_a_redis_fault_mid_run_leaves_no_gap_on_either_instance(
         await ada.sockets[0].send_json(
             {"type": "chat", "message": LONG_RUN, "request_id": "ada-long"})
         reading = asyncio.gather(*(_read_until_completed(ada, i, 1, 60) for i in range(2)))
-        while len(ada.frames[1]) < 15:  # the other instance is well into the run
-            await asyncio.sleep(0.01)
+        await eventually(lambda: len(ada.frames[1]) >= 15)  # the other instance is well in
         await asyncio.to_thread(fault, durable_redis_server)
         await reading
         _check_user(ada, 1)
