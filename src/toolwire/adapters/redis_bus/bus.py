@@ -63,7 +63,8 @@ class RedisEventBus(EventBusBase):
             url=url, cluster=cluster, pool_size=pool_size, pool_timeout_s=pool_timeout_s,
             health_check_s=keepalive_s))
         self._store = RunStreamStore(
-            self._connector, self.keys, retention_s=retention_s, max_events=max_events)
+            self._connector, self.keys, host_id=self.host_id, retention_s=retention_s,
+            max_events=max_events, cluster=cluster)
         self._listener = PubSubListener(
             self._connector, on_message=self._on_message, on_resubscribed=self._resync,
             home_channel=self.keys.instance_channel(self.host_id),
@@ -83,7 +84,7 @@ class RedisEventBus(EventBusBase):
         self._check_open()
         text = event.to_json()
         self._deliver(user_id, event)
-        await self._store.append(user_id, event, text, self._announcement(text))
+        await self._store.append(user_id, event, text)
 
     async def replay(self, run_id: str, after_seq: int = 0) -> list[RunEvent]:
         """Return the kept events of `run_id` with `seq > after_seq`, in order."""

@@ -3,7 +3,8 @@
 Every command waits for one of `pool_size` slots (at most `pool_timeout_s`), so a busy but
 healthy Redis makes callers wait instead of failing; redis-py's own pool is sized so it never
 has to refuse. On Redis Cluster the commands go through `RedisCluster` and the pub/sub
-connection is a plain one to a node in turn (Cluster forwards classic pub/sub to every node).
+connection goes to one node at a time, the next one after a failure (Cluster forwards classic
+pub/sub to every node).
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
-from redis.asyncio.client import PubSub
-from redis.asyncio.connection import SSLConnection, parse_url
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
+from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+
+from toolwire.adapters.redis_bus.pubsub import Endpoint, PubSubConnection
 
 CONNECT_TIMEOUT_S = 2.0
 COMMAND_TIMEOUT_S = 10.0
@@ -56,21 +57,6 @@ def masked_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
 
 
-@dataclass(frozen=True, slots=True)
-class PubSubLink:
-    """One pub/sub connection and the client that owns it."""
-
-    redis: Redis
-    pubsub: PubSub
-
-    async def aclose(self) -> None:
-        """Close the connection and its client."""
-        try:
-            await self.pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py: unannotated
-        finally:
-            await self.redis.aclose()
-
-
 class RedisConnector:
     """Builds the clients lazily (no server is needed until the bus is used)."""
 
@@ -101,30 +87,12 @@ class RedisConnector:
         finally:
             self._slots.release()
 
-    async def pubsub(self) -> PubSubLink:
-        """Open a new pub/sub connection that never reconnects by itself."""
-        kwargs: dict[str, Any] = {
-            "socket_connect_timeout": CONNECT_TIMEOUT_S,
-            "socket_keepalive": True,
-            "retry": Retry(NoBackoff(), 0, supported_errors=()),
-        }
+    async def pubsub(self) -> PubSubConnection:
+        """Open a new pub/sub connection (to the next node, on Cluster)."""
+        endpoint = Endpoint.from_url(self.options.url)
         if self.options.cluster:
-            host, port = await self._next_node()
-            params: dict[str, Any] = dict(parse_url(self.options.url))
-            params.pop("db", None)
-            if params.pop("connection_class", None) is SSLConnection:
-                params["ssl"] = True
-            params.update(kwargs, host=host, port=port)
-            redis = Redis(**params)
-        else:
-            redis = Redis.from_url(self.options.url, **kwargs)
-        link = PubSubLink(redis, redis.pubsub())
-        try:
-            await link.pubsub.connect()  # type: ignore[no-untyped-call]  # redis-py: unannotated
-        except BaseException:
-            await link.aclose()
-            raise
-        return link
+            endpoint = endpoint.at(*await self._next_node())
+        return await PubSubConnection.open(endpoint, timeout_s=CONNECT_TIMEOUT_S)
 
     async def aclose(self) -> None:
         """Close the command client."""

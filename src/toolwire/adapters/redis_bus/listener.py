@@ -21,7 +21,8 @@ from typing import Any, Final, Literal
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from toolwire.adapters.redis_bus.connect import PubSubLink, RedisConnector
+from toolwire.adapters.redis_bus.connect import RedisConnector
+from toolwire.adapters.redis_bus.pubsub import PubSubConnection
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class PubSubListener:
         self._wanted: set[bytes] = {home_channel}
         self._live: set[bytes] = set()  # confirmed on the current connection
         self._waiting: dict[bytes, asyncio.Future[None]] = {}
-        self._link: PubSubLink | None = None
+        self._link: PubSubConnection | None = None
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._heard_at = time.time()  # Unix time of the last message (or of the start)
@@ -114,9 +115,9 @@ class PubSubListener:
                 return  # not connected: the loop subscribes every wanted channel when it is
             try:
                 if command == "subscribe":
-                    await link.pubsub.subscribe(channel)
+                    await link.subscribe(channel)
                 else:
-                    await link.pubsub.unsubscribe(channel)
+                    await link.unsubscribe(channel)
             except (RedisError, OSError) as exc:
                 log.warning("redis %s %r failed (%s); the listener resyncs", command, channel,
                             exc)
@@ -140,11 +141,11 @@ class PubSubListener:
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._reconnect_max_s)
 
-    async def _connect(self) -> PubSubLink:
+    async def _connect(self) -> PubSubConnection:
         async with self._lock:
             link = await self._connector.pubsub()
             try:
-                await link.pubsub.subscribe(*sorted(self._wanted))
+                await link.subscribe(*sorted(self._wanted))
             except BaseException:
                 await link.aclose()
                 raise
@@ -159,39 +160,37 @@ class PubSubListener:
                 with contextlib.suppress(RedisError, OSError):
                     await link.aclose()
 
-    async def _read(self, link: PubSubLink) -> None:
-        pubsub = link.pubsub
+    async def _read(self, link: PubSubConnection) -> None:
         quiet_s = self._keepalive_s / 2
         heard = time.monotonic()
         pinged = False
         while True:
-            connection = pubsub.connection
-            if connection is None or not connection.is_connected:
-                raise RedisConnectionError("pub/sub connection closed")
-            message = await pubsub.get_message(timeout=quiet_s)
+            messages = await link.read(quiet_s)
             now = time.monotonic()
-            if message is not None:
+            if messages:
                 heard, pinged = now, False
                 self._heard_at = time.time()
-                self._handle(message)
+                for message in messages:
+                    self._handle(message)
             elif now - heard >= self._keepalive_s:
                 raise RedisConnectionError(f"no answer from Redis for {self._keepalive_s:g} s")
             elif not pinged:
-                await pubsub.ping()
+                await link.ping()
                 pinged = True
 
-    def _handle(self, message: dict[str, Any]) -> None:
-        kind, channel = message.get("type"), message.get("channel")
-        if kind == "message" and isinstance(channel, bytes):
-            data = message.get("data")
-            if isinstance(data, bytes):
-                try:
-                    self._on_message(channel, data)
-                except Exception:
-                    log.exception("handling a message on %r failed", channel)
-        elif kind == "subscribe" and isinstance(channel, bytes):
+    def _handle(self, message: Any) -> None:
+        """Act on one RESP2 pub/sub reply: `[kind, channel, data or count]` or `[b"pong", b""]`."""
+        if not isinstance(message, list) or len(message) != 3:
+            return  # a pong: it only proves the connection is alive
+        kind, channel, data = message
+        if kind == b"message":
+            try:
+                self._on_message(channel, data)
+            except Exception:
+                log.exception("handling a message on %r failed", channel)
+        elif kind == b"subscribe":
             self._confirmed(channel)
-        elif kind == "unsubscribe" and isinstance(channel, bytes):
+        elif kind == b"unsubscribe":
             self._live.discard(channel)
             if channel in self._wanted:  # wanted again since: an unsubscribe overtook it
                 self._start_resubscribe(channel)

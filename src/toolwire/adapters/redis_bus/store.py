@@ -1,9 +1,11 @@
-"""`RunStreamStore`: each run's events in a Redis Stream, written in pipelined batches.
+"""`RunStreamStore`: each run's events in a Redis Stream, written in batches.
 
-One writer per instance sends every append that is pending as one pipeline, so N runs
-publishing at once cost one round trip, not N. Each append is one script call that stores the
-event under the stream id `<seq>-1` (a repeat of a seq is refused, so storing is idempotent),
-refreshes the run's expiry and owner, and announces the event on the user's channel.
+One writer per instance sends every append that is pending at once: one script call for the
+whole batch (on Redis Cluster one per hash slot, in one pipeline), so N runs publishing at
+once cost one round trip and one command, not N. The script stores each event under the
+stream id `<seq>-1` (a repeat of a seq is refused, so storing is idempotent), refreshes the
+run's expiry and owner, and announces the event on its user's channel, prefixed with the
+instance id so the instance can drop its own echo unread.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
+from redis.crc import key_slot
 from redis.exceptions import NoScriptError
 
 from toolwire.adapters.redis_bus.connect import RedisConnector
@@ -26,19 +29,27 @@ LIVE_TTL_S: Final = 24 * 3600.0
 """How much longer than `retention_s` a run still going keeps its keys."""
 
 _APPEND: Final = """
-local added = redis.pcall('XADD', KEYS[1], 'MAXLEN', ARGV[1], ARGV[2], 'event', ARGV[3])
-if type(added) == 'table' and added.err then
-  if not string.find(added.err, 'equal or smaller') then
-    return redis.error_reply(added.err)
+local maxlen, live_ttl, end_ttl, host, channels = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local stored = {}
+for i = 1, #KEYS / 2 do
+  local stream, owner, at = KEYS[2 * i - 1], KEYS[2 * i], 5 + (i - 1) * 4
+  local id, text, ttl, user = ARGV[at + 1], ARGV[at + 2], live_ttl, ARGV[at + 4]
+  if ARGV[at + 3] == '1' then ttl = end_ttl end
+  local added = redis.pcall('XADD', stream, 'MAXLEN', maxlen, id, 'event', text)
+  local refused = type(added) == 'table' and added.err
+  if refused and not string.find(refused, 'equal or smaller') then
+    stored[i] = added
+  else
+    stored[i] = refused and 0 or 1
+    redis.call('PEXPIRE', stream, ttl)
+    redis.call('SET', owner, user, 'PX', ttl)
+    redis.call('PUBLISH', channels .. user, host .. text)
   end
-  added = false
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[4])
-redis.call('PUBLISH', ARGV[6], ARGV[7])
-if added then return 1 end
-return 0
+return stored
 """
+"""Store a batch of events (two keys and four arguments each); one result each: 1 stored,
+0 a repeat of a stored seq (announced again, harmless: receivers drop repeats), or an error."""
 
 
 @dataclass(slots=True, eq=False)
@@ -46,7 +57,6 @@ class _Append:
     user_id: str
     event: RunEvent
     text: str
-    announcement: str
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop()
                                        .create_future())
 
@@ -59,24 +69,29 @@ class RunStreamStore:
         connector: RedisConnector,
         keys: RedisKeys,
         *,
+        host_id: str,
         retention_s: float,
         max_events: int,
+        cluster: bool = False,
     ) -> None:
         self._connector = connector
         self._keys = keys
+        self._cluster = cluster
         self._retention_ms = max(1, round(retention_s * 1000))
         self._live_ttl_ms = self._retention_ms + round(LIVE_TTL_S * 1000)
         self._max_events = max_events
+        self._script_args = (max_events, self._live_ttl_ms, self._retention_ms, host_id,
+                             keys.user_channel(""))
         self._pending: list[_Append] = []
         self._writer: asyncio.Task[None] | None = None
         self._sha: str | None = None
         self._closed = False
 
-    async def append(self, user_id: str, event: RunEvent, text: str, announcement: str) -> None:
+    async def append(self, user_id: str, event: RunEvent, text: str) -> None:
         """Store `event` (its JSON `text`) and announce it; return once Redis has both."""
         if self._closed:
             raise ConnectionError("the event store is closed")
-        item = _Append(user_id, event, text, announcement)
+        item = _Append(user_id, event, text)
         self._pending.append(item)
         if self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(
@@ -166,32 +181,46 @@ class RunStreamStore:
 
     async def _send(self, batch: list[_Append]) -> list[Any]:
         """Run one pipeline for `batch`; return one result (or error) per append."""
+        groups = self._by_slot(batch) if self._cluster else [batch]
         async with self._connector.slot() as client:
             if self._sha is None:
                 self._sha = await client.script_load(_APPEND)
             pipe = client.pipeline(transaction=False)
-            calls: list[int] = []
-            now_ms = round(time.time() * 1000)
-            for item in batch:
-                calls.append(len(pipe))
-                self._queue_append(pipe, item, now_ms)
+            for group in groups:
+                keys: list[str] = []
+                args: list[Any] = []
+                for item in group:
+                    event = item.event
+                    keys += [self._keys.stream(event.run_id), self._keys.owner(event.run_id)]
+                    args += [f"{event.seq}-1", item.text,
+                             "1" if event.type == "agent_completed" else "0", item.user_id]
+                # not pipe.evalsha: redis-py refuses that name in a Cluster pipeline
+                pipe.execute_command("EVALSHA", self._sha, len(keys), *keys,
+                                     *self._script_args, *args)
+            self._queue_index(pipe, batch)
             replies = await pipe.execute(raise_on_error=False)
-        return [replies[index] for index in calls]
+        results: dict[int, Any] = {}
+        for group, reply in zip(groups, replies, strict=False):
+            for position, item in enumerate(group):
+                results[id(item)] = reply if isinstance(reply, Exception) else reply[position]
+        return [results[id(item)] for item in batch]
 
-    def _queue_append(self, pipe: Any, item: _Append, now_ms: int) -> None:
-        event, keys = item.event, self._keys
-        ending = event.type == "agent_completed"
-        ttl_ms = self._retention_ms if ending else self._live_ttl_ms
-        pipe.execute_command(  # not pipe.evalsha: redis-py blocks that name on Cluster
-            "EVALSHA", self._sha, 2, keys.stream(event.run_id), keys.owner(event.run_id),
-            self._max_events, f"{event.seq}-1", item.text, ttl_ms, item.user_id,
-            keys.user_channel(item.user_id), item.announcement,
-        )
-        if event.seq == 1:
-            index = keys.user_runs(item.user_id)
-            pipe.zadd(index, {event.run_id: now_ms})
-            pipe.zremrangebyscore(index, "-inf", now_ms - self._live_ttl_ms)
-            pipe.pexpire(index, self._live_ttl_ms)
+    def _queue_index(self, pipe: Any, batch: list[_Append]) -> None:
+        """Note each run that starts in the user's run index (read after a reconnect)."""
+        now_ms = round(time.time() * 1000)
+        for item in batch:
+            if item.event.seq == 1:
+                index = self._keys.user_runs(item.user_id)
+                pipe.zadd(index, {item.event.run_id: now_ms})
+                pipe.zremrangebyscore(index, "-inf", now_ms - self._live_ttl_ms)
+                pipe.pexpire(index, self._live_ttl_ms)
+
+    def _by_slot(self, batch: list[_Append]) -> list[list[_Append]]:
+        groups: dict[int, list[_Append]] = {}
+        for item in batch:
+            slot = key_slot(self._keys.stream(item.event.run_id).encode())
+            groups.setdefault(slot, []).append(item)
+        return list(groups.values())
 
     @staticmethod
     def _fail(batch: list[_Append], exc: BaseException) -> None:
