@@ -397,3 +397,21 @@ async def test_subscribers_on_a_restarted_durable_redis_miss_nothing(
     finally:
         await a.aclose()
         await b.aclose()
+
+
+async def test_a_user_who_leaves_and_comes_straight_back_misses_nothing(
+    make_bus: MakeBus,
+) -> None:
+    a, b = make_bus(), make_bus()
+    got: list[RunEvent] = []
+
+    def arrived(count: int) -> Callable[[], bool]:
+        return lambda: len(got) == count
+
+    for n in range(20):
+        gone = await b.subscribe("alice", lambda _: None)
+        await gone.close()
+        back = await b.subscribe("alice", got.append)  # returns once Redis routes it here
+        await a.publish("alice", event(f"r{n}", 1))
+        await eventually(arrived(n + 1), within=2.0)
+        await back.close()

@@ -61,11 +61,6 @@ class PubSubListener:
         self._lost_since: float | None = None  # set from a loss until the resync is due
         self._tasks: set[asyncio.Task[None]] = set()
 
-    @property
-    def connected(self) -> bool:
-        """Return True while a connection is open."""
-        return self._link is not None
-
     async def listen(self, channel: bytes) -> None:
         """Subscribe `channel`; return once Redis confirmed it (or after a bounded wait)."""
         self._wanted.add(channel)
@@ -85,6 +80,7 @@ class PubSubListener:
     async def unlisten(self, channel: bytes) -> None:
         """Stop listening on `channel`."""
         self._wanted.discard(channel)
+        self._live.discard(channel)  # a listen() from now on must wait for a new confirmation
         await self._send("unsubscribe", channel)
 
     async def aclose(self) -> None:
