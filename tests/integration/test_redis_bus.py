@@ -415,3 +415,12 @@ async def test_a_user_who_leaves_and_comes_straight_back_misses_nothing(
         await a.publish("alice", event(f"r{n}", 1))
         await eventually(arrived(n + 1), within=2.0)
         await back.close()
+
+
+async def test_a_run_whose_stream_was_evicted_has_no_owner(
+    make_bus: MakeBus, redis_client: Redis
+) -> None:
+    bus = make_bus()
+    await bus.publish("alice", event("r1", 1))
+    await redis_client.delete(bus.keys.stream("r1"))  # as maxmemory eviction would
+    assert await bus.run_owner("r1") is None  # so resume answers not_found

@@ -112,10 +112,16 @@ class RunStreamStore:
         return events
 
     async def owner(self, run_id: str) -> str | None:
-        """Return the user of a stored run, or None."""
+        """Return the user of a stored run; None when unknown, expired or evicted.
+
+        The stream counts too: Redis may evict it under `maxmemory` before the owner key.
+        """
         async with self._connector.slot() as client:
-            owner = await client.get(self._keys.owner(run_id))
-        return owner.decode() if isinstance(owner, bytes) else None
+            pipe = client.pipeline(transaction=False)
+            pipe.get(self._keys.owner(run_id))
+            pipe.exists(self._keys.stream(run_id))
+            owner, kept = await pipe.execute()
+        return owner.decode() if isinstance(owner, bytes) and kept else None
 
     async def runs_since(self, user_id: str, since_s: float) -> list[str]:
         """Return the user's runs that started at or after `since_s` (Unix time)."""
