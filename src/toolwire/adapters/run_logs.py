@@ -2,7 +2,7 @@
 
 A live run keeps at most `max_events` events. An ended run is kept `retention_s`, and the
 ended runs' logs together stay under `max_bytes_per_user` for each user and `max_bytes` in
-all: past either bound the oldest ended logs go first. Bytes are the events' JSON text.
+all: past either bound the oldest ended logs go first. Bytes are the events' UTF-8 JSON.
 """
 
 from __future__ import annotations
@@ -80,9 +80,9 @@ class RunLogs:
         elif event.seq <= run.last_seq or run.ended_at is not None:
             return False
         run.events.append(event)
-        run.size += len(event.to_json())
+        run.size += len(event.encoded())
         if len(run.events) > self._max_events:
-            run.size -= len(run.events.popleft().to_json())
+            run.size -= len(run.events.popleft().encoded())
         if event.type == "agent_completed":
             self._end(run)
         return True

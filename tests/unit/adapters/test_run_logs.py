@@ -7,12 +7,12 @@ from toolwire.adapters.memory_bus import InMemoryEventBus
 from toolwire.adapters.run_logs import RunLogs
 from toolwire.services.events import RunEvent
 
-SIZE = len(event("r_000", 1).to_json())  # about the size of every event below
+SIZE = len(event("r_000", 1).encoded())  # about the size of every event below
 
 
 def size(events: list[RunEvent]) -> int:
-    """Return the bytes `events` count for: their JSON text."""
-    return sum(len(each.to_json()) for each in events)
+    """Return the bytes `events` count for: their UTF-8 JSON."""
+    return sum(len(each.encoded()) for each in events)
 
 
 class Clock:

@@ -82,9 +82,8 @@ class RedisEventBus(EventBusBase):
         cancelled call) is neither stored nor delivered twice.
         """
         self._check_open()
-        text = event.to_json()
         self._deliver(user_id, event)
-        await self._store.append(user_id, event, text)
+        await self._store.append(user_id, event)
 
     async def replay(self, run_id: str, after_seq: int = 0) -> list[RunEvent]:
         """Return the kept events of `run_id` with `seq > after_seq`, in order."""

@@ -56,7 +56,6 @@ return stored
 class _Append:
     user_id: str
     event: RunEvent
-    text: str
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop()
                                        .create_future())
 
@@ -87,11 +86,14 @@ class RunStreamStore:
         self._sha: str | None = None
         self._closed = False
 
-    async def append(self, user_id: str, event: RunEvent, text: str) -> None:
-        """Store `event` (its JSON `text`) and announce it; return once Redis has both."""
+    async def append(self, user_id: str, event: RunEvent) -> None:
+        """Store `event` and announce it; return once Redis has both.
+
+        The event's own cached encoding is what is stored and announced: never re-encoded.
+        """
         if self._closed:
             raise ConnectionError("the event store is closed")
-        item = _Append(user_id, event, text)
+        item = _Append(user_id, event)
         self._pending.append(item)
         if self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(
@@ -198,7 +200,7 @@ class RunStreamStore:
                 for item in group:
                     event = item.event
                     keys += [self._keys.stream(event.run_id), self._keys.owner(event.run_id)]
-                    args += [f"{event.seq}-1", item.text,
+                    args += [f"{event.seq}-1", event.encoded(),
                              "1" if event.type == "agent_completed" else "0", item.user_id]
                 # not pipe.evalsha: redis-py refuses that name in a Cluster pipeline
                 pipe.execute_command("EVALSHA", self._sha, len(keys), *keys,
