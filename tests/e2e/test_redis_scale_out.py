@@ -23,7 +23,7 @@ pytestmark = pytest.mark.redis
 
 Frame = dict[str, Any]
 USERS = 200
-CHATS_PER_USER = 3
+CHATS_PER_USER = 10  # 2000 chats: the load at which the old bus refused 544
 
 
 @dataclass
@@ -165,9 +165,18 @@ async def test_200_users_on_two_instances_lose_nothing_and_see_only_their_runs(
         for user in resumed:
             replay = user.frames[1][-len(_runs_of(user.frames[0])[user.frames[0][0]["run_id"]]):]
             assert replay == _runs_of(user.frames[0])[user.frames[0][0]["run_id"]]
+        # Cancelling an own ended run from the other instance is a quiet no-op for everyone.
+        await asyncio.gather(*(_cancel_ended(user) for user in users))
         for user in users:
             for ws in user.sockets:
                 await ws.close()
+
+
+async def _cancel_ended(user: UserSockets) -> None:
+    ws = user.sockets[1]
+    await ws.send_json({"type": "cancel", "run_id": user.frames[0][0]["run_id"]})
+    await ws.send_json({"type": "ping"})
+    assert await ws.receive_json(timeout=30) == {"type": "pong"}, user.user
 
 
 LONG_RUN = "\n".join(['/call sleep {"seconds": 0.03}'] * 30)  # 93 events over about 1.5 s
