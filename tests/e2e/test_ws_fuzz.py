@@ -195,7 +195,9 @@ def argument_sets(tool: str) -> st.SearchStrategy[dict[str, Any]]:
                                                              fullmatch=True),
         "clock": st.text(max_size=80),
         "echo": st.text(),
-        "sleep": st.floats(min_value=0, max_value=0.01) | json_values,
+        # any number a sleep would wait out is small; everything else must be refused
+        "sleep": st.floats(min_value=0, max_value=0.01) | json_values.filter(
+            lambda v: isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v),
     }[tool]
     return (st.fixed_dictionaries({names[tool]: typed})
             | st.dictionaries(st.text(max_size=10), json_values, max_size=3))
