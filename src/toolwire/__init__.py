@@ -7,8 +7,9 @@ everything else is internal and may change without notice.
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
+
+from toolwire._version import __version__
 
 if TYPE_CHECKING:
     from toolwire.config import Settings
@@ -33,10 +34,6 @@ if TYPE_CHECKING:
     from toolwire.services.tools.calls import ToolOutcome
     from toolwire.services.tools.spec import ToolSpec, tool
 
-try:
-    __version__ = version("toolwire")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree, not installed
-    __version__ = "0+unknown"
 
 # Where each public name lives; imported on first use so `toolwire check` and the other
 # light commands do not pay for aiohttp, redis and the container at start-up.
