@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     )
     from toolwire.services.context import UserExecutionContext
     from toolwire.services.errors import ToolError, ToolwireError
+    from toolwire.services.executor import ToolExecutor
     from toolwire.services.events import (
         AgentCompleted,
         AgentStarted,
@@ -46,6 +47,7 @@ _HOMES = {
     "UserExecutionContext": "toolwire.services.context",
     "ToolError": "toolwire.services.errors",
     "ToolwireError": "toolwire.services.errors",
+    "ToolExecutor": "toolwire.services.executor",
     "AgentCompleted": "toolwire.services.events",
     "AgentStarted": "toolwire.services.events",
     "AgentThinking": "toolwire.services.events",
@@ -88,6 +90,7 @@ __all__ = [
     "ToolCompleted",
     "ToolError",
     "ToolExecuting",
+    "ToolExecutor",
     "ToolOutcome",
     "ToolSpec",
     "ToolwireError",
