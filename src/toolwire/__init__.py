@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     )
     from toolwire.services.context import UserExecutionContext
     from toolwire.services.errors import ToolError, ToolwireError
-    from toolwire.services.executor import ToolExecutor
     from toolwire.services.events import (
         AgentCompleted,
         AgentStarted,
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
         ToolCompleted,
         ToolExecuting,
     )
+    from toolwire.services.executor import ToolExecutor
     from toolwire.services.ports import Agent, AgentRuntime
     from toolwire.services.tools.calls import ToolOutcome
     from toolwire.services.tools.spec import ToolSpec, tool

@@ -1,4 +1,4 @@
-"""The five run events (DESIGN §3): payloads the services emit and the stamped envelope."""
+"""The five run events of docs/protocol.md: the payloads services emit, the stamped envelope."""
 
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ def format_ts(moment: datetime) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RunEvent:
-    """One stamped event of a run, exactly as it goes on the wire (DESIGN §3 envelope)."""
+    """One stamped event of a run, exactly as it goes on the wire (docs/protocol.md)."""
 
     type: EventType
     run_id: str

@@ -1,4 +1,4 @@
-"""`build_web_app`: the aiohttp application, its routes and its shutdown order (DESIGN §8)."""
+"""`build_web_app`: the aiohttp application, its routes and its shutdown order."""
 
 from __future__ import annotations
 

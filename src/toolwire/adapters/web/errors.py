@@ -1,4 +1,4 @@
-"""Wire error codes (DESIGN §3) and the one function that maps exceptions to them."""
+"""Wire error codes (docs/protocol.md) and the one function that maps exceptions to them."""
 
 from __future__ import annotations
 

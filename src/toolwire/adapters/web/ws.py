@@ -109,7 +109,7 @@ async def _start_run(state: WebState, conn: Connection, frame: ChatFrame) -> Non
     try:
         task = state.runs.start(ctx, frame.message)
         if task is not None:
-            # DESIGN §3: the first frame after a chat that starts a run is its agent_started,
+            # docs/protocol.md: the first frame after a chat that starts a run is its agent_started,
             # so the next client frame is read only once that event is queued on this socket.
             await asyncio.wait({first_event, task}, timeout=FIRST_EVENT_WAIT_S,
                                return_when=asyncio.FIRST_COMPLETED)
@@ -136,7 +136,7 @@ def _check_origin(request: web.Request, allowed: list[str]) -> None:
 def _cancel_unwatched_runs(state: WebState, conn: Connection) -> None:
     """With `runs.cancel_on_disconnect`, cancel the user's runs here once their last socket went.
 
-    A socket the server closed as a slow consumer does not count: its runs go on (DESIGN §8).
+    A socket the server closed as a slow consumer does not count: its runs go on.
     """
     if (state.deps.settings.runs.cancel_on_disconnect and not conn.slow_consumer
             and conn.user_id not in state.sockets_per_user):

@@ -1,4 +1,4 @@
-"""The embedded deterministic agent (DESIGN §4): no network, same input → same run."""
+"""The embedded deterministic agent: no network, same input → same run."""
 
 from __future__ import annotations
 
