@@ -38,15 +38,18 @@ profile's default.
   closest real setting; a value that does not validate, bad JSON or a `.env` file that is not
   `NAME=value` lines stops the program with a message that names the variable or the file.
 - Secrets (type *secret*) are masked by `toolwire config show` and never logged.
-- `production` refuses to start with a default or short `auth.jwt_secret`, with
-  `auth.dev_login` or with `tools.sleep_enabled`, and says which variable to set.
+- `staging` and `production` refuse to start with the default or a short `auth.jwt_secret`;
+  `production` also refuses `auth.dev_login`, `tools.sleep_enabled` and an unset
+  `auth.allowed_origins`. Each refusal says which variable to set.
 
 `toolwire config show` prints the resolved settings as JSON:
 
 ```console
 $ TOOLWIRE_RUNS__MAX_TOOL_CALLS=8 toolwire config show | grep max_tool_calls
     "max_tool_calls": 8,
-$ TOOLWIRE_ENV=staging toolwire config show | grep log_format
+$ export TOOLWIRE_AUTH__JWT_SECRET=$(python -c "import secrets; print(secrets.token_hex(32))")
+$ TOOLWIRE_ENV=staging toolwire config show | grep -E '"(log_format|jwt_secret)"'
+  "jwt_secret": "**********",
   "log_format": "json",
 ```
 """

@@ -61,13 +61,18 @@ class AuthSettings(BaseModel):
     issuer: str | None = Field(None, description="When set, tokens must carry this `iss` claim.")
     leeway_s: float = Field(
         10.0, ge=0, description="Clock skew in seconds tolerated when checking `exp`.")
+    max_token_ttl_s: int = Field(
+        24 * 3600, gt=0,
+        description="Longest lifetime a token may claim (exp minus iat, or exp minus now "
+                    "when it has no iat); longer-lived tokens are refused.")
     dev_login: bool = Field(
         False, description="Serve `POST /auth/token`, which issues a token for any user id. "
         "Never allowed in production.")
     allowed_origins: StrList = Field(
         default_factory=list,
         description="Browser origins allowed to open `/ws` (comma-separated or a JSON list); "
-        "empty allows any origin.")
+        "`*` allows any origin, and so does an empty list outside production, which "
+        "requires it to be set.")
 
     _split = field_validator("allowed_origins", mode="before")(_split_list)
 
@@ -107,10 +112,6 @@ class ToolsSettings(BaseModel):
 
     _split = field_validator("modules", "enabled", "disabled", mode="before")(_split_list)
 
-    def timeout_for(self, tool: str) -> float:
-        """Return the timeout of `tool`, its own override first."""
-        return self.timeouts.get(tool, self.timeout_s)
-
 
 class RunsSettings(BaseModel):
     """Limits and retention of agent runs."""
@@ -143,6 +144,13 @@ class WsSettings(BaseModel):
     send_queue: int = Field(
         1024, gt=0, description="Frames queued for a socket that does not read; one more "
         "closes it with 1008.")
+    send_queue_bytes: int = Field(
+        4 * 1024 * 1024, gt=0,
+        description="Bytes a socket may have waiting to be sent; past this (or past "
+                    "send_queue frames) the server gives up on it: close 1008 slow consumer.")
+    close_timeout_s: float = Field(
+        5.0, gt=0,
+        description="How long a closing handshake may take before the connection is aborted.")
     heartbeat_s: float = Field(
         20.0, gt=0, description="Seconds between server pings; a peer that does not answer "
         "is closed.")
@@ -276,28 +284,38 @@ class Settings(BaseSettings):
         return init_settings, env, dotenv, file_secret_settings, profile
 
     @model_validator(mode="after")
-    def _refuse_unsafe_production(self) -> Settings:
-        if self.env != "production":
+    def _refuse_unsafe_settings(self) -> Settings:
+        if self.env == "production":
+            problems = unsafe_production_settings(self)
+        elif self.env == "staging":
+            problems = _weak_secret(self)
+        else:
             return self
-        problems = unsafe_production_settings(self)
         if problems:
-            raise ValueError(
-                "refusing unsafe production settings: " + "; ".join(problems)
-            )
+            raise ValueError(f"refusing unsafe {self.env} settings: " + "; ".join(problems))
         return self
+
+
+def _weak_secret(settings: Settings) -> list[str]:
+    secret = settings.auth.jwt_secret.get_secret_value()
+    if secret == DEFAULT_JWT_SECRET or len(secret.encode()) < MIN_SECRET_BYTES:
+        return [
+            "set TOOLWIRE_AUTH__JWT_SECRET to a random secret of at least "
+            f"{MIN_SECRET_BYTES} bytes (the default or a shorter one is not allowed)"
+        ]
+    return []
 
 
 def unsafe_production_settings(settings: Settings) -> list[str]:
     """List what makes `settings` unsafe for production, each naming the variable to set."""
-    problems: list[str] = []
-    secret = settings.auth.jwt_secret.get_secret_value()
-    if secret == DEFAULT_JWT_SECRET or len(secret.encode()) < MIN_SECRET_BYTES:
-        problems.append(
-            "set TOOLWIRE_AUTH__JWT_SECRET to a random secret of at least "
-            f"{MIN_SECRET_BYTES} bytes (the default or a shorter one is not allowed)"
-        )
+    problems = _weak_secret(settings)
     if settings.auth.dev_login:
         problems.append("set TOOLWIRE_AUTH__DEV_LOGIN=false (dev login is never allowed)")
+    if not settings.auth.allowed_origins:
+        problems.append(
+            "set TOOLWIRE_AUTH__ALLOWED_ORIGINS to the origins of your web pages "
+            "(comma-separated), or to * to let any origin connect"
+        )
     if settings.tools.sleep_enabled:
         problems.append("set TOOLWIRE_TOOLS__SLEEP_ENABLED=false (the sleep tool is dev-only)")
     return problems
