@@ -144,7 +144,7 @@ async def _one_user(session: aiohttp.ClientSession, user: str, urls: list[str]) 
     return sockets
 
 
-@pytest.mark.slow
+@pytest.mark.scale
 async def test_200_users_on_two_instances_lose_nothing_and_see_only_their_runs(
     instances: tuple[Instance, ...],
 ) -> None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import random
 from typing import Any, Final, NoReturn
 
-_random_bits: Final = random.getrandbits
-# Identifiers must be unique, not secret: every use of a run id is checked against its
-# owner. The module's generator is seeded from the OS and re-seeded in a forked child.
+# Identifiers must be unique, not secret (every use of a run id is checked against its
+# owner), so a fast generator does. It is toolwire's own: code that seeds the global
+# `random` (hypothesis does, for every example) must not make two runs share an id. It is
+# seeded from the OS, and again in a forked child.
+_generator: Final = random.Random(os.urandom(32))
+os.register_at_fork(after_in_child=lambda: _generator.seed(os.urandom(32)))
+_random_bits: Final = _generator.getrandbits
 
 
 def new_id(prefix: str) -> str:
