@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import subprocess
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -14,6 +13,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import redis
 
 from tests.fixtures_redis import RedisServer
 from tests.support import eventually
@@ -188,8 +188,8 @@ def _restart(server: RedisServer) -> None:
 
 
 def _kill_pubsub(server: RedisServer) -> None:
-    subprocess.run(["redis-cli", "-p", str(server.port), "CLIENT", "KILL", "TYPE", "pubsub"],
-                   check=True, capture_output=True, timeout=10)
+    with redis.Redis(port=server.port) as client:
+        client.client_kill_filter(_type="pubsub")
 
 
 @pytest.mark.parametrize("fault", [_restart, _kill_pubsub], ids=["restart", "kill-pubsub"])
