@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -19,6 +20,11 @@ log = logging.getLogger(__name__)
 SLOW_CONSUMER: Final = "slow consumer"
 CLOSE_TIMEOUT_S: Final = 5.0
 FINISH_FRAME_S: Final = 1.0  # how long a slow consumer's writer may finish its current frame
+
+
+def json_frames(event: RunEvent) -> tuple[str]:
+    """Return the one frame of `event` in the toolwire protocol: its JSON envelope."""
+    return (event.to_json(),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +61,13 @@ class Connection:
     """
 
     __slots__ = ("__weakref__", "_buffer", "_closer", "_first_events", "_high_water",
-                 "_max_queued", "_replaying", "_wakeup", "_writer", "connection_id", "user_id",
-                 "ws")
+                 "_max_queued", "_render", "_replaying", "_wakeup", "_writer", "connection_id",
+                 "user_id", "ws")
 
-    def __init__(self, ws: web.WebSocketResponse, user_id: str, *, max_queued: int) -> None:
+    def __init__(self, ws: web.WebSocketResponse, user_id: str, *, max_queued: int,
+                 render: Callable[[RunEvent], Sequence[str]] | None = None) -> None:
         self.ws = ws
+        self._render = render or json_frames  # an event's text frames (several for AG-UI)
         self.user_id = user_id
         self.connection_id = new_id("w")
         self._max_queued = max_queued
@@ -106,7 +114,8 @@ class Connection:
             if event.seq <= high:
                 return
             self._track(event)
-        self.send(event.to_json())
+        for frame in self._render(event):
+            self.send(frame)
 
     def expect_run(self, run_id: str) -> asyncio.Future[None]:
         """Return a future that is done once an event of `run_id` reached this socket."""
@@ -248,8 +257,9 @@ class Connection:
             event = replay.events.popleft()
             if event.seq > replay.replayed_to:
                 replay.held_live -= 1
-            if not await self._write(event.to_json()):
-                return False
+            for frame in self._render(event):
+                if not await self._write(frame):
+                    return False
         self._finish_replay(replay)
         return True
 

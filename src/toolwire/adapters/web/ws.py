@@ -16,12 +16,9 @@ from toolwire.adapters.web.protocol import (
     ClientFrame,
     PingFrame,
     ResumeFrame,
-    error_message,
-    parse_frame,
-    pong_message,
-    request_id_of,
 )
 from toolwire.adapters.web.state import STATE, WebState
+from toolwire.adapters.web.wire_format import WireFormat, wire_format
 from toolwire.services.context import UserExecutionContext
 
 log = logging.getLogger(__name__)
@@ -37,13 +34,14 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         raise web.HTTPServiceUnavailable(text="the server is shutting down")
     _check_origin(request, settings.auth.allowed_origins)
     user_id = authenticate(request, state.deps.verifier)
+    fmt = wire_format(request)
     if state.sockets_per_user.get(user_id, 0) >= settings.limits.sockets_per_user:
         raise web.HTTPTooManyRequests(
             text=f"at most {settings.limits.sockets_per_user} sockets per user "
                  "(limits.sockets_per_user)")
     ws = web.WebSocketResponse(
         heartbeat=settings.ws.heartbeat_s, max_msg_size=settings.ws.max_message_bytes)
-    conn = Connection(ws, user_id, max_queued=settings.ws.send_queue)
+    conn = Connection(ws, user_id, max_queued=settings.ws.send_queue, render=fmt.render)
     state.sockets_per_user[user_id] = state.sockets_per_user.get(user_id, 0) + 1
     state.deps.metrics.sockets_open.inc()
     try:
@@ -52,7 +50,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             await ws.prepare(request)
             state.connections.add(conn)
             conn.start()
-            await _read_loop(state, conn)
+            await _read_loop(state, conn, fmt)
         finally:
             await subscription.close()
             await conn.stop()
@@ -62,28 +60,29 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-async def _read_loop(state: WebState, conn: Connection) -> None:
+async def _read_loop(state: WebState, conn: Connection, fmt: WireFormat) -> None:
     async for msg in conn.ws:
         if msg.type is WSMsgType.TEXT:
-            await _handle_text(state, conn, msg.data)
+            await _handle_text(state, conn, fmt, msg.data)
         elif msg.type is WSMsgType.BINARY:
-            conn.send(error_message(INVALID_MESSAGE, "frames must be JSON text, not binary"))
+            conn.send(fmt.error(INVALID_MESSAGE, "frames must be JSON text, not binary", None))
         elif msg.type is WSMsgType.ERROR:
             log.info("socket error: %s", conn.ws.exception(), extra={"user_id": conn.user_id})
             break
 
 
-async def _handle_text(state: WebState, conn: Connection, text: str) -> None:
+async def _handle_text(state: WebState, conn: Connection, fmt: WireFormat, text: str) -> None:
     try:
-        await _dispatch(state, conn, parse_frame(text))
+        await _dispatch(state, conn, fmt, fmt.parse(text))
     except Exception as exc:
         code, message = error_code(exc)
-        conn.send(error_message(code, message, request_id_of(text)))
+        conn.send(fmt.error(code, message, fmt.request_id_of(text)))
 
 
-async def _dispatch(state: WebState, conn: Connection, frame: ClientFrame) -> None:
+async def _dispatch(state: WebState, conn: Connection, fmt: WireFormat,
+                    frame: ClientFrame) -> None:
     if isinstance(frame, PingFrame):
-        conn.send(pong_message())
+        conn.send(fmt.pong())
     elif isinstance(frame, ChatFrame):
         await _start_run(state, conn, frame)
     elif isinstance(frame, CancelFrame):
