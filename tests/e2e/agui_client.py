@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import aiohttp
@@ -60,3 +61,64 @@ def ends_run(run_id: str | None = None) -> Any:
 def is_type(kind: EventType) -> Any:
     """Return a predicate for an event of type `kind`."""
     return lambda event: event.type is kind
+
+
+class SseEvent:
+    """One server-sent event: its `id` and its `data` parsed strictly as an AG-UI event."""
+
+    __slots__ = ("event", "id")
+
+    def __init__(self, id_: str | None, data: str) -> None:
+        self.id = id_
+        self.event = parse_strict(data)
+
+    @classmethod
+    def parse(cls, block: str) -> SseEvent:
+        """Read one event block (`id:` and `data:` lines)."""
+        fields = [line.partition(": ") for line in block.split("\n")]
+        ids = [value for name, _, value in fields if name == "id"]
+        data = [value for name, _, value in fields if name == "data"]
+        return cls(ids[-1] if ids else None, "\n".join(data))
+
+
+class SseReader:
+    """Reads one `text/event-stream` response, in as many steps as a test likes."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self.response = response
+        self._buffer = ""
+        self._parsed: list[SseEvent] = []
+
+    async def read(self, stop_after: int | None = None,
+                   within_s: float = DEADLINE_S) -> list[SseEvent]:
+        """Return the next `stop_after` events, or all up to the end; keep-alives skipped."""
+        async with asyncio.timeout(within_s):
+            while stop_after is None or len(self._parsed) < stop_after:
+                chunk = await self.response.content.readany()
+                if not chunk:
+                    assert self._buffer == "", f"the stream ended mid-event: {self._buffer!r}"
+                    break
+                self._buffer += chunk.decode()
+                *blocks, self._buffer = self._buffer.split("\n\n")
+                self._parsed += [SseEvent.parse(block) for block in blocks
+                                 if "data: " in block]
+        count = len(self._parsed) if stop_after is None else stop_after
+        out, self._parsed = self._parsed[:count], self._parsed[count:]
+        return out
+
+
+async def read_sse(response: aiohttp.ClientResponse, *, stop_after: int | None = None,
+                   within_s: float = DEADLINE_S) -> list[SseEvent]:
+    """Check the response is an event stream and read it to its end (or `stop_after`)."""
+    assert response.status == 200, await response.text()
+    assert response.headers["Content-Type"].startswith("text/event-stream")
+    return await SseReader(response).read(stop_after, within_s)
+
+
+async def post_agui(client: Client, token: str | None, body: Any,
+                    **headers: str) -> aiohttp.ClientResponse:
+    """POST `body` (JSON, or raw text/bytes) to `/agui`."""
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    data = body if isinstance(body, str | bytes) else json.dumps(body)
+    return await client.post("/agui", data=data, headers=headers)

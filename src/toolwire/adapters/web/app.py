@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from aiohttp import WSCloseCode, web
 
 from toolwire.adapters.web import http
+from toolwire.adapters.web.frontends import add_frontends
 from toolwire.adapters.web.runs import RunLimits, RunManager
 from toolwire.adapters.web.state import STATE, WebDeps, WebState
 from toolwire.adapters.web.ws import websocket_handler
@@ -19,7 +20,10 @@ GOING_AWAY_MESSAGE = "server shutdown"
 
 
 def build_web_app(deps: WebDeps) -> web.Application:
-    """Return the app serving `/ws`, `/healthz`, `/readyz`, `/tools` (and dev `/auth/token`)."""
+    """Return the app serving `/`, `/ws`, `/agui`, `/healthz`, `/readyz`, `/tools`, `/metrics`.
+
+    And `/auth/token` where dev login is on.
+    """
     settings = deps.settings
     runs = RunManager(deps.scope_factory, deps.bus, RunLimits(
         runs_per_user=settings.limits.runs_per_user,
@@ -36,6 +40,7 @@ def build_web_app(deps: WebDeps) -> web.Application:
     if settings.auth.dev_login:
         app.router.add_post("/auth/token", http.issue_token)
     app.on_shutdown.append(graceful_shutdown)
+    add_frontends(app)  # GET / and POST /agui
     app.cleanup_ctx.append(_listen_for_cancels)
     app.cleanup_ctx.append(_finish_shutdown)
     return app

@@ -108,3 +108,10 @@ def _unauthorized(reason: str) -> web.HTTPUnauthorized:
         content_type="application/json",
         headers={"WWW-Authenticate": 'Bearer realm="toolwire"'},
     )
+
+
+def check_origin(request: web.BaseRequest, allowed: list[str]) -> None:
+    """Refuse (HTTP 403) a browser request whose `Origin` is not in `allowed`, when set."""
+    origin = request.headers.get("Origin")
+    if allowed and origin is not None and origin not in allowed:
+        raise web.HTTPForbidden(text="this Origin may not connect (auth.allowed_origins)")

@@ -17,6 +17,7 @@ INVALID_MESSAGE: Final = "invalid_message"
 UNKNOWN_TYPE: Final = "unknown_type"
 MESSAGE_TOO_LARGE: Final = "message_too_large"
 RATE_LIMITED: Final = "rate_limited"
+UNAVAILABLE: Final = "unavailable"  # shutting down, or the event bus is down
 NOT_FOUND: Final = "not_found"
 FORBIDDEN: Final = "forbidden"
 INTERNAL_ERROR: Final = "internal_error"  # a server bug; the details stay in the server log

@@ -100,6 +100,11 @@ class RunManager:
         self._requests[key] = ctx.run_id
         return task
 
+    def run_of_request(self, user_id: str, request_id: str) -> str | None:
+        """Return the run that `request_id` of `user_id` started, while it is remembered."""
+        self._forget_expired()
+        return self._requests.get((user_id, request_id))
+
     async def check_owner(self, user_id: str, run_id: str) -> None:
         """Raise `not_found` for an unknown run and `forbidden` for another user's."""
         live = self._live.get(run_id)

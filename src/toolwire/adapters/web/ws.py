@@ -7,7 +7,7 @@ import logging
 
 from aiohttp import WSMsgType, web
 
-from toolwire.adapters.web.auth import authenticate
+from toolwire.adapters.web.auth import authenticate, check_origin
 from toolwire.adapters.web.connection import Connection
 from toolwire.adapters.web.errors import INVALID_MESSAGE, RATE_LIMITED, WireError, error_code
 from toolwire.adapters.web.protocol import (
@@ -32,7 +32,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     settings = state.deps.settings
     if state.shutting_down:
         raise web.HTTPServiceUnavailable(text="the server is shutting down")
-    _check_origin(request, settings.auth.allowed_origins)
+    check_origin(request, settings.auth.allowed_origins)
     user_id = authenticate(request, state.deps.verifier)
     fmt = wire_format(request)
     if state.sockets_per_user.get(user_id, 0) >= settings.limits.sockets_per_user:
@@ -124,12 +124,6 @@ async def _resume(state: WebState, conn: Connection, frame: ResumeFrame) -> None
         replayed = await state.deps.bus.replay(frame.run_id, frame.after_seq)
     finally:
         conn.end_replay(frame.run_id, frame.after_seq, replayed)
-
-
-def _check_origin(request: web.Request, allowed: list[str]) -> None:
-    origin = request.headers.get("Origin")
-    if allowed and origin is not None and origin not in allowed:
-        raise web.HTTPForbidden(text="this Origin may not connect (auth.allowed_origins)")
 
 
 def _cancel_unwatched_runs(state: WebState, conn: Connection) -> None:
