@@ -13,8 +13,8 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.e2e.browser.conftest import ServerFactory
 from tests.e2e.browser.proxy import DroppingProxy
+from tests.e2e.served import ServerFactory
 
 SCREENSHOT = Path(__file__).parents[3] / "docs" / "chat-page.png"
 SLOW = '/call echo {"text": "a"}\n/call sleep {"seconds": 1.5}\n/call echo {"text": "b"}'
