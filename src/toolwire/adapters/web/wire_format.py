@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from aiohttp import web
 
-from toolwire.adapters.web import agui_ws
 from toolwire.adapters.web.connection import json_frames
 from toolwire.adapters.web.protocol import (
     ClientFrame,
@@ -33,16 +33,24 @@ class WireFormat:
 
 TOOLWIRE: Final = WireFormat(parse_frame, json_frames, error_message, pong_message,
                              request_id_of)
-AG_UI: Final = WireFormat(agui_ws.parse_frame, agui_ws.render, agui_ws.error_frame,
-                          agui_ws.pong_frame, agui_ws.request_id_of)
-FORMATS: Final = {"toolwire": TOOLWIRE, "ag-ui": AG_UI}
+PROTOCOLS: Final = ("toolwire", "ag-ui")
+
+
+@functools.cache
+def ag_ui_format() -> WireFormat:
+    """Return the AG-UI format (its models were loaded when the app was built)."""
+    from toolwire.adapters.web import agui_ws
+
+    return WireFormat(agui_ws.parse_frame, agui_ws.render, agui_ws.error_frame,
+                      agui_ws.pong_frame, agui_ws.request_id_of)
 
 
 def wire_format(request: web.Request) -> WireFormat:
     """Return the format `?protocol=` names (default `toolwire`); HTTP 400 for another."""
     name = request.query.get("protocol", "toolwire")
-    found = FORMATS.get(name)
-    if found is None:
-        raise web.HTTPBadRequest(
-            text=f"unknown protocol {name[:40]!r}; expected one of {', '.join(FORMATS)}")
-    return found
+    if name == "toolwire":
+        return TOOLWIRE
+    if name == "ag-ui":
+        return ag_ui_format()
+    raise web.HTTPBadRequest(
+        text=f"unknown protocol {name[:40]!r}; expected one of {', '.join(PROTOCOLS)}")
