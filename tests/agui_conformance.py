@@ -19,9 +19,9 @@ from pydantic import BaseModel, TypeAdapter
 _EVENT: TypeAdapter[Event] = TypeAdapter(Event)
 
 
-def parse_strict(raw: str | dict[str, Any]) -> BaseEvent:
+def parse_strict(raw: str | bytes | dict[str, Any]) -> BaseEvent:
     """Return the package's model of one AG-UI event; fail on unknown fields or lossy parsing."""
-    data = json.loads(raw) if isinstance(raw, str) else raw
+    data = raw if isinstance(raw, dict) else json.loads(raw)
     event: BaseEvent = _EVENT.validate_python(data)
     _forbid_unknown_fields(event, type(event).__name__)
     again = json.loads(event.model_dump_json(by_alias=True))

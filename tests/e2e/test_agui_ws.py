@@ -122,6 +122,8 @@ async def test_an_agui_run_reaches_the_users_toolwire_sockets_and_no_one_else(
     (json.dumps({"runId": "q-3", "messages": []}), "invalid_message", "q-3"),
     (json.dumps({"type": "RUN_STARTED"}), "unknown_type", None),
     (json.dumps({"type": "resume", "run_id": "r_nope", "after_seq": 0}), "not_found", None),
+    ('{"threadId": "t", "runId": "q-4", "messages": [{"id": "m", "role": "user", '
+     '"content": "\\ud800"}]}', "invalid_message", None),  # a lone surrogate: refused
 ])
 async def test_a_refused_frame_is_a_run_error_and_the_socket_stays(
     server: Client, frame: str, code: str, request_id: str | None,

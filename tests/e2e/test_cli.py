@@ -71,7 +71,8 @@ def test_config_show_masks_secrets() -> None:
 
 
 def test_tools_lists_builtins_with_schemas() -> None:
-    done = toolwire("tools", "--json", env={"TOOLWIRE_ENV": "staging"})
+    done = toolwire("tools", "--json",
+                    env={"TOOLWIRE_ENV": "staging", "TOOLWIRE_AUTH__JWT_SECRET": "x" * 48})
     assert done.returncode == 0, done.stderr
     tools = {t["name"]: t for t in json.loads(done.stdout)}
     assert set(tools) == {"calculator", "clock", "echo"}  # no sleep outside dev/test

@@ -50,6 +50,10 @@ class AuthSettings(BaseModel):
     audience: str | None = None
     issuer: str | None = None
     leeway_s: float = Field(10.0, ge=0)
+    max_token_ttl_s: int = Field(
+        24 * 3600, gt=0,
+        description="Longest lifetime a token may claim (exp minus iat, or exp minus now "
+                    "when it has no iat); longer-lived tokens are refused.")
     dev_login: bool = False
     allowed_origins: StrList = Field(default_factory=list)
 
@@ -76,10 +80,6 @@ class ToolsSettings(BaseModel):
 
     _split = field_validator("modules", "enabled", "disabled", mode="before")(_split_list)
 
-    def timeout_for(self, tool: str) -> float:
-        """Return the timeout of `tool`, its own override first."""
-        return self.timeouts.get(tool, self.timeout_s)
-
 
 class RunsSettings(BaseModel):
     """Limits and retention of agent runs."""
@@ -97,6 +97,13 @@ class WsSettings(BaseModel):
 
     max_message_bytes: int = Field(1024 * 1024, gt=0)
     send_queue: int = Field(1024, gt=0)
+    send_queue_bytes: int = Field(
+        4 * 1024 * 1024, gt=0,
+        description="Bytes a socket may have waiting to be sent; past this (or past "
+                    "send_queue frames) the server gives up on it: close 1008 slow consumer.")
+    close_timeout_s: float = Field(
+        5.0, gt=0,
+        description="How long a closing handshake may take before the connection is aborted.")
     heartbeat_s: float = Field(20.0, gt=0)
 
 
@@ -201,28 +208,38 @@ class Settings(BaseSettings):
         return init_settings, env_settings, dotenv_settings, file_secret_settings, profile
 
     @model_validator(mode="after")
-    def _refuse_unsafe_production(self) -> Settings:
-        if self.env != "production":
+    def _refuse_unsafe_settings(self) -> Settings:
+        if self.env == "production":
+            problems = unsafe_production_settings(self)
+        elif self.env == "staging":
+            problems = _weak_secret(self)
+        else:
             return self
-        problems = unsafe_production_settings(self)
         if problems:
-            raise ValueError(
-                "refusing unsafe production settings: " + "; ".join(problems)
-            )
+            raise ValueError(f"refusing unsafe {self.env} settings: " + "; ".join(problems))
         return self
+
+
+def _weak_secret(settings: Settings) -> list[str]:
+    secret = settings.auth.jwt_secret.get_secret_value()
+    if secret == DEFAULT_JWT_SECRET or len(secret.encode()) < MIN_SECRET_BYTES:
+        return [
+            "set TOOLWIRE_AUTH__JWT_SECRET to a random secret of at least "
+            f"{MIN_SECRET_BYTES} bytes (the default or a shorter one is not allowed)"
+        ]
+    return []
 
 
 def unsafe_production_settings(settings: Settings) -> list[str]:
     """List what makes `settings` unsafe for production, each naming the variable to set."""
-    problems: list[str] = []
-    secret = settings.auth.jwt_secret.get_secret_value()
-    if secret == DEFAULT_JWT_SECRET or len(secret.encode()) < MIN_SECRET_BYTES:
-        problems.append(
-            "set TOOLWIRE_AUTH__JWT_SECRET to a random secret of at least "
-            f"{MIN_SECRET_BYTES} bytes (the default or a shorter one is not allowed)"
-        )
+    problems = _weak_secret(settings)
     if settings.auth.dev_login:
         problems.append("set TOOLWIRE_AUTH__DEV_LOGIN=false (dev login is never allowed)")
+    if not settings.auth.allowed_origins:
+        problems.append(
+            "set TOOLWIRE_AUTH__ALLOWED_ORIGINS to the origins of your web pages "
+            "(comma-separated), or to * to let any origin connect"
+        )
     if settings.tools.sleep_enabled:
         problems.append("set TOOLWIRE_TOOLS__SLEEP_ENABLED=false (the sleep tool is dev-only)")
     return problems

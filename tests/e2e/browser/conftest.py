@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.e2e.served import ServerFactory, serve
+from tests.e2e.browser.restartable import ServerFactory, serve
 
 __all__ = ["ServerFactory", "browser", "new_page", "serve"]
 

@@ -39,6 +39,7 @@ from ag_ui.core import (
 )
 
 from toolwire.services.events import RunEvent
+from toolwire.services.wire_json import encode
 
 METADATA_KEY: Final = "toolwire"
 
@@ -50,9 +51,13 @@ def agui_events(event: RunEvent) -> list[BaseEvent]:
     return [e.model_copy(update={**stamp, "metadata": _metadata(event, e)}) for e in out]
 
 
-def agui_json(event: BaseEvent) -> str:
-    """Return one AG-UI event as its JSON wire text (camelCase, absent fields left out)."""
-    return event.model_dump_json(by_alias=True)
+def agui_bytes(event: BaseEvent) -> bytes:
+    """Return one AG-UI event as UTF-8 JSON (camelCase, absent fields left out).
+
+    Encoded like toolwire's own frames, so a lone surrogate in a tool's text becomes U+FFFD
+    rather than an error.
+    """
+    return encode(event.model_dump(mode="json", by_alias=True))
 
 
 def error_event(code: str, message: str, request_id: str | None = None) -> RunErrorEvent:

@@ -8,21 +8,17 @@ lost, nothing twice, on any instance that can replay the run.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Final
 
 from aiohttp import web
 
-from toolwire.adapters.web.agui import agui_events, agui_json
+from toolwire.adapters.web.agui import agui_bytes, agui_events
 from toolwire.adapters.web.agui_feed import FeedClosedError, RunFeed, SlowConsumerError
 from toolwire.adapters.web.agui_input import chat_of_input
-from toolwire.adapters.web.auth import authenticate, check_origin
+from toolwire.adapters.web.auth import authenticate
 from toolwire.adapters.web.errors import (
-    FORBIDDEN,
     INVALID_JSON,
     INVALID_MESSAGE,
     MESSAGE_TOO_LARGE,
@@ -33,8 +29,10 @@ from toolwire.adapters.web.errors import (
 )
 from toolwire.adapters.web.protocol import ChatFrame
 from toolwire.adapters.web.state import STATE, WebState
+from toolwire.adapters.web.ws import check_origin
 from toolwire.services.context import UserExecutionContext, new_id
 from toolwire.services.events import RunEvent
+from toolwire.services.wire_json import JsonProblem, decode
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +44,7 @@ SSE_HEADERS: Final = {
 KEEP_ALIVE: Final = b": keep-alive\n\n"
 FINISH_FRAME_S: Final = 1.0  # how long a slow consumer's writer may finish its current write
 HTTP_STATUS: Final = {
-    INVALID_JSON: 400, INVALID_MESSAGE: 400, NOT_FOUND: 404, FORBIDDEN: 404,
+    INVALID_JSON: 400, INVALID_MESSAGE: 400, NOT_FOUND: 404,
     MESSAGE_TOO_LARGE: 413, RATE_LIMITED: 429, UNAVAILABLE: 503,
 }
 FEEDS: Final = web.AppKey("toolwire_agui_feeds", set[RunFeed])
@@ -78,18 +76,21 @@ class Position:
 async def agui_endpoint(request: web.Request) -> web.StreamResponse:
     """Start (or resume) the run `RunAgentInput` asks for and stream it as AG-UI events."""
     state = request.app[STATE]
-    settings = state.deps.settings
+    settings = state.deps.settings()
     if state.shutting_down:
         return _error(WireError(UNAVAILABLE, "the server is shutting down; try another"))
     check_origin(request, settings.auth.allowed_origins)
-    user_id = authenticate(request, state.deps.verifier)
+    user_id = authenticate(request, state.deps.verifier())
     stream = _EventStream(request, state, user_id)
     try:
         chat = chat_of_input(await _read_json(request, settings.ws.max_message_bytes))
         last_id = request.headers.get("Last-Event-ID")
         resume_at = Position.parse(last_id) if last_id else None
-        with _stream_slot(state, user_id):
+        slot = state.slots.acquire(user_id, settings.limits.sockets_per_user)  # 429 past it
+        try:
             return await stream.serve(chat, resume_at)
+        finally:
+            slot.release()
     except WireError as exc:
         return _error(exc)
     finally:
@@ -106,32 +107,15 @@ async def _read_json(request: web.Request, limit: int) -> object:
         if len(body) > limit:
             raise _too_large(limit)
     try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise WireError(INVALID_JSON, f"the body is not valid JSON ({exc})") from None
+        return decode(bytes(body))
+    except JsonProblem as exc:
+        code = INVALID_JSON if exc.syntax else INVALID_MESSAGE
+        raise WireError(code, f"the body is not acceptable JSON: {exc}") from None
 
 
 def _too_large(limit: int) -> WireError:
     return WireError(MESSAGE_TOO_LARGE, f"the body is larger than {limit} bytes "
                      "(ws.max_message_bytes)")
-
-
-@contextmanager
-def _stream_slot(state: WebState, user_id: str) -> Iterator[None]:
-    """Count the stream as one of the user's sockets (`limits.sockets_per_user`)."""
-    limit = state.deps.settings.limits.sockets_per_user
-    if state.sockets_per_user.get(user_id, 0) >= limit:
-        raise WireError(RATE_LIMITED, f"at most {limit} sockets and streams per user "
-                        "(limits.sockets_per_user)")
-    state.sockets_per_user[user_id] = state.sockets_per_user.get(user_id, 0) + 1
-    try:
-        yield
-    finally:
-        left = state.sockets_per_user.get(user_id, 1) - 1
-        if left > 0:
-            state.sockets_per_user[user_id] = left
-        else:
-            state.sockets_per_user.pop(user_id, None)
 
 
 class _EventStream:
@@ -143,7 +127,7 @@ class _EventStream:
         self.request = request
         self.state = state
         self.user_id = user_id
-        self.feed = RunFeed(max_queued=state.deps.settings.ws.send_queue,
+        self.feed = RunFeed(max_queued=state.deps.settings().ws.send_queue,
                             on_overflow=self._on_overflow)
         self.writing = False
         self.client_left = False  # before the run's end, and not cut off as a slow consumer
@@ -151,7 +135,7 @@ class _EventStream:
     async def serve(self, chat: ChatFrame, resume_at: Position | None) -> web.StreamResponse:
         """Follow the run, then stream it; a `WireError` before the first byte is raised."""
         feeds = self.request.app[FEEDS]
-        subscription = await self.state.deps.bus.subscribe(self.user_id, self.feed.deliver)
+        subscription = await self.state.deps.bus().subscribe(self.user_id, self.feed.deliver)
         feeds.add(self.feed)
         try:
             await _follow(self.state, self.user_id, chat, resume_at, self.feed)
@@ -160,7 +144,7 @@ class _EventStream:
             self.writing = True
             try:
                 await _pump(self.state, self.feed, _Writer(response, resume_at),
-                            self.state.deps.settings.ws.heartbeat_s)
+                            self.state.deps.settings().ws.heartbeat_s)
             except SlowConsumerError:
                 self._cut_off()  # the client resumes with Last-Event-ID
             except FeedClosedError:
@@ -192,23 +176,25 @@ class _EventStream:
 async def _follow(state: WebState, user_id: str, chat: ChatFrame, resume_at: Position | None,
                   feed: RunFeed) -> None:
     """Point `feed` at the run to stream: the resumed one, this request's, or a new one."""
+    runs = state.deps.runs()
     if resume_at is not None:
-        await state.runs.check_owner(user_id, resume_at.run_id)
+        await runs.check_owner(user_id, resume_at.run_id)
         feed.run_id = resume_at.run_id
         return
-    assert chat.request_id is not None  # a RunAgentInput always has a runId
-    feed.run_id = state.runs.run_of_request(user_id, chat.request_id)
-    if feed.run_id is not None:
-        return  # the same runId again: replay that run from its start
-    if not await state.deps.bus.ping():
+    if not runs.accepting:
+        raise WireError(UNAVAILABLE, "the server is shutting down; no new runs start here, "
+                        "retry on another instance or later")
+    if not await state.deps.bus().ping():
         raise WireError(UNAVAILABLE, "the event bus is unavailable; no run started, "
                         "try again shortly")
     ctx = UserExecutionContext.for_user(
         user_id, thread_id=chat.thread_id, request_id=chat.request_id,
         connection_ids=(new_id("s"),))
     feed.run_id = ctx.run_id  # before the start: the feed must see the run's first event
-    if state.runs.start(ctx, chat.message) is None:  # the same runId raced this request
-        feed.run_id = state.runs.run_of_request(user_id, chat.request_id) or ctx.run_id
+    started = runs.start(ctx, chat.message)
+    if started.repeated:  # the same runId again: that run, from its start
+        await runs.check_owner(user_id, started.run_id)  # still kept?
+        feed.run_id = started.run_id
 
 
 class _Writer:
@@ -228,11 +214,12 @@ class _Writer:
             return
         skip = self.skip_through
         first = skip.index + 1 if skip is not None and skip.seq == event.seq else 0
-        chunk = "".join(
-            f"id: {Position(event.run_id, event.seq, i).event_id()}\ndata: {agui_json(e)}\n\n"
+        chunk = b"".join(
+            b"id: %s\ndata: %s\n\n" % (
+                Position(event.run_id, event.seq, i).event_id().encode(), agui_bytes(e))
             for i, e in enumerate(agui_events(event)) if i >= first)
         if chunk:
-            await self.response.write(chunk.encode())
+            await self.response.write(chunk)
         self.seq = event.seq
         self.done = event.type == "agent_completed"
 
@@ -244,7 +231,7 @@ class _Writer:
 async def _pump(state: WebState, feed: RunFeed, writer: _Writer, heartbeat_s: float) -> None:
     """Write the kept events, then live ones, filling any gap from the bus, to the run's end."""
     assert feed.run_id is not None
-    bus = state.deps.bus
+    bus = state.deps.bus()
     for kept in await bus.replay(feed.run_id, writer.seq):
         await writer.write(kept)
     while not writer.done:
@@ -261,8 +248,8 @@ async def _pump(state: WebState, feed: RunFeed, writer: _Writer, heartbeat_s: fl
 
 def _cancel_if_unwatched(state: WebState, user_id: str) -> None:
     """With `runs.cancel_on_disconnect`, a client that went away cancels its unwatched runs."""
-    if state.deps.settings.runs.cancel_on_disconnect and user_id not in state.sockets_per_user:
-        state.runs.cancel_runs_of(user_id)
+    if state.deps.settings().runs.cancel_on_disconnect and state.slots.count(user_id) == 0:
+        state.deps.runs().cancel_runs_of(user_id)
 
 
 def _error(exc: WireError) -> web.Response:

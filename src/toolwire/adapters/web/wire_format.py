@@ -3,36 +3,34 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from aiohttp import web
 
-from toolwire.adapters.web.connection import json_frames
 from toolwire.adapters.web.protocol import (
+    PONG,
     ClientFrame,
     error_message,
     parse_frame,
-    pong_message,
     request_id_of,
 )
-from toolwire.services.events import RunEvent
+from toolwire.adapters.web.writer import Render
 
 
 @dataclass(frozen=True, slots=True)
 class WireFormat:
-    """The functions one socket protocol is made of."""
+    """What one socket protocol is made of; `render` None: the toolwire encoding."""
 
-    parse: Callable[[str], ClientFrame]
-    render: Callable[[RunEvent], Sequence[str]]
-    error: Callable[[str, str, str | None], str]
-    pong: Callable[[], str]
-    request_id_of: Callable[[str], str | None]
+    parse: Callable[[dict[str, Any]], ClientFrame]
+    render: Render | None
+    error: Callable[[str, str, str | None], bytes]
+    pong: bytes
+    request_id_of: Callable[[dict[str, Any]], str | None]
 
 
-TOOLWIRE: Final = WireFormat(parse_frame, json_frames, error_message, pong_message,
-                             request_id_of)
+TOOLWIRE: Final = WireFormat(parse_frame, None, error_message, PONG, request_id_of)
 PROTOCOLS: Final = ("toolwire", "ag-ui")
 
 
@@ -42,7 +40,7 @@ def ag_ui_format() -> WireFormat:
     from toolwire.adapters.web import agui_ws
 
     return WireFormat(agui_ws.parse_frame, agui_ws.render, agui_ws.error_frame,
-                      agui_ws.pong_frame, agui_ws.request_id_of)
+                      agui_ws.PONG_FRAME, agui_ws.request_id_of)
 
 
 def wire_format(request: web.Request) -> WireFormat:

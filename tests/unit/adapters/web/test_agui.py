@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.agui_conformance import check_run_order, parse_strict, toolwire_meta
-from toolwire.adapters.web.agui import agui_events, agui_json, error_event, pong_event
+from toolwire.adapters.web.agui import agui_bytes, agui_events, error_event, pong_event
 from toolwire.services.events import EventType, RunEvent
 
 TS = "2026-11-24T21:50:00.123456Z"
@@ -36,7 +36,7 @@ DONE_CANCELLED = ev(5, "agent_completed", status="cancelled",
 
 def wire(*events: RunEvent) -> list[Any]:
     """Map, serialise and parse back with the package's models, as a client would."""
-    return [parse_strict(agui_json(a)) for e in events for a in agui_events(e)]
+    return [parse_strict(agui_bytes(a)) for e in events for a in agui_events(e)]
 
 
 def types(events: list[Any]) -> list[str]:
@@ -121,16 +121,16 @@ def test_a_string_result_is_sent_as_is_and_others_as_json() -> None:
 
 def test_the_mapping_is_a_function_of_the_event_so_a_stream_can_resume_anywhere() -> None:
     for event in (STARTED, THINKING, EXECUTING, TOOL_OK, DONE_OK, DONE_ERROR):
-        assert [agui_json(a) for a in agui_events(event)] == [
-            agui_json(a) for a in agui_events(event)]
+        assert [agui_bytes(a) for a in agui_events(event)] == [
+            agui_bytes(a) for a in agui_events(event)]
 
 
 def test_refusals_and_pong_are_agui_events_too() -> None:
-    refused = parse_strict(agui_json(error_event("rate_limited", "slow down", "q-9")))
+    refused = parse_strict(agui_bytes(error_event("rate_limited", "slow down", "q-9")))
     assert (refused.type.value, refused.code) == ("RUN_ERROR", "rate_limited")
     assert toolwire_meta(refused) == {"request_id": "q-9"}
-    assert parse_strict(agui_json(error_event("invalid_json", "bad"))).metadata is None
-    pong = parse_strict(agui_json(pong_event()))
+    assert parse_strict(agui_bytes(error_event("invalid_json", "bad"))).metadata is None
+    pong = parse_strict(agui_bytes(pong_event()))
     assert (pong.type.value, pong.name) == ("CUSTOM", "pong")
 
 
@@ -171,3 +171,10 @@ def test_the_strict_parse_rejects_unknown_fields_and_lossy_values() -> None:
         parse_strict({**good, "timestamp": "17"})
     with pytest.raises(ValueError, match="toolCallId"):
         parse_strict({"type": "TOOL_CALL_END"})
+
+
+def test_a_lone_surrogate_from_a_tool_becomes_a_replacement_character() -> None:
+    result = ev(4, "tool_completed", tool="t", call_id="c_1", status="ok", result="a\ud800b",
+                duration_ms=0.1)
+    (frame,) = [agui_bytes(a) for a in agui_events(result)]
+    assert parse_strict(frame.decode("utf-8")).content == "a\ufffdb"
