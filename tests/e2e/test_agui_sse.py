@@ -143,6 +143,8 @@ BAD_REQUESTS: list[tuple[Any, dict[str, str], int, str]] = [
     (run_input("hi"), {"Last-Event-ID": "garbage"}, 400, "invalid_message"),
     (run_input("hi"), {"Last-Event-ID": "r_nope:3:0"}, 404, "not_found"),
     ("x" * 2048, {}, 413, "message_too_large"),
+    ('{"threadId": "t", "runId": "q", "messages": [{"id": "m", "role": "user", '
+     '"content": "\\ud800"}]}', {}, 400, "invalid_message"),  # a lone surrogate
 ]
 
 
