@@ -1,4 +1,4 @@
-"""Event bus unavailable (DESIGN §8): not ready, chats refused clearly, automatic recovery."""
+"""Event bus unavailable (docs/operations.md): not ready, chats refused, automatic recovery."""
 
 from __future__ import annotations
 

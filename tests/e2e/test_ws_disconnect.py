@@ -1,5 +1,5 @@
-"""Client disconnects mid-run (DESIGN §8): the run goes on, or with `runs.cancel_on_disconnect`
-it is cancelled once its user has no socket left on the instance."""
+"""Client disconnects mid-run (docs/operations.md): the run goes on, or with
+`runs.cancel_on_disconnect` it is cancelled once its user has no socket left on the instance."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Server heartbeat (DESIGN §8 "dead peer"): silent peers are closed, answering ones stay."""
+"""Server heartbeat (docs/operations.md, "dead peer"): silent peers close, answering ones stay."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Per-user limits (DESIGN §8) and the slow-consumer rule."""
+"""Per-user limits (docs/operations.md) and the slow-consumer rule."""
 
 from __future__ import annotations
 

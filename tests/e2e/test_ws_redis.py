@@ -1,4 +1,4 @@
-"""Scale-out (DESIGN §6): two server instances on one Redis behave as one service."""
+"""Scale-out (docs/operations.md): two server instances on one Redis behave as one service."""
 
 from __future__ import annotations
 

@@ -13,15 +13,16 @@ STRONG_SECRET = "s" * 40
 
 
 @pytest.mark.parametrize(
-    ("env", "dev_login", "sleep_enabled", "log_level"),
+    ("env", "dev_login", "sleep_enabled", "log_level", "log_format"),
     [
-        ("development", True, True, "DEBUG"),
-        ("test", True, True, "WARNING"),
-        ("staging", False, False, "INFO"),
+        ("development", True, True, "INFO", "text"),
+        ("test", True, True, "WARNING", "text"),
+        ("staging", False, False, "INFO", "json"),
     ],
 )
 def test_each_profile_sets_its_defaults(
-    monkeypatch: pytest.MonkeyPatch, env: str, dev_login: bool, sleep_enabled: bool, log_level: str
+    monkeypatch: pytest.MonkeyPatch, env: str, dev_login: bool, sleep_enabled: bool,
+    log_level: str, log_format: str,
 ) -> None:
     monkeypatch.setenv("TOOLWIRE_ENV", env)
     monkeypatch.setenv("TOOLWIRE_AUTH__JWT_SECRET", STRONG_SECRET)  # staging needs one
@@ -30,6 +31,7 @@ def test_each_profile_sets_its_defaults(
     assert settings.auth.dev_login is dev_login
     assert settings.tools.sleep_enabled is sleep_enabled
     assert settings.log_level == log_level
+    assert settings.log_format == log_format
 
 
 def test_development_is_the_default_profile() -> None:
@@ -46,6 +48,7 @@ def test_production_defaults_with_a_strong_secret(monkeypatch: pytest.MonkeyPatc
     assert settings.auth.dev_login is False
     assert settings.tools.sleep_enabled is False
     assert settings.server.host == "0.0.0.0"
+    assert settings.log_format == "json"
 
 
 def test_documented_defaults() -> None:

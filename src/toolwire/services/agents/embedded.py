@@ -18,9 +18,9 @@ from toolwire.services.events import ToolCompleted
 from toolwire.services.ports import AgentRuntime
 from toolwire.services.tools.arguments import parse_arguments
 
-_CALL: Final = re.compile(
-    r"^[ \t]*/call[ \t]+(?P<tool>[A-Za-z_][\w.-]*)(?P<args>[^\n]*)$", re.MULTILINE
-)
+# Starts with a literal, so the engine skips ahead to each "/call"; `args` runs to the end of
+# the line, so matches never overlap a line and the line-start check below stays linear.
+_CALL: Final = re.compile(r"/call[ \t]+(?P<tool>[A-Za-z_][\w.-]*)(?P<args>[^\n]*)")
 # Maximal runs of characters that may appear in arithmetic; one pass, no backtracking.
 _ARITHMETIC_RUN: Final = re.compile(r"[0-9.+\-*/%() \t\r\n\f\v]+")
 _DIGIT: Final = re.compile(r"[0-9]")
@@ -42,7 +42,7 @@ class EmbeddedAgent:
     async def run(self, message: str, runtime: AgentRuntime) -> str:
         """Answer `message`: explicit calls first, then simple rules, else an echo."""
         if "/call" in message:
-            calls = _CALL.finditer(message)
+            calls = call_lines(message)
             first = next(calls, None)
             if first is not None:
                 return await self._run_calls(first, calls, runtime)
@@ -78,6 +78,15 @@ class EmbeddedAgent:
             lines.append(_describe(outcome))
         await runtime.think("Writing the answer.")
         return "\n".join(lines)
+
+
+def call_lines(message: str) -> Iterator[re.Match[str]]:
+    """Yield each line of the form `/call <tool> <args>` (blanks before `/call` allowed)."""
+    for match in _CALL.finditer(message):
+        start = match.start()
+        line_start = message.rfind("\n", 0, start) + 1
+        if not message[line_start:start].strip(" \t"):
+            yield match
 
 
 def find_arithmetic(message: str) -> str | None:
