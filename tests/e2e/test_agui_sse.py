@@ -25,12 +25,12 @@ from tests.e2e.conftest import (
     ServerFactory,
     completed,
     connect,
-    eventually,
     receive,
     receive_until,
     small_window_socket,
     token_for,
 )
+from tests.support import eventually
 from toolwire.adapters.web.app import graceful_shutdown
 from toolwire.adapters.web.state import STATE
 from toolwire.services.events import RunEvent
