@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any, Final, Literal
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -18,6 +19,7 @@ from toolwire.config.profiles import PROFILES, EnvName
 
 DEFAULT_JWT_SECRET: Final = "toolwire-development-secret-do-not-use"
 MIN_SECRET_BYTES: Final = 32
+MCP_SERVER_NAME: Final = r"^[A-Za-z0-9_.-]{1,64}$"
 
 StrList = Annotated[list[str], NoDecode]
 
@@ -64,8 +66,59 @@ class EventsSettings(BaseModel):
     redis_prefix: str = "toolwire"
 
 
+class McpServerSettings(BaseModel):
+    """One MCP server: a stdio `command` (with `env`) or a streamable-HTTP `url` (+ `headers`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        pattern=MCP_SERVER_NAME,
+        description="Names the server in logs, errors and the tools' origin.",
+    )
+    command: list[str] | None = Field(
+        None, min_length=1, description="argv of a stdio server that toolwire starts, e.g. "
+        '["python", "-m", "files_server"].',
+    )
+    env: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Variables added to the stdio server's environment (values are secret).",
+    )
+    url: str | None = Field(
+        None, pattern=r"^https?://", description="Endpoint of a streamable-HTTP server."
+    )
+    headers: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="HTTP headers sent to a `url` server, e.g. Authorization (values are secret).",
+    )
+    prefix: str = Field(
+        "", pattern=r"^[A-Za-z0-9_.-]*$",
+        description="Prepended to each of the server's tool names, e.g. `files_`.",
+    )
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> McpServerSettings:
+        if (self.command is None) == (self.url is None):
+            raise ValueError(f"MCP server {self.name!r}: give exactly one of command or url")
+        if self.env and self.command is None:
+            raise ValueError(f"MCP server {self.name!r}: env is only for a command server")
+        if self.headers and self.url is None:
+            raise ValueError(f"MCP server {self.name!r}: headers are only for a url server")
+        return self
+
+    def describe(self) -> str:
+        """Return where the server is, without secrets: its argv, or its URL minus credentials."""
+        if self.command is not None:
+            return "stdio: " + " ".join(self.command)
+        parts = urlsplit(self.url or "")
+        host = parts.hostname or ""
+        netloc = f"[{host}]" if ":" in host else host
+        if parts.port is not None:
+            netloc += f":{parts.port}"
+        return "url: " + urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
 class ToolsSettings(BaseModel):
-    """Tool timeouts, the built-ins that are on, and modules that add tools."""
+    """Tool timeouts, the built-ins that are on, modules that add tools, and MCP servers."""
 
     timeout_s: float = Field(30.0, gt=0)
     timeouts: dict[str, float] = Field(default_factory=dict)
@@ -73,8 +126,30 @@ class ToolsSettings(BaseModel):
     modules: StrList = Field(default_factory=list)
     enabled: StrList | None = None
     disabled: StrList = Field(default_factory=list)
+    mcp_servers: list[McpServerSettings] = Field(
+        default_factory=list,
+        description="MCP servers whose tools join the registry at start-up (a JSON list).",
+    )
+    mcp_on_unavailable: Literal["error", "warn"] = Field(
+        "error",
+        description="A server that cannot be reached at start-up: `error` stops start-up, "
+        "`warn` logs a warning and starts without its tools.",
+    )
+    mcp_connect_timeout_s: float = Field(
+        10.0, gt=0,
+        description="How long start-up (and a reconnection) waits for an MCP server to answer.",
+    )
 
     _split = field_validator("modules", "enabled", "disabled", mode="before")(_split_list)
+
+    @field_validator("mcp_servers")
+    @classmethod
+    def _unique_server_names(cls, servers: list[McpServerSettings]) -> list[McpServerSettings]:
+        names = [server.name for server in servers]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"two MCP servers are named {', '.join(map(repr, repeated))}")
+        return servers
 
     def timeout_for(self, tool: str) -> float:
         """Return the timeout of `tool`, its own override first."""
@@ -128,9 +203,25 @@ class AgentSettings(BaseModel):
     base_url: str = "https://api.openai.com/v1"
     api_key: SecretStr | None = None
     model: str = "gpt-4o-mini"
-    request_timeout_s: float = Field(60.0, gt=0)
+    request_timeout_s: float = Field(
+        60.0, gt=0,
+        description="Longest wait for the model API: to connect, and between streamed chunks.",
+    )
+    max_retries: int = Field(
+        2, ge=0,
+        description="Retries of a model request that failed with 408/409/429/5xx, a timeout or "
+        "a connection error, with exponential backoff (Retry-After honoured).",
+    )
     max_steps: int = Field(8, gt=0)
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    think_chars: int = Field(
+        400, gt=0,
+        description="Streamed text is sent as an agent_thinking once this many characters wait.",
+    )
+    think_interval_s: float = Field(
+        0.5, ge=0,
+        description="... or once this long passed since the last agent_thinking of the stream.",
+    )
 
     @model_validator(mode="after")
     def _openai_needs_a_key(self) -> AgentSettings:

@@ -9,11 +9,11 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from toolwire.adapters.bridge import WebSocketBridge
-from toolwire.adapters.llm import OpenAIAgent, OpenAIChatClient
+from toolwire.adapters.llm import OpenAIAgent, openai_client
 from toolwire.adapters.memory_bus import InMemoryEventBus
 from toolwire.adapters.metrics import Metrics
 from toolwire.adapters.redis_bus import RedisEventBus
-from toolwire.adapters.tool_loading import load_registry
+from toolwire.adapters.tool_loading import load_registry, mcp_tools
 from toolwire.adapters.web.auth import TokenVerifier
 from toolwire.config import Settings
 from toolwire.container.scope import RequestScope
@@ -30,8 +30,9 @@ def setting(settings: providers.Provider[Settings], path: str) -> providers.Sing
 class ApplicationContainer(containers.DeclarativeContainer):
     """Settings → app-wide singletons → request-scoped objects, in dependency order.
 
-    App-wide: `settings`, `tool_registry`, `event_bus`, `llm_client`, `agent`, `legacy_calls`,
-    `metrics`.
+    App-wide: `settings`, `tool_registry`, `mcp_servers`, `event_bus`, `llm_client`, `agent`,
+    `legacy_calls`, `metrics`. `mcp_servers` is an async resource that `start_resources` opens
+    (adding the MCP tools to `tool_registry`) and `close_resources` closes.
     Per request (call with `user_context=`): `bridge`, `executor`, `dispatcher`;
     `request_scope(ctx)` builds all three and closes them on exit.
     Settings values are read once: override `settings` before the first use.
@@ -40,6 +41,8 @@ class ApplicationContainer(containers.DeclarativeContainer):
     settings = providers.Singleton(Settings)
 
     tool_registry = providers.Singleton(load_registry, settings.provided.tools)
+
+    mcp_servers = providers.Resource(mcp_tools, settings.provided.tools, tool_registry)
 
     event_bus = providers.Selector(
         setting(settings, "events.backend"),
@@ -59,12 +62,7 @@ class ApplicationContainer(containers.DeclarativeContainer):
 
     token_verifier = providers.Singleton(TokenVerifier.from_settings, settings.provided.auth)
 
-    llm_client = providers.Singleton(
-        OpenAIChatClient,
-        base_url=settings.provided.agent.base_url,
-        api_key=settings.provided.agent.api_key,
-        timeout_s=settings.provided.agent.request_timeout_s,
-    )
+    llm_client = providers.Resource(openai_client, settings.provided.agent)
 
     agent = providers.Selector(
         setting(settings, "agent.backend"),
@@ -75,6 +73,8 @@ class ApplicationContainer(containers.DeclarativeContainer):
             model=setting(settings, "agent.model"),
             max_steps=setting(settings, "agent.max_steps"),
             system_prompt=setting(settings, "agent.system_prompt"),
+            think_chars=setting(settings, "agent.think_chars"),
+            think_interval_s=setting(settings, "agent.think_interval_s"),
         ),
     )
 
