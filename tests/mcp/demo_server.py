@@ -57,11 +57,15 @@ async def wait(seconds: float) -> str:
     try:
         await asyncio.sleep(seconds)
     except asyncio.CancelledError:
-        log_path = os.environ.get("DEMO_CANCEL_LOG")
-        if log_path:
-            Path(log_path).write_text("cancelled\n", encoding="utf-8")
+        _note_cancelled()
         raise
     return f"waited {seconds:g} s"
+
+
+def _note_cancelled() -> None:
+    log_path = os.environ.get("DEMO_CANCEL_LOG")
+    if log_path:
+        Path(log_path).write_text("cancelled\n", encoding="utf-8")
 
 
 if os.environ.get("DEMO_WITH_ECHO"):

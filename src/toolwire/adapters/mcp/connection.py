@@ -117,7 +117,7 @@ class McpConnection:
     async def _call_on(
         self, live: _Live, tool: str, arguments: dict[str, Any]
     ) -> types.CallToolResult:
-        """Call on `live`; fail when its transport dies first (the SDK may leave the call hung)."""
+        """Call on `live`; fail if its transport dies first (the SDK may leave the call hung)."""
         call = asyncio.ensure_future(live.session.call_tool(tool, arguments))
         ended = asyncio.ensure_future(live.stop.wait())
         try:
