@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from mcp.server.fastmcp import FastMCP
+from mcp.server.fastmcp import Context, FastMCP
 
 logging.disable(logging.INFO)  # keep the SDK's per-request lines out of the test output
 
@@ -43,6 +43,14 @@ def whoami() -> str:
 def secret_env(name: str) -> str:
     """Return an environment variable of the server, or "-" when it is not set."""
     return os.environ.get(name, "-")
+
+
+@server.tool()
+def header(name: str, ctx: Context) -> str:  # type: ignore[type-arg]
+    """Return a header of the HTTP request that carried this call, or "-" (stdio: always)."""
+    request = ctx.request_context.request
+    headers = getattr(request, "headers", None)
+    return str(headers.get(name, "-")) if headers is not None else "-"
 
 
 @server.tool()

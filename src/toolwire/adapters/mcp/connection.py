@@ -29,6 +29,7 @@ SESSION_TERMINATED: Final = 32600
 """What the streamable-HTTP client reports when the server answers 404 to the session id."""
 MAX_TOOL_PAGES: Final = 100
 CLOSE_WAIT_S: Final = 5.0
+CANCEL_NOTICE_S: Final = 1.0
 
 Streams = tuple[
     MemoryObjectReceiveStream[SessionMessage | Exception],
@@ -117,11 +118,25 @@ class McpConnection:
     async def _call_on(
         self, live: _Live, tool: str, arguments: dict[str, Any]
     ) -> types.CallToolResult:
-        """Call on `live`; fail if its transport dies first (the SDK may leave the call hung)."""
-        call = asyncio.ensure_future(live.session.call_tool(tool, arguments))
+        """Call on `live`; fail if its transport dies first (the SDK may leave the call hung).
+
+        A call cancelled here (a timeout, a cancelled run) is cancelled on the server too.
+        """
+        request_ids: list[types.RequestId] = []
+
+        async def call_tool() -> types.CallToolResult:
+            # The SDK numbers requests from this counter, synchronously, as the call starts.
+            request_ids.append(live.session._request_id)
+            return await live.session.call_tool(tool, arguments)
+
+        call = asyncio.ensure_future(call_tool())
         ended = asyncio.ensure_future(live.stop.wait())
         try:
             await asyncio.wait((call, ended), return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            if request_ids and not call.done():
+                await self._cancel_on_server(live, request_ids[0])
+            raise
         finally:
             ended.cancel()
             if not call.done():
@@ -130,6 +145,15 @@ class McpConnection:
         if call.cancelled():
             raise self._lost()
         return call.result()
+
+    async def _cancel_on_server(self, live: _Live, request_id: types.RequestId) -> None:
+        """Tell the server to stop working on `request_id` (best effort, bounded)."""
+        notice = types.ClientNotification(types.CancelledNotification(
+            params=types.CancelledNotificationParams(
+                requestId=request_id, reason="the tool call was cancelled or timed out")))
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(CANCEL_NOTICE_S):
+                await live.session.send_notification(notice)
 
     async def aclose(self) -> None:
         """Close the session and stop the server's transport (a stdio server is terminated)."""
@@ -189,13 +213,14 @@ class McpConnection:
             async with self._transport() as (read, write):
                 relay_in, relay_out = anyio.create_memory_object_stream[
                     SessionMessage | Exception](0)
-                async with (anyio.create_task_group() as group,
-                            ClientSession(relay_out, write) as session):
-                    group.start_soon(self._relay, read, relay_in, stop)
-                    await session.initialize()
-                    ready.set_result(session)
-                    await stop.wait()
-                    group.cancel_scope.cancel()
+                with read, relay_in, relay_out:  # closed however the relay ends
+                    async with (anyio.create_task_group() as group,
+                                ClientSession(relay_out, write) as session):
+                        group.start_soon(self._relay, read, relay_in, stop)
+                        await session.initialize()
+                        ready.set_result(session)
+                        await stop.wait()
+                        group.cancel_scope.cancel()
         except Exception as exc:  # ExceptionGroups of the SDK's task groups, OSError, …
             self._failure = describe_failure(exc)
             if not ready.done():
