@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures_models import DEMO_STDIO, McpHttpServer
+from tests.fixtures_models import DEMO_STDIO, McpHttpServer, free_port
+from tests.support import eventually
 from toolwire.adapters.mcp import McpUnavailableError
 from toolwire.config import Settings
 from toolwire.container import (
@@ -102,7 +103,8 @@ async def test_arguments_are_checked_against_the_servers_schema_without_echoing_
     [completed] = completions(events)
     assert completed["status"] == "error" and completed["error"]["type"] == "invalid_arguments"
     message = completed["error"]["message"]
-    assert "missing required argument 'b'" in message and 'a: should be of type "integer"' in message
+    assert "missing required argument 'b'" in message
+    assert 'a: should be of type "integer"' in message
     assert "my-secret-text" not in message
 
 
@@ -127,9 +129,7 @@ async def test_a_slow_call_times_out_is_cancelled_on_the_server_and_the_session_
     timed_out, added = completions(events)
     assert timed_out["status"] == "timeout"
     assert added["status"] == "ok" and added["result"] == {"result": 2}
-    async with asyncio.timeout(10):
-        while not cancelled.exists():
-            await asyncio.sleep(0.05)
+    await eventually(cancelled.exists, within=10)
     assert cancelled.read_text() == "cancelled\n"
 
 
@@ -198,8 +198,6 @@ async def test_a_server_down_at_start_up_is_a_warning_when_the_setting_says_so(
 
 
 async def test_an_unreachable_url_is_a_clear_error(closing: Closing) -> None:
-    from tests.fixtures_models import free_port
-
     url = f"http://user:pw@127.0.0.1:{free_port()}/mcp?token=abc"
     container = mcp_container(closing, {"name": "web", "url": url},
                               mcp_connect_timeout_s=5)
@@ -218,10 +216,8 @@ async def test_a_stdio_server_that_exits_is_started_again_at_the_next_call(
     first_pid = int(completions(events)[0]["result"]["result"])
     os.kill(first_pid, 9)
     connection = container.mcp_servers().result().connections["demo"]
-    async with asyncio.timeout(10):
-        while connection.connected:
-            await asyncio.sleep(0.02)
-    final, events = await run(container, call("whoami"))
+    await eventually(lambda: not connection.connected, within=10)
+    _, events = await run(container, call("whoami"))
     [completed] = completions(events)
     assert completed["status"] == "ok" and int(completed["result"]["result"]) != first_pid
 
