@@ -27,7 +27,8 @@ def piece(index: int, **function: str) -> dict[str, Any]:
 
 def test_text_deltas_are_returned_as_they_come_and_joined_at_the_end() -> None:
     builder = TurnBuilder()
-    assert [builder.add(chunk({"content": text})) for text in ("Hel", "lo", "")] == ["Hel", "lo", ""]
+    added = [builder.add(chunk({"content": text})) for text in ("Hel", "lo", "")]
+    assert added == ["Hel", "lo", ""]
     assert builder.add(chunk({}, choices=False)) == ""  # a usage-only chunk
     assert builder.build() == ModelTurn("Hello")
 
