@@ -14,14 +14,16 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from toolwire.adapters.mcp import McpServers, connect_servers
 from toolwire.config import ToolsSettings
 from toolwire.services.errors import ToolConflictError, ToolLoadError
 from toolwire.services.tools.builtin import ALWAYS_AVAILABLE, builtin_tools, sleep
 from toolwire.services.tools.registry import ToolRegistry
 from toolwire.services.tools.spec import ToolSpec
+
+if TYPE_CHECKING:
+    from toolwire.adapters.mcp import McpServers
 
 ENTRY_POINT_GROUP: Final = "toolwire.tools"
 BUILTIN_NAMES: Final = frozenset(spec.name for spec in (*ALWAYS_AVAILABLE, sleep))
@@ -137,8 +139,18 @@ def register_mcp_tools(registry: ToolRegistry, specs: Sequence[ToolSpec]) -> Non
         log.debug("MCP tools: %s", ", ".join(spec.name for spec in specs))
 
 
-async def mcp_tools(settings: ToolsSettings, registry: ToolRegistry) -> AsyncIterator[McpServers]:
-    """Resource: connect the MCP servers, add their tools to `registry`; close them at the end."""
+async def mcp_tools(
+    settings: ToolsSettings, registry: ToolRegistry
+) -> AsyncIterator[McpServers | None]:
+    """Resource: connect the MCP servers, add their tools to `registry`; close them at the end.
+
+    None when no server is configured (the `mcp` SDK is then not even imported).
+    """
+    if not settings.mcp_servers:
+        yield None
+        return
+    from toolwire.adapters.mcp import connect_servers
+
     servers = await connect_servers(settings)
     try:
         register_mcp_tools(registry, servers.specs)

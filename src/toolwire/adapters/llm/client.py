@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-
-from openai import AsyncOpenAI
+from typing import TYPE_CHECKING
 
 from toolwire.adapters.llm.errors import ModelAPIError
 from toolwire.config import AgentSettings
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
 
 
 def openai_client(agent: AgentSettings) -> Iterator[AsyncOpenAI]:
@@ -15,8 +17,11 @@ def openai_client(agent: AgentSettings) -> Iterator[AsyncOpenAI]:
 
     A generator, so the container hands out the client itself rather than entering it as an
     async context manager (which would make every provider that uses it async). Closing it
-    needs an `await`: `close_resources` does that.
+    needs an `await`: `close_resources` does that. The SDK is imported here, on first use:
+    it takes a second or more to import, which runs of the embedded agent need not pay.
     """
+    from openai import AsyncOpenAI
+
     key = agent.api_key.get_secret_value() if agent.api_key else None
     yield AsyncOpenAI(
         api_key=key or _missing_key,

@@ -5,9 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-import httpx
-import openai
-
 from toolwire.adapters.llm.errors import (
     MalformedReplyError,
     ModelAPIError,
@@ -30,6 +27,9 @@ def model_error(
     exc: Exception, *, secret: str | None, base_url: str, timeout_s: float, retries: int
 ) -> ModelAPIError:
     """Return the `ModelAPIError` that says what `exc` means for the run."""
+    import httpx
+    import openai
+
     if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
         return ModelTimeoutError(
             f"the model API did not answer within {timeout_s:g} s (agent.request_timeout_s)"

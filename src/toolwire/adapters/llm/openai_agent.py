@@ -5,11 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
-from typing import Any
-
-import httpx
-import openai
-from openai import AsyncOpenAI
+from typing import TYPE_CHECKING, Any
 
 from toolwire.adapters.llm.failures import model_error
 from toolwire.adapters.llm.thoughts import ThoughtStream
@@ -18,6 +14,9 @@ from toolwire.services.errors import LimitExceededError
 from toolwire.services.ports import AgentRuntime
 from toolwire.services.tools.calls import ToolOutcome, UnparsedArguments
 from toolwire.services.tools.spec import ToolSpec
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
 
 
 class OpenAIAgent:
@@ -79,6 +78,9 @@ class OpenAIAgent:
         thoughts = ThoughtStream(
             runtime.think, max_chars=self._think_chars, interval_s=self._think_interval_s
         )
+        import httpx  # loaded with the client already: this only looks them up
+        import openai
+
         request: dict[str, Any] = {"model": self._model, "messages": messages, "stream": True}
         if tools:
             request["tools"] = tools
@@ -158,6 +160,5 @@ def tool_content(outcome: ToolOutcome) -> str:
 
 def _seconds(timeout: object) -> float:
     """Return the read timeout the client was configured with, in seconds."""
-    if isinstance(timeout, httpx.Timeout):
-        return timeout.read or 0.0
-    return float(timeout) if isinstance(timeout, int | float) else 0.0
+    read = getattr(timeout, "read", timeout)  # an httpx.Timeout, or a number
+    return float(read) if isinstance(read, int | float) else 0.0

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-from openai.types.chat import ChatCompletionChunk
+from typing import TYPE_CHECKING, Any
 
 from toolwire.adapters.llm.errors import MalformedReplyError
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionChunk
 
 
 @dataclass(frozen=True, slots=True)
