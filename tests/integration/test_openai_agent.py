@@ -170,7 +170,7 @@ async def test_malformed_arguments_are_a_tool_error_fed_back_to_the_model(
     first, second = of_type(events, "tool_completed")
     assert first["error"]["type"] == second["error"]["type"] == "invalid_arguments"
     assert "not JSON" in first["error"]["message"]
-    assert "not a JSON object" in second["error"]["message"]
+    assert "must be a JSON object" in second["error"]["message"]
     assert final.status == "ok" and final.answer == "I could not."
     fed_back = [json.loads(m["content"]) for m in model.payload(1)["messages"]
                 if m["role"] == "tool"]

@@ -15,6 +15,7 @@ from toolwire.config.settings import (
     describe_settings_error,
     unsafe_production_settings,
 )
+from toolwire.config.sources import SettingsWarning
 
 __all__ = [
     "AgentSettings",
@@ -26,6 +27,7 @@ __all__ = [
     "RunsSettings",
     "ServerSettings",
     "Settings",
+    "SettingsWarning",
     "ToolsSettings",
     "WsSettings",
     "describe_settings_error",

@@ -12,7 +12,8 @@ from toolwire.adapters.llm.thoughts import ThoughtStream
 from toolwire.adapters.llm.turn import ModelToolCall, ModelTurn, TurnBuilder
 from toolwire.services.errors import LimitExceededError
 from toolwire.services.ports import AgentRuntime
-from toolwire.services.tools.calls import ToolOutcome, UnparsedArguments
+from toolwire.services.tools.arguments import parse_arguments
+from toolwire.services.tools.calls import ToolOutcome
 from toolwire.services.tools.spec import ToolSpec
 
 if TYPE_CHECKING:
@@ -133,19 +134,6 @@ def function_tool(spec: ToolSpec) -> dict[str, Any]:
     return {"type": "function", "function": {
         "name": spec.name, "description": spec.description, "parameters": spec.json_schema(),
     }}
-
-
-def parse_arguments(text: str) -> dict[str, Any]:
-    """Return the model's JSON arguments, or `UnparsedArguments` saying why they are unusable."""
-    if not text.strip():
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return UnparsedArguments(f"the model's arguments are not JSON: {exc.msg}")
-    if not isinstance(value, dict):
-        return UnparsedArguments("the model's arguments are not a JSON object")
-    return value
 
 
 def tool_content(outcome: ToolOutcome) -> str:

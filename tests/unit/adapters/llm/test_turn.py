@@ -9,10 +9,9 @@ import pytest
 from openai.types.chat import ChatCompletionChunk
 
 from toolwire.adapters.llm import MalformedReplyError, ModelToolCall, ModelTurn
-from toolwire.adapters.llm.openai_agent import parse_arguments, tool_content
+from toolwire.adapters.llm.openai_agent import tool_content
 from toolwire.adapters.llm.turn import TurnBuilder
-from toolwire.services.events import ErrorInfo
-from toolwire.services.tools.calls import ToolOutcome, UnparsedArguments
+from toolwire.services.events import ErrorInfo, ToolCompleted
 
 
 def chunk(delta: dict[str, Any], choices: bool = True) -> ChatCompletionChunk:
@@ -59,18 +58,10 @@ def test_a_tool_call_without_an_id_gets_one_and_one_without_a_name_is_malformed(
         builder.build()
 
 
-def test_model_arguments_are_parsed_or_marked_unparsed() -> None:
-    assert parse_arguments('{"expression": "1+1"}') == {"expression": "1+1"}
-    assert parse_arguments("  ") == {}
-    broken = parse_arguments('{"expression": ')
-    assert isinstance(broken, UnparsedArguments) and "not JSON" in broken.problem
-    listed = parse_arguments("[1, 2]")
-    assert isinstance(listed, UnparsedArguments) and "not a JSON object" in listed.problem
-
-
 def test_tool_outcomes_become_json_for_the_model() -> None:
-    ok = ToolOutcome("c_1", "calculator", "ok", 1.0, result=42)
-    failed = ToolOutcome("c_2", "nope", "error", 1.0, error=ErrorInfo("unknown_tool", "no tool"))
+    ok = ToolCompleted(tool="calculator", call_id="c_1", status="ok", duration_ms=1.0, result=42)
+    failed = ToolCompleted(tool="nope", call_id="c_2", status="error", duration_ms=1.0,
+                           error=ErrorInfo("unknown_tool", "no tool"))
     assert json.loads(tool_content(ok)) == {"status": "ok", "result": 42}
     assert json.loads(tool_content(failed)) == {
         "status": "error", "error": {"type": "unknown_tool", "message": "no tool"}}
