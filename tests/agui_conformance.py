@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
-from ag_ui.core import BaseEvent, Event, EventType
+from ag_ui.core import BaseEvent, Event, EventType, RunFinishedEvent
 from pydantic import BaseModel, TypeAdapter
 
 _EVENT: TypeAdapter[Event] = TypeAdapter(Event)
+E = TypeVar("E", bound=BaseEvent)
 
 
 def parse_strict(raw: str | bytes | dict[str, Any]) -> BaseEvent:
@@ -27,6 +28,19 @@ def parse_strict(raw: str | bytes | dict[str, Any]) -> BaseEvent:
     again = json.loads(event.model_dump_json(by_alias=True))
     assert again == data, f"{type(event).__name__} does not round-trip:\n{data}\n{again}"
     return event
+
+
+def as_event(event: BaseEvent, kind: type[E]) -> E:
+    """Return `event` as a `kind`; fail, naming both, when it is another event."""
+    assert isinstance(event, kind), f"expected {kind.__name__}, got {type(event).__name__}"
+    return event
+
+
+def outcome(event: BaseEvent) -> str:
+    """Return the outcome type of a RUN_FINISHED event; fail on any other event or none."""
+    finished = as_event(event, RunFinishedEvent)
+    assert finished.outcome is not None, "RUN_FINISHED carries no outcome"
+    return finished.outcome.type
 
 
 def _forbid_unknown_fields(value: Any, where: str) -> None:

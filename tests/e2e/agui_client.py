@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -16,6 +17,7 @@ from tests.e2e.conftest import DEADLINE_S, token_for
 
 Client = TestClient[web.Request, web.Application]
 TERMINAL = (EventType.RUN_FINISHED, EventType.RUN_ERROR)
+EventTest = Callable[[BaseEvent], bool]
 
 
 def run_input(message: str, *, run_id: str = "q-1", thread_id: str = "t-1") -> dict[str, Any]:
@@ -39,7 +41,7 @@ async def next_event(ws: aiohttp.ClientWebSocketResponse,
     return parse_strict(msg.data)
 
 
-async def events_until(ws: aiohttp.ClientWebSocketResponse, done: Any,
+async def events_until(ws: aiohttp.ClientWebSocketResponse, done: EventTest,
                        within_s: float = DEADLINE_S) -> list[BaseEvent]:
     """Collect events until `done(event)` holds for the last one."""
     events: list[BaseEvent] = []
@@ -50,7 +52,7 @@ async def events_until(ws: aiohttp.ClientWebSocketResponse, done: Any,
                 return events
 
 
-def ends_run(run_id: str | None = None) -> Any:
+def ends_run(run_id: str | None = None) -> EventTest:
     """Return a predicate for the terminal event (of `run_id`, if given)."""
     def done(event: BaseEvent) -> bool:
         mine = run_id is None or toolwire_meta(event).get("run_id") == run_id
@@ -58,7 +60,7 @@ def ends_run(run_id: str | None = None) -> Any:
     return done
 
 
-def is_type(kind: EventType) -> Any:
+def is_type(kind: EventType) -> EventTest:
     """Return a predicate for an event of type `kind`."""
     return lambda event: event.type is kind
 

@@ -8,8 +8,9 @@ import json
 from typing import Any
 
 import aiohttp
+from ag_ui.core import RunStartedEvent
 
-from tests.agui_conformance import check_run_order
+from tests.agui_conformance import as_event, check_run_order, outcome
 from tests.e2e.agui_client import SseReader, read_sse, run_input
 from tests.e2e.served import serve, token
 
@@ -31,7 +32,7 @@ async def _leave_mid_run(session: aiohttp.ClientSession, url: str, bearer: str,
     """Start a run over SSE, read its first event, go away; return the run id."""
     response = await session.post(f"{url}/agui", json=run_input(message),
                                   headers={"Authorization": f"Bearer {bearer}"})
-    run_id = str((await SseReader(response).read(1))[0].event.run_id)
+    run_id = as_event((await SseReader(response).read(1))[0].event, RunStartedEvent).run_id
     response.close()
     return run_id
 
@@ -43,7 +44,7 @@ async def test_a_real_server_streams_valid_agui() -> None:
                                 headers={"Authorization": f"Bearer {bearer}"}) as response:
             events = await read_sse(response)
     check_run_order([e.event for e in events])
-    assert events[-1].event.outcome.type == "success"
+    assert outcome(events[-1].event) == "success"
 
 
 async def test_with_cancel_on_disconnect_the_keep_alive_notices_a_client_that_left() -> None:

@@ -10,9 +10,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from ag_ui.core import EventType
+from ag_ui.core import EventType, RunErrorEvent, RunStartedEvent, ToolCallResultEvent
 
-from tests.agui_conformance import check_run_order, toolwire_meta
+from tests.agui_conformance import as_event, check_run_order, outcome, toolwire_meta
 from tests.e2e.agui_client import (
     Client,
     SseEvent,
@@ -49,11 +49,11 @@ async def test_a_run_streams_as_valid_ordered_agui_with_resumable_ids(server: Cl
     assert response.headers["Cache-Control"] == "no-cache"
     events = await read_sse(response)
     check_run_order([e.event for e in events])
-    run_id = events[0].event.run_id
+    run_id = as_event(events[0].event, RunStartedEvent).run_id
     assert [e.id for e in events] == [
         f"{run_id}:{toolwire_meta(e.event)['seq']}:{i}"
         for i, e in _index_within_seq(events)]
-    results = [e.event for e in events if e.event.type is EventType.TOOL_CALL_RESULT]
+    results = [e.event for e in events if isinstance(e.event, ToolCallResultEvent)]
     assert [toolwire_meta(r)["status"] for r in results] == ["ok", "error"]
     assert "expression" in results[1].content  # the invalid argument is named
     assert events[-1].event.type is EventType.RUN_FINISHED
@@ -74,8 +74,8 @@ async def test_a_failing_run_ends_with_run_error(start_server: ServerFactory) ->
     events = await read_sse(await post_agui(server, await token_for(server, "ada"),
                                             run_input(CALC)))
     check_run_order([e.event for e in events])
-    assert (events[-1].event.type, events[-1].event.code) == (
-        EventType.RUN_ERROR, "limit_exceeded")
+    assert events[-1].event.type is EventType.RUN_ERROR
+    assert as_event(events[-1].event, RunErrorEvent).code == "limit_exceeded"
 
 
 async def test_a_cancel_from_a_socket_ends_the_stream_cancelled(server: Client) -> None:
@@ -83,11 +83,12 @@ async def test_a_cancel_from_a_socket_ends_the_stream_cancelled(server: Client) 
     stream = SseReader(await post_agui(server, token, run_input('/call sleep {"seconds": 30}')))
     head = await stream.read(1)
     ws = await connect(server, "ada")
-    await ws.send_json({"type": "cancel", "run_id": head[0].event.run_id})
+    started = as_event(head[0].event, RunStartedEvent)
+    await ws.send_json({"type": "cancel", "run_id": started.run_id})
     events = head + await stream.read()
     check_run_order([e.event for e in events])
     assert events[-1].event.type is EventType.RUN_FINISHED
-    assert events[-1].event.outcome.type == "cancelled"
+    assert outcome(events[-1].event) == "cancelled"
     await ws.close()
 
 
@@ -100,7 +101,9 @@ async def test_last_event_id_resumes_exactly_after_the_last_event_seen(
     first = await post_agui(server, token, body)
     head = await read_sse(first, stop_after=cut)
     first.close()
-    rest = await read_sse(await post_agui(server, token, body, **{"Last-Event-ID": head[-1].id}))
+    last_id = head[-1].id
+    assert last_id is not None
+    rest = await read_sse(await post_agui(server, token, body, **{"Last-Event-ID": last_id}))
     whole = await read_sse(await post_agui(server, token, body))  # the same runId: a replay
     assert [e.id for e in head + rest] == [e.id for e in whole]
     assert [e.event for e in head + rest] == [e.event for e in whole]
@@ -118,7 +121,7 @@ async def test_the_same_run_id_replays_that_run_instead_of_starting_another(
     frames = await receive_until(ws, completed)
     await ws.send_json({"type": "ping"})
     assert await receive(ws) == {"type": "pong"}  # one run reached the socket, not two
-    assert {f["run_id"] for f in frames} == {first[0].event.run_id}
+    assert {f["run_id"] for f in frames} == {as_event(first[0].event, RunStartedEvent).run_id}
     await ws.close()
 
 
@@ -128,8 +131,10 @@ async def test_isolation_another_users_socket_sees_nothing(server: Client) -> No
                                             run_input(CALC)))
     await bob.send_json({"type": "ping"})
     assert await receive(bob) == {"type": "pong"}
+    adas_id = events[0].id
+    assert adas_id is not None
     other = await post_agui(server, await token_for(server, "bob"), run_input(CALC),
-                            **{"Last-Event-ID": events[0].id})
+                            **{"Last-Event-ID": adas_id})
     assert other.status == 404
     assert (await other.json())["error"] == "not_found"  # as for an unknown run
     await bob.close()
@@ -190,7 +195,7 @@ async def test_with_cancel_on_disconnect_a_client_that_leaves_cancels_its_run(
     server = await start_server(runs={"cancel_on_disconnect": True}, ws={"heartbeat_s": 0.1})
     token = await token_for(server, "ada")
     response = await post_agui(server, token, run_input('/call sleep {"seconds": 30}'))
-    run_id = (await read_sse(response, stop_after=1))[0].event.run_id
+    run_id = as_event((await read_sse(response, stop_after=1))[0].event, RunStartedEvent).run_id
     response.close()
     await asyncio.sleep(0.5)  # a few keep-alives: the server notices the client left
     ws = await connect(server, "ada")
@@ -208,7 +213,7 @@ async def test_a_client_that_leaves_does_not_end_the_run_by_default(server: Clie
     response.close()
     events = await read_sse(await post_agui(server, token, body))
     assert events[-1].event.type is EventType.RUN_FINISHED
-    assert events[-1].event.outcome.type == "success"
+    assert outcome(events[-1].event) == "success"
 
 
 async def test_shutdown_lets_the_run_end_then_ends_the_stream(server: Client) -> None:
@@ -219,7 +224,7 @@ async def test_shutdown_lets_the_run_end_then_ends_the_stream(server: Client) ->
     events = head + await stream.read()
     await shutdown
     check_run_order([e.event for e in events])
-    assert events[-1].event.outcome.type == "cancelled"  # cancelled after the grace
+    assert outcome(events[-1].event) == "cancelled"  # cancelled after the grace
     late = await post_agui(server, token, run_input("hi", run_id="q-late"))
     assert (late.status, (await late.json())["error"]) == (503, "unavailable")
 

@@ -5,9 +5,18 @@ from __future__ import annotations
 import json
 
 import pytest
-from ag_ui.core import EventType
+from ag_ui.core import (
+    BaseEvent,
+    CustomEvent,
+    EventType,
+    RunErrorEvent,
+    RunStartedEvent,
+    TextMessageContentEvent,
+    ToolCallResultEvent,
+    ToolCallStartEvent,
+)
 
-from tests.agui_conformance import by_run, check_run_order, toolwire_meta
+from tests.agui_conformance import as_event, by_run, check_run_order, outcome, toolwire_meta
 from tests.e2e.agui_client import (
     Client,
     agui_socket,
@@ -28,16 +37,17 @@ async def test_a_run_with_a_tool_call_is_valid_ordered_agui(server: Client) -> N
                                  run_id="q-7", thread_id="t-7"))
     events = await events_until(ws, ends_run())
     check_run_order(events)
-    started, finished = events[0], events[-1]
+    started, finished = as_event(events[0], RunStartedEvent), events[-1]
+    assert started.input is not None
     assert (started.thread_id, started.input.run_id) == ("t-7", "q-7")
     assert finished.type is EventType.RUN_FINISHED
-    assert finished.outcome.type == "success"
-    results = [e for e in events if e.type is EventType.TOOL_CALL_RESULT]
+    assert outcome(finished) == "success"
+    results = [e for e in events if isinstance(e, ToolCallResultEvent)]
     assert [(r.content, toolwire_meta(r)["status"]) for r in results] == [
         ("42", "ok"), ("division by zero", "error")]
-    starts = [e for e in events if e.type is EventType.TOOL_CALL_START]
+    starts = [e for e in events if isinstance(e, ToolCallStartEvent)]
     assert [s.tool_call_name for s in starts] == ["calculator", "calculator"]
-    answer = "".join(e.delta for e in events if e.type is EventType.TEXT_MESSAGE_CONTENT)
+    answer = "".join(e.delta for e in events if isinstance(e, TextMessageContentEvent))
     assert answer.startswith("42\ncalculator failed: division by zero")
     seqs = [toolwire_meta(e)["seq"] for e in events]
     assert sorted(set(seqs)) == list(range(1, max(seqs) + 1))
@@ -51,7 +61,7 @@ async def test_a_failing_run_ends_with_run_error(start_server: ServerFactory) ->
     events = await events_until(ws, ends_run())
     check_run_order(events)
     assert events[-1].type is EventType.RUN_ERROR
-    assert events[-1].code == "limit_exceeded"
+    assert as_event(events[-1], RunErrorEvent).code == "limit_exceeded"
     await ws.close()
 
 
@@ -59,13 +69,13 @@ async def test_cancel_ends_the_run_with_the_cancelled_outcome(server: Client) ->
     ws = await agui_socket(server, "ada")
     await ws.send_json(run_input('/call sleep {"seconds": 30}'))
     events = await events_until(ws, is_type(EventType.TOOL_CALL_END))
-    await ws.send_json({"type": "cancel", "run_id": events[0].run_id})
+    await ws.send_json({"type": "cancel", "run_id": as_event(events[0], RunStartedEvent).run_id})
     events += await events_until(ws, ends_run())
     check_run_order(events)
     result = next(e for e in events if e.type is EventType.TOOL_CALL_RESULT)
     assert toolwire_meta(result)["status"] == "cancelled"
     assert events[-1].type is EventType.RUN_FINISHED
-    assert events[-1].outcome.type == "cancelled"
+    assert outcome(events[-1]) == "cancelled"
     await ws.close()
 
 
@@ -73,7 +83,7 @@ async def test_concurrent_runs_on_one_socket_are_each_valid(server: Client) -> N
     ws = await agui_socket(server, "ada")
     await ws.send_json(run_input('/call sleep {"seconds": 0.2}\n' + CALC, run_id="q-a"))
     await ws.send_json(run_input(CALC, run_id="q-b"))
-    events = []
+    events: list[BaseEvent] = []
     while sum(e.type in (EventType.RUN_FINISHED, EventType.RUN_ERROR) for e in events) < 2:
         events.append(await next_event(ws))
     runs = by_run(events)
@@ -88,7 +98,7 @@ async def test_resume_on_a_new_socket_continues_the_stream_exactly(server: Clien
     await first.send_json(run_input('/call echo {"text": "a"}\n/call sleep {"seconds": 0.5}'))
     seen = await events_until(first, is_type(EventType.TOOL_CALL_RESULT))
     await first.close()
-    run_id, last_seq = seen[0].run_id, toolwire_meta(seen[-1])["seq"]
+    run_id, last_seq = as_event(seen[0], RunStartedEvent).run_id, toolwire_meta(seen[-1])["seq"]
     second = await agui_socket(server, "ada")
     await second.send_json({"type": "resume", "run_id": run_id, "after_seq": last_seq})
     rest = await events_until(second, ends_run())
@@ -109,7 +119,8 @@ async def test_an_agui_run_reaches_the_users_toolwire_sockets_and_no_one_else(
     assert [f["seq"] for f in frames] == sorted({toolwire_meta(e)["seq"] for e in events})
     assert frames[0]["data"]["request_id"] == "q-1"
     await bob_agui.send_json({"type": "ping"})
-    pong = await next_event(bob_agui)  # the first frame bob gets: nothing of ada's run
+    first = await next_event(bob_agui)  # the first frame bob gets: nothing of ada's run
+    pong = as_event(first, CustomEvent)
     assert (pong.type, pong.name) == (EventType.CUSTOM, "pong")
     for ws in (ada_agui, ada_plain, bob_agui):
         await ws.close()
@@ -130,7 +141,7 @@ async def test_a_refused_frame_is_a_run_error_and_the_socket_stays(
 ) -> None:
     ws = await agui_socket(server, "ada")
     await ws.send_str(frame)
-    error = await next_event(ws)
+    error = as_event(await next_event(ws), RunErrorEvent)
     assert (error.type, error.code) == (EventType.RUN_ERROR, code)
     assert error.message
     assert toolwire_meta(error).get("request_id") == request_id
@@ -144,11 +155,11 @@ async def test_binary_frames_and_rate_limits_are_run_errors(start_server: Server
     server = await start_server(limits={"runs_per_user": 1})
     ws = await agui_socket(server, "ada")
     await ws.send_bytes(b"{}")
-    assert (await next_event(ws)).code == "invalid_message"
+    assert as_event(await next_event(ws), RunErrorEvent).code == "invalid_message"
     await ws.send_json(run_input('/call sleep {"seconds": 30}', run_id="q-1"))
     await events_until(ws, is_type(EventType.RUN_STARTED))
     await ws.send_json(run_input("hi", run_id="q-2"))
-    refused = (await events_until(ws, is_type(EventType.RUN_ERROR)))[-1]
+    refused = as_event((await events_until(ws, is_type(EventType.RUN_ERROR)))[-1], RunErrorEvent)
     assert (refused.type, refused.code) == (EventType.RUN_ERROR, "rate_limited")
     assert toolwire_meta(refused) == {"request_id": "q-2"}
     await ws.close()

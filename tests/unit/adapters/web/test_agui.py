@@ -5,8 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from ag_ui.core import (
+    BaseEvent,
+    CustomEvent,
+    RunErrorEvent,
+    RunStartedEvent,
+    TextMessageContentEvent,
+    ToolCallArgsEvent,
+    ToolCallEndEvent,
+    ToolCallResultEvent,
+)
 
-from tests.agui_conformance import check_run_order, parse_strict, toolwire_meta
+from tests.agui_conformance import as_event, check_run_order, outcome, parse_strict, toolwire_meta
 from toolwire.adapters.web.agui import agui_bytes, agui_events, error_event, pong_event
 from toolwire.services.events import EventType, RunEvent
 
@@ -34,12 +44,12 @@ DONE_CANCELLED = ev(5, "agent_completed", status="cancelled",
                     error={"type": "cancelled", "message": "cancelled"}, duration_ms=3.0)
 
 
-def wire(*events: RunEvent) -> list[Any]:
+def wire(*events: RunEvent) -> list[BaseEvent]:
     """Map, serialise and parse back with the package's models, as a client would."""
     return [parse_strict(agui_bytes(a)) for e in events for a in agui_events(e)]
 
 
-def types(events: list[Any]) -> list[str]:
+def types(events: list[BaseEvent]) -> list[str]:
     return [e.type.value for e in events]
 
 
@@ -55,8 +65,12 @@ def test_a_run_with_a_tool_call_maps_to_valid_ordered_agui() -> None:
         "TEXT_MESSAGE_START", "TEXT_MESSAGE_CONTENT", "TEXT_MESSAGE_END",
         "RUN_FINISHED",
     ]
-    started, args, result, answer, finished = out[0], out[7], out[9], out[11], out[13]
+    started = as_event(out[0], RunStartedEvent)
+    args = as_event(out[7], ToolCallArgsEvent)
+    result = as_event(out[9], ToolCallResultEvent)
+    answer = as_event(out[11], TextMessageContentEvent)
     assert (started.run_id, started.thread_id, started.protocol_version) == ("r_1", "t_1", "1.0")
+    assert started.input is not None
     assert started.input.run_id == "q-1"  # the request id the client chose
     assert started.input.messages[0].content == "6*7?"
     assert args.delta == '{"expression":"6*7"}'
@@ -64,7 +78,7 @@ def test_a_run_with_a_tool_call_maps_to_valid_ordered_agui() -> None:
     assert toolwire_meta(result)["status"] == "ok"
     assert toolwire_meta(result)["duration_ms"] == 0.8
     assert answer.delta == "6*7 = 42"
-    assert finished.outcome.type == "success"
+    assert outcome(out[13]) == "success"
 
 
 def test_every_event_names_its_run_and_seq_and_carries_the_time() -> None:
@@ -78,7 +92,7 @@ def test_every_event_names_its_run_and_seq_and_carries_the_time() -> None:
 def test_a_failed_tool_is_a_result_with_its_error_and_the_run_goes_on() -> None:
     out = wire(STARTED, EXECUTING, TOOL_ERROR, DONE_OK)
     check_run_order(out)
-    result = next(e for e in out if e.type.value == "TOOL_CALL_RESULT")
+    result = next(e for e in out if isinstance(e, ToolCallResultEvent))
     assert result.content == "expression: required"
     assert toolwire_meta(result)["status"] == "error"
     assert toolwire_meta(result)["error"] == {"type": "invalid_arguments",
@@ -89,7 +103,8 @@ def test_a_failed_run_ends_with_run_error_naming_the_error() -> None:
     out = wire(STARTED, THINKING, DONE_ERROR)
     check_run_order(out)
     assert types(out)[-1] == "RUN_ERROR"
-    assert (out[-1].code, out[-1].message) == ("limit_exceeded", "more than 32 tool calls")
+    failed = as_event(out[-1], RunErrorEvent)
+    assert (failed.code, failed.message) == ("limit_exceeded", "more than 32 tool calls")
 
 
 def test_a_cancelled_run_finishes_with_the_cancelled_outcome() -> None:
@@ -99,7 +114,7 @@ def test_a_cancelled_run_finishes_with_the_cancelled_outcome() -> None:
                DONE_CANCELLED)
     check_run_order(out)
     assert types(out)[-1] == "RUN_FINISHED"
-    assert out[-1].outcome.type == "cancelled"
+    assert outcome(out[-1]) == "cancelled"
 
 
 def test_an_empty_answer_or_thought_sends_no_empty_content() -> None:
@@ -115,8 +130,8 @@ def test_a_string_result_is_sent_as_is_and_others_as_json() -> None:
               duration_ms=0.1)
     listed = ev(4, "tool_completed", tool="x", call_id="c_1", status="ok", result=[1, "é"],
                 duration_ms=0.1)
-    assert wire(text)[0].content == "hi <b>"
-    assert wire(listed)[0].content == '[1,"é"]'
+    assert as_event(wire(text)[0], ToolCallResultEvent).content == "hi <b>"
+    assert as_event(wire(listed)[0], ToolCallResultEvent).content == '[1,"é"]'
 
 
 def test_the_mapping_is_a_function_of_the_event_so_a_stream_can_resume_anywhere() -> None:
@@ -126,11 +141,12 @@ def test_the_mapping_is_a_function_of_the_event_so_a_stream_can_resume_anywhere(
 
 
 def test_refusals_and_pong_are_agui_events_too() -> None:
-    refused = parse_strict(agui_bytes(error_event("rate_limited", "slow down", "q-9")))
+    refused = as_event(parse_strict(agui_bytes(error_event("rate_limited", "slow down", "q-9"))),
+                       RunErrorEvent)
     assert (refused.type.value, refused.code) == ("RUN_ERROR", "rate_limited")
     assert toolwire_meta(refused) == {"request_id": "q-9"}
     assert parse_strict(agui_bytes(error_event("invalid_json", "bad"))).metadata is None
-    pong = parse_strict(agui_bytes(pong_event()))
+    pong = as_event(parse_strict(agui_bytes(pong_event())), CustomEvent)
     assert (pong.type.value, pong.name) == ("CUSTOM", "pong")
 
 
@@ -164,7 +180,7 @@ def test_the_order_check_rejects_a_run_finished_inside_an_open_tool_call() -> No
 
 def test_the_strict_parse_rejects_unknown_fields_and_lossy_values() -> None:
     good = {"type": "TOOL_CALL_END", "toolCallId": "c_1"}
-    assert parse_strict(good).tool_call_id == "c_1"
+    assert as_event(parse_strict(good), ToolCallEndEvent).tool_call_id == "c_1"
     with pytest.raises(AssertionError, match="unknown fields"):
         parse_strict({**good, "callId": "c_1"})
     with pytest.raises(AssertionError, match="round-trip"):
@@ -177,4 +193,4 @@ def test_a_lone_surrogate_from_a_tool_becomes_a_replacement_character() -> None:
     result = ev(4, "tool_completed", tool="t", call_id="c_1", status="ok", result="a\ud800b",
                 duration_ms=0.1)
     (frame,) = [agui_bytes(a) for a in agui_events(result)]
-    assert parse_strict(frame.decode("utf-8")).content == "a\ufffdb"
+    assert as_event(parse_strict(frame.decode("utf-8")), ToolCallResultEvent).content == "a\ufffdb"
