@@ -10,12 +10,20 @@ import socket
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict, Unpack
 
 import aiohttp
 import psutil
 
 START_TIMEOUT_S = 30.0
+
+
+class SocketOptions(TypedDict, total=False):
+    """The `ws_connect` options the tests change; aiohttp's defaults apply to the rest."""
+
+    max_msg_size: int
+    autoclose: bool
+    autoping: bool
 
 
 def free_port() -> int:
@@ -82,12 +90,12 @@ async def token(session: aiohttp.ClientSession, url: str, user: str) -> str:
 
 
 async def open_socket(
-    session: aiohttp.ClientSession, served: Served, user: str, **kwargs: Any
+    session: aiohttp.ClientSession, served: Served, user: str, **options: Unpack[SocketOptions]
 ) -> aiohttp.ClientWebSocketResponse:
     """Open an authenticated WebSocket on the served process for `user`."""
     bearer = await token(session, served.url, user)
     return await session.ws_connect(
-        served.ws_url, headers={"Authorization": f"Bearer {bearer}"}, **kwargs)
+        served.ws_url, headers={"Authorization": f"Bearer {bearer}"}, **options)
 
 
 @contextlib.asynccontextmanager
