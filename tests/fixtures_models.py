@@ -17,12 +17,15 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import pytest_asyncio
 from aiohttp import web
 from pytest_aiohttp import AiohttpServer
+
+if TYPE_CHECKING:
+    from toolwire.container import ApplicationContainer
 
 DEMO_SERVER = Path(__file__).parent / "mcp_demo" / "demo_server.py"
 DEMO_STDIO = [sys.executable, str(DEMO_SERVER)]
@@ -206,11 +209,16 @@ def mcp_http_server() -> Iterator[McpHttpServer]:
 
 
 @pytest_asyncio.fixture
-async def closing() -> AsyncIterator[Callable[[Any], Any]]:
+async def closing() -> AsyncIterator[Callable[[ApplicationContainer], ApplicationContainer]]:
     """Register containers whose app-wide resources are closed after the test."""
     from toolwire.container import close_resources
 
-    containers: list[Any] = []
-    yield lambda container: containers.append(container) or container
+    containers: list[ApplicationContainer] = []
+
+    def register(container: ApplicationContainer) -> ApplicationContainer:
+        containers.append(container)
+        return container
+
+    yield register
     for container in reversed(containers):
         await close_resources(container)

@@ -215,7 +215,9 @@ async def test_a_stdio_server_that_exits_is_started_again_at_the_next_call(
     _, events = await run(container, call("whoami"))
     first_pid = int(completions(events)[0]["result"]["result"])
     os.kill(first_pid, 9)
-    connection = container.mcp_servers().result().connections["demo"]
+    servers = await container.mcp_servers.async_()
+    assert servers is not None
+    connection = servers.connections["demo"]
     await eventually(lambda: not connection.connected, within=10)
     _, events = await run(container, call("whoami"))
     [completed] = completions(events)

@@ -51,13 +51,14 @@ async def test_a_delayed_fake_records_the_call_before_it_times_out(
 async def test_a_fake_calls_a_sync_or_async_function_with_the_arguments(
     toolwire_container: ApplicationContainer, fake_tool: FakeToolFactory, mocker: MockerFixture
 ) -> None:
-    sync = fake_tool("sync", func=mocker.Mock(return_value=1))
-    asynchronous = fake_tool("async", func=mocker.AsyncMock(return_value=2))
+    sync_func, async_func = mocker.Mock(return_value=1), mocker.AsyncMock(return_value=2)
+    sync = fake_tool("sync", func=sync_func)
+    asynchronous = fake_tool("async", func=async_func)
     assert (await call(toolwire_container, "sync", x=1))["result"] == 1
     assert (await call(toolwire_container, "async", y=2))["result"] == 2
-    assert sync.func is not None and asynchronous.func is not None
-    sync.func.assert_called_once_with(x=1)
-    asynchronous.func.assert_awaited_once_with(y=2)
+    sync_func.assert_called_once_with(x=1)
+    async_func.assert_awaited_once_with(y=2)
+    assert sync.func is sync_func and asynchronous.func is async_func
 
 
 async def test_a_fake_of_a_real_tool_keeps_its_argument_validation(
