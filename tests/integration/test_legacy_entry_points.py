@@ -128,7 +128,7 @@ def shout(text: str) -> str:
     return text.upper()
 
 
-def by_entry(entries: Sequence[Entry] = ENTRIES) -> Any:
+def by_entry(entries: Sequence[Entry] = ENTRIES) -> pytest.MarkDecorator:
     return pytest.mark.parametrize("entry", entries, ids=str)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Final, NoReturn
+from typing import Final, Self
 
 from toolwire.legacy.dispatching import DISPATCHER_REPLACEMENT, LegacyDispatcher
 from toolwire.legacy.policy import EntryPoint
@@ -35,7 +35,9 @@ class ToolDispatcher:
 
     __slots__ = ()
 
-    def __new__(cls) -> NoReturn:
+    # Typed `Self`, not `NoReturn`: mypy reads a class whose `__new__` never returns as a
+    # bare callable, and would then refuse `ToolDispatcher.create_request_scoped_dispatcher`.
+    def __new__(cls) -> Self:
         raise TypeError(
             "toolwire.legacy.ToolDispatcher cannot be built; use "
             f"ToolDispatcher.create_request_scoped_dispatcher(ctx) or {DISPATCHER_REPLACEMENT}"
