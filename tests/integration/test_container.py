@@ -69,7 +69,8 @@ def assert_closed(scope: RequestScope) -> None:
     assert scope.dispatcher.closed
     assert scope.executor.closed
     assert scope.executor.pending == 0
-    assert scope.bridge.closed  # type: ignore[attr-defined]
+    assert isinstance(scope.bridge, WebSocketBridge)
+    assert scope.bridge.closed
 
 
 async def test_exit_closes_everything_on_success(container: ApplicationContainer) -> None:
@@ -165,7 +166,8 @@ async def test_settings_switch_the_event_bus_through_the_container(
     bus = container.event_bus()
     assert isinstance(bus, bus_type)
     async with container.request_scope(UserExecutionContext.for_user("a")) as scope:
-        assert scope.bridge._bus is bus  # type: ignore[attr-defined]
+        assert isinstance(scope.bridge, WebSocketBridge)
+        assert scope.bridge._bus is bus
 
 
 async def test_scope_rejects_anything_but_a_user_context(

@@ -14,7 +14,7 @@ from toolwire.services.context import UserExecutionContext, new_id
 def test_contexts_are_immutable_and_compare_by_value() -> None:
     ctx = UserExecutionContext.for_user("ada", thread_id="t_1", request_id="q_1")
     with pytest.raises(AttributeError):
-        ctx.user_id = "mallory"  # type: ignore[misc]
+        ctx.user_id = "mallory"
     with pytest.raises(AttributeError):
         del ctx.run_id
     same = UserExecutionContext("ada", "t_1", ctx.run_id, "q_1")

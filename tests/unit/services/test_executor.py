@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 
 import pytest
 from pydantic import BaseModel
@@ -38,10 +39,11 @@ def point(x: int, y: int) -> Point:
     return Point(x=x, y=y)
 
 
-def make_executor(**kwargs: object) -> tuple[ToolExecutor, ListSink]:
+def make_executor(*, timeouts: Mapping[str, float] | None = None) -> tuple[ToolExecutor, ListSink]:
     sink = ListSink()
     registry = ToolRegistry([*builtin_tools(sleep_enabled=True), nap, weird, point])
-    executor = ToolExecutor(user_context=sink.ctx, sink=sink, registry=registry, **kwargs)  # type: ignore[arg-type]
+    executor = ToolExecutor(user_context=sink.ctx, sink=sink, registry=registry,
+                            timeouts=timeouts or {})
     return executor, sink
 
 
@@ -129,6 +131,6 @@ async def test_close_cancels_running_tools_and_refuses_new_calls() -> None:
 def test_user_context_is_immutable() -> None:
     ctx = UserExecutionContext.for_user("u")
     with pytest.raises(AttributeError):
-        ctx.user_id = "other"  # type: ignore[misc]
+        ctx.user_id = "other"
     with pytest.raises(ValueError, match="user_id"):
         UserExecutionContext.for_user("")
