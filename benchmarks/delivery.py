@@ -1,0 +1,292 @@
+"""Benchmark 2: run events delivered to 1, 10 and 100 WebSocket clients, beside two peers.
+
+Four servers, each its own process, stream the same marked events (`servers/stream.py`) to
+one socket per user: a bare aiohttp server (the floor), python-socketio with one room per
+user, toolwire with the in-memory bus and toolwire with the Redis bus (a redis-server the
+harness starts). Burst: every user's events as fast as the server produces them. Paced:
+2 000 events/s in all, spread over the users. The client counts, at the client, what
+arrived: throughput, drops, duplicates and latency from production to arrival. Every repeat
+restarts the servers; within it, each (mode, clients) cell runs the four servers in a fresh
+random order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any, Final
+
+from benchmarks import profiling
+from benchmarks.config import RunConfig
+from benchmarks.delivery_client import (
+    Dialect,
+    RawDialect,
+    SocketIODialect,
+    ToolwireDialect,
+    stream_trial,
+)
+from benchmarks.processes import RedisServer, ServerProcess
+from benchmarks.servers.stream import StreamCommand
+from benchmarks.stats import Summary, summarise
+from benchmarks.targets import Target, target
+
+NAME: Final = "delivery"
+RAW: Final = "raw aiohttp"
+SOCKETIO: Final = "python-socketio"
+MEMORY: Final = "toolwire memory bus"
+REDIS: Final = "toolwire Redis bus"
+BURST: Final = "burst"
+PACED: Final = "paced"
+PACED_RATE: Final = 2000.0
+TEXT_CHARS: Final = 100
+WARM_UP: Final = StreamCommand(200, 0.0, TEXT_CHARS)
+
+Server = tuple[ServerProcess, Dialect]
+
+
+def slug(variant: str) -> str:
+    """Return `variant` as a file-name part."""
+    return variant.replace(" ", "-")
+
+
+def users(count: int) -> list[str]:
+    """Return the user ids of a trial with `count` clients."""
+    return [f"user{i}" for i in range(count)]
+
+
+def command_for(mode: str, clients: int, burst_frames: int, paced_s: float) -> StreamCommand:
+    """Return what each client's stream is in one cell."""
+    if mode == BURST:
+        return StreamCommand(max(10, burst_frames // clients), 0.0, TEXT_CHARS)
+    return StreamCommand(max(1, round(PACED_RATE * paced_s / clients)), PACED_RATE / clients,
+                         TEXT_CHARS)
+
+
+def toolwire_env(send_queue: int, redis_url: str | None = None,
+                 prefix: str = "toolwire") -> dict[str, str]:
+    """Return the settings of a toolwire server under test (defaults, except as noted)."""
+    env = {
+        "TOOLWIRE_ENV": "staging",  # INFO logs, no dev-only tools
+        "TOOLWIRE_AUTH__DEV_LOGIN": "true",  # the client logs in through POST /auth/token
+        # A burst is produced faster than any client reads it: a queue as long as the burst
+        # measures delivery, not the slow-consumer guard (which would close the socket 1008).
+        "TOOLWIRE_WS__SEND_QUEUE": str(send_queue),
+    }
+    if redis_url is not None:
+        env |= {"TOOLWIRE_EVENTS__BACKEND": "redis", "TOOLWIRE_EVENTS__REDIS_URL": redis_url,
+                "TOOLWIRE_EVENTS__REDIS_PREFIX": prefix}
+    return env
+
+
+@contextmanager
+def fleet(work: Path, variants: list[str], send_queue: int, redis: RedisServer | None,
+          tag: str) -> Iterator[dict[str, Server]]:
+    """Start one server process per variant; stop them all on the way out."""
+    modules = {RAW: "benchmarks.servers.raw_server",
+               SOCKETIO: "benchmarks.servers.socketio_server",
+               MEMORY: "benchmarks.servers.toolwire_server",
+               REDIS: "benchmarks.servers.toolwire_server"}
+    with ExitStack() as stack:
+        servers: dict[str, Server] = {}
+        for variant in variants:
+            env = None
+            if variant == MEMORY:
+                env = toolwire_env(send_queue)
+            elif variant == REDIS:
+                assert redis is not None
+                env = toolwire_env(send_queue, redis.url, prefix=f"bench{tag}")
+            log = work / f"{slug(variant)}-{tag}.log"
+            process = ServerProcess.python_module(modules[variant], log, env)
+            stack.enter_context(process)
+            dialect: Dialect = (ToolwireDialect() if variant in (MEMORY, REDIS)
+                                else SocketIODialect() if variant == SOCKETIO else RawDialect())
+            servers[variant] = (process, dialect)
+        yield servers
+
+
+def meters(variant: str, process: ServerProcess,
+           redis: RedisServer | None) -> dict[str, Callable[[], float]]:
+    """Return the CPU counters read around a trial of `variant`."""
+    found = {"server": process.cpu_seconds}
+    if variant == REDIS and redis is not None:
+        found["redis"] = redis.server.cpu_seconds
+    return found
+
+
+async def run(cfg: RunConfig) -> dict[str, Any]:
+    """Run every cell on every server, interleaved and repeated; profile toolwire under burst."""
+    client_counts = cfg.size([1, 10, 100], [1, 4])
+    repeats = cfg.size(3, 1)
+    burst_frames = cfg.size(40_000, 800)
+    paced_s = cfg.size(3.0, 0.4)
+    send_queue = burst_frames + 64
+    variants = [RAW, SOCKETIO, MEMORY]
+    skipped = {}
+    if RedisServer.available():
+        variants.append(REDIS)
+    else:
+        skipped[REDIS] = "redis-server is not installed (apt-get install redis-server)"
+    rng = cfg.rng(NAME)
+    trials: list[dict[str, Any]] = []
+    profiles: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="toolwire-bench-") as tmp, ExitStack() as stack:
+        work = Path(tmp)
+        redis = stack.enter_context(_redis(work)) if REDIS in variants else None
+        for repeat in range(repeats):
+            with fleet(work, variants, send_queue, redis, tag=str(repeat)) as servers:
+                for variant, (process, dialect) in servers.items():
+                    await stream_trial(dialect, process.url, users(1), WARM_UP,
+                                       meters(variant, process, redis))
+                for mode in (BURST, PACED):
+                    for clients in client_counts:
+                        command = command_for(mode, clients, burst_frames, paced_s)
+                        order = list(variants)
+                        rng.shuffle(order)
+                        for variant in order:
+                            process, dialect = servers[variant]
+                            trial = await stream_trial(dialect, process.url, users(clients),
+                                                       command, meters(variant, process, redis))
+                            trials.append({"variant": variant, "mode": mode, "repeat": repeat,
+                                           **trial})
+        if profiling.available():
+            for variant in (MEMORY, REDIS):
+                if variant in variants:
+                    profiles[variant] = await profile(work, variant, redis, max(client_counts),
+                                                      burst_frames, send_queue)
+        else:
+            skipped["profile"] = "py-spy is not installed (pip install py-spy)"
+    cells = summarise_cells(trials)
+    return {
+        "params": {"clients": client_counts, "repeats": repeats, "burst_frames": burst_frames,
+                   "paced_rate": PACED_RATE, "paced_s": paced_s, "text_chars": TEXT_CHARS,
+                   "send_queue": send_queue},
+        "variants": variants,
+        "skipped": skipped,
+        "cells": cells,
+        "trials": trials,
+        "profiles": profiles,
+        "targets": targets(cells, max(client_counts)),
+    }
+
+
+@contextmanager
+def _redis(work: Path) -> Iterator[RedisServer]:
+    redis = RedisServer(work / "redis").start()
+    try:
+        yield redis
+    finally:
+        redis.stop()
+
+
+async def profile(work: Path, variant: str, redis: RedisServer | None, clients: int,
+                  burst_frames: int, send_queue: int) -> dict[str, Any]:
+    """Sample a fresh toolwire server with py-spy through one burst to `clients` clients."""
+    command = command_for(BURST, clients, burst_frames, 0.0)
+    with fleet(work, [variant], send_queue, redis, tag="profile") as servers:
+        process, dialect = servers[variant]
+        await stream_trial(dialect, process.url, users(1), WARM_UP,
+                           meters(variant, process, redis))
+        sampler = profiling.Sampler(process.pid, work / f"profile-{slug(variant)}.txt")
+        await asyncio.sleep(0.5)  # py-spy attaches
+        trial = await stream_trial(dialect, process.url, users(clients), command,
+                                   meters(variant, process, redis))
+        said = sampler.stop()
+    collapsed = sampler.output.read_text() if sampler.output.exists() else ""
+    found = profiling.Profile(collapsed)
+    return {
+        "clients": clients,
+        "events_per_client": command.events,
+        "samples": found.samples,
+        "sample_rate": profiling.SAMPLE_RATE,
+        "top_self": found.top_self(15),
+        "top_toolwire": found.top_total(15, within="toolwire/"),
+        "trial": {k: trial[k] for k in ("frames_per_s", "server_us_per_frame", "unique",
+                                        "drops")},
+        "py_spy": said.strip().splitlines()[-3:],
+    }
+
+
+def summarise_cells(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return one row per (mode, clients, variant): medians over repeats, drops summed."""
+    groups: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
+    for trial in trials:
+        groups.setdefault((trial["mode"], trial["clients"], trial["variant"]), []).append(trial)
+    cells = []
+    for (mode, clients, variant), group in groups.items():
+        figure = partial(summarise_picked, group)
+        cells.append({
+            "mode": mode, "clients": clients, "variant": variant,
+            "events_per_client": group[0]["command"]["events"],
+            "frames_per_s": figure(lambda t: t["frames_per_s"]),
+            "server_us_per_frame": figure(lambda t: t["server_us_per_frame"]),
+            "redis_us_per_frame": figure(
+                lambda t: t["cpu_s"]["redis"] / t["unique"] * 1e6
+                if "redis" in t["cpu_s"] and t["unique"] else None),
+            "latency_p50_ms": figure(lambda t: t["latency_ms"].get("p50")),
+            "latency_p90_ms": figure(lambda t: t["latency_ms"].get("p90")),
+            "latency_p99_ms": figure(lambda t: t["latency_ms"].get("p99")),
+            "latency_max_ms": figure(lambda t: t["latency_ms"].get("p100")),
+            "mean_frame_bytes": statistics.mean(t["mean_frame_bytes"] for t in group),
+            "drops": sum(t["drops"] for t in group),
+            "duplicates": sum(t["duplicates"] + t["unexpected"] for t in group),
+            "problems": sum(t["problem_count"] for t in group),
+            "expected": sum(t["expected"] for t in group),
+        })
+    return cells
+
+
+def summarise_picked(trials: list[dict[str, Any]],
+                     pick: Callable[[dict[str, Any]], float | None]) -> Summary | None:
+    """Return the summary of one figure picked from each trial that has it."""
+    values = [value for value in map(pick, trials) if value is not None]
+    return summarise(values) if values else None
+
+
+def cell(cells: list[dict[str, Any]], mode: str, clients: int,
+         variant: str) -> dict[str, Any] | None:
+    """Return the row of one (mode, clients, variant), if it ran."""
+    for row in cells:
+        if (row["mode"], row["clients"], row["variant"]) == (mode, clients, variant):
+            return row
+    return None
+
+
+def targets(cells: list[dict[str, Any]], clients: int) -> list[Target]:
+    """Return issue 12's delivery targets, evaluated on the largest client count that ran."""
+    rows: list[Target] = []
+    raw_burst = cell(cells, BURST, clients, RAW)
+    for variant, goal in ((MEMORY, 0.80), (REDIS, None)):
+        burst = cell(cells, BURST, clients, variant)
+        if burst is None or raw_burst is None:
+            continue
+        ratio = burst["frames_per_s"]["median"] / raw_burst["frames_per_s"]["median"]
+        cpu = raw_burst["server_us_per_frame"]["median"] / burst["server_us_per_frame"]["median"]
+        rows.append(target(
+            f"burst, {clients} clients, {variant}: throughput vs raw aiohttp",
+            "≥ 0.80× raw" if goal else "– (reported)",
+            f"{ratio:.2f}× ({burst['frames_per_s']['median']:,.0f} vs "
+            f"{raw_burst['frames_per_s']['median']:,.0f} frames/s); server CPU "
+            f"{burst['server_us_per_frame']['median']:.1f} vs "
+            f"{raw_burst['server_us_per_frame']['median']:.1f} µs/frame = {cpu:.2f}×",
+            ratio >= goal if goal else None))
+    for variant, limit in ((MEMORY, 1.0), (REDIS, None)):
+        paced = cell(cells, PACED, clients, variant)
+        if paced is None:
+            continue
+        p99 = paced["latency_p99_ms"]["median"]
+        rows.append(target(f"paced 2k ev/s, {clients} clients, {variant}: p99 latency",
+                           "< 1 ms" if limit else "– (reported)", f"{p99:.2f} ms",
+                           p99 < limit if limit else None))
+    ours = [row for row in cells if row["variant"] in (MEMORY, REDIS)]
+    if ours:
+        lost = sum(row["drops"] for row in ours)
+        doubled = sum(row["duplicates"] for row in ours)
+        rows.append(target("every toolwire trial: drops and duplicates at the client",
+                           "0 and 0", f"{lost} dropped, {doubled} duplicated",
+                           lost == 0 and doubled == 0))
+    return rows
