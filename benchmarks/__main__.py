@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 import time
 import traceback
@@ -57,9 +58,19 @@ async def run_one(name: str, cfg: RunConfig) -> dict[str, Any]:
             **result}
 
 
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM into KeyboardInterrupt, so the servers a benchmark started are stopped."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the chosen benchmarks, write their results, regenerate the page; 1 if any failed."""
     args = parse_args(argv)
+    stop_on_sigterm()
     results_dir = args.results or (RESULTS / "quick" if args.quick else RESULTS)
     page = args.report or (results_dir / "BENCHMARKS.md" if args.quick
                            else REPO_ROOT / "BENCHMARKS.md")

@@ -122,8 +122,8 @@ async def run(cfg: RunConfig) -> dict[str, Any]:
     """Run every cell on every server, interleaved and repeated; profile toolwire under burst."""
     client_counts = cfg.size([1, 10, 100], [1, 4])
     repeats = cfg.size(3, 1)
-    burst_frames = cfg.size(40_000, 800)
-    paced_s = cfg.size(3.0, 0.4)
+    burst_frames = cfg.size(15_000, 800)
+    paced_s = cfg.size(2.0, 0.4)
     send_queue = burst_frames + 64
     variants = [RAW, SOCKETIO, MEMORY]
     skipped = {}
@@ -151,6 +151,9 @@ async def run(cfg: RunConfig) -> dict[str, Any]:
                             process, dialect = servers[variant]
                             trial = await stream_trial(dialect, process.url, users(clients),
                                                        command, meters(variant, process, redis))
+                            print(f"   {repeat + 1}/{repeats} {mode} {clients:>3} clients "
+                                  f"{variant:<20} {trial['frames_per_s']:>9,.0f} frames/s "
+                                  f"p99 {trial['latency_ms'].get('p99', 0):.2f} ms", flush=True)
                             trials.append({"variant": variant, "mode": mode, "repeat": repeat,
                                            **trial})
         if profiling.available():

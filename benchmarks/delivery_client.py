@@ -235,16 +235,36 @@ async def receive(ws: aiohttp.ClientWebSocketResponse, dialect: Dialect,
             await ws.send_str(answer)
 
 
-async def connect_all(session: aiohttp.ClientSession, dialect: Dialect, base_url: str,
-                      users: Sequence[str]) -> list[aiohttp.ClientWebSocketResponse]:
-    """Open one socket per user, a bounded number at a time."""
+def client_session() -> aiohttp.ClientSession:
+    """Return a client session with no cap on connections (aiohttp's default is 100).
+
+    Every open WebSocket holds one of the connector's connections for its whole life.
+    """
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+
+
+async def connect_all(
+    session: aiohttp.ClientSession,
+    dialect: Dialect,
+    base_url: str,
+    users: Sequence[str],
+    on_open: Callable[[int, aiohttp.ClientWebSocketResponse], None] | None = None,
+) -> list[aiohttp.ClientWebSocketResponse]:
+    """Open one socket per user, a bounded number at a time.
+
+    `on_open(index, ws)` runs as each opens: start reading there when opening them all takes
+    long, since aiohttp answers the server's pings only while the socket is read.
+    """
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
 
-    async def one(user: str) -> aiohttp.ClientWebSocketResponse:
+    async def one(index: int, user: str) -> aiohttp.ClientWebSocketResponse:
         async with gate:
-            return await dialect.connect(session, base_url, user)
+            ws = await dialect.connect(session, base_url, user)
+        if on_open is not None:
+            on_open(index, ws)
+        return ws
 
-    return list(await asyncio.gather(*(one(user) for user in users)))
+    return list(await asyncio.gather(*(one(i, user) for i, user in enumerate(users))))
 
 
 async def until_idle(tasks: Sequence[asyncio.Task[None]], tallies: Sequence[SocketTally],
@@ -281,7 +301,7 @@ async def stream_trial(
 
     `meters` are CPU-second counters (the server, redis-server) read around the stream.
     """
-    async with aiohttp.ClientSession() as session:
+    async with client_session() as session:
         sockets = await connect_all(session, dialect, base_url, users)
         tallies = [SocketTally(command.events) for _ in sockets]
         tasks = [asyncio.create_task(receive(ws, dialect, tally))

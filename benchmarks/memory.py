@@ -21,7 +21,7 @@ import aiohttp
 
 from benchmarks import scope_peers
 from benchmarks.config import RunConfig
-from benchmarks.delivery_client import ToolwireDialect, chat_frame, connect_all
+from benchmarks.delivery_client import ToolwireDialect, chat_frame, client_session, connect_all
 from benchmarks.internals import close_by_hand, hand_builder
 from benchmarks.processes import ServerProcess
 from benchmarks.scope import BY_HAND, TOOLWIRE, TOY, bench_settings
@@ -90,7 +90,7 @@ async def drive_runs(url: str, users: int, runs: int, message: str) -> dict[str,
     left = runs
     errors = 0
     dialect = ToolwireDialect()
-    async with aiohttp.ClientSession() as session:
+    async with client_session() as session:
         sockets = await connect_all(session, dialect, url, [f"user{i}" for i in range(users)])
         chat = chat_frame(message)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from benchmarks import plots
 from benchmarks.targets import mark
+from benchmarks.users import SETTLE_S
 
 TITLES = {
     "scope": "1. Request scope: create + close",
@@ -196,7 +197,8 @@ def users_section(result: dict[str, Any], images: Images) -> str:
     return "\n\n".join([
         f"{params['users']:,} users, one socket each, `{params['message']}` once a second "
         f"for {params['duration_s']} s: {load['chats']:,} chats, {load['completed']:,} "
-        f"completed, {load['errors']} errors ({examples}). Server CPU "
+        f"completed, {load['unfinished']:,} not completed {SETTLE_S:g} s after the last chat, "
+        f"{load['errors']:,} errors in all ({examples}). Server CPU "
         f"{load['server_cpu_s']:.1f} s, RSS {load['server_rss_bytes'] / 2**20:.0f} MiB at the end.",
         table(["ms", "p50", "p90", "p99", "max"], rows),
     ])

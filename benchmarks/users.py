@@ -22,7 +22,7 @@ from typing import Any, Final
 import aiohttp
 
 from benchmarks.config import RunConfig
-from benchmarks.delivery_client import ToolwireDialect, chat_frame, connect_all
+from benchmarks.delivery_client import ToolwireDialect, chat_frame, client_session, connect_all
 from benchmarks.processes import ServerProcess
 from benchmarks.stats import percentiles
 from benchmarks.targets import Target, target
@@ -88,8 +88,11 @@ async def chat_every_second(ws: aiohttp.ClientWebSocketResponse, user: str, log:
         await ws.send_str(chat_frame(MESSAGE, request_id))
 
 
+WATCHED: Final = ('{"type":"agent_started"', '{"type":"agent_completed"', '{"type":"error"')
+
+
 async def listen(ws: aiohttp.ClientWebSocketResponse, log: UserLog) -> None:
-    """Account for every frame until the socket closes."""
+    """Account for every frame until the socket closes (parsing only the frames it needs)."""
     while True:
         msg = await ws.receive()
         now = time.monotonic()
@@ -97,6 +100,8 @@ async def listen(ws: aiohttp.ClientWebSocketResponse, log: UserLog) -> None:
             if not log.closing:
                 log.errors.append(f"socket {msg.type.name} {msg.data!r}")
             return
+        if not msg.data.startswith(WATCHED) and msg.data.startswith('{"type":"'):
+            continue  # thinking and tool events: nothing to account for
         try:
             log.see(json.loads(msg.data), now)
         except (KeyError, ValueError) as exc:
@@ -108,10 +113,13 @@ async def chat_load(url: str, users: int, duration_s: int, seed: str) -> dict[st
     rng = random.Random(seed)
     names = [f"user{i}" for i in range(users)]
     logs = [UserLog() for _ in names]
-    async with aiohttp.ClientSession() as session:
-        sockets = await connect_all(session, ToolwireDialect(), url, names)
-        listeners = [asyncio.create_task(listen(ws, log))
-                     for ws, log in zip(sockets, logs, strict=True)]
+    async with client_session() as session:
+        listeners: list[asyncio.Task[None]] = []
+
+        def read(index: int, ws: aiohttp.ClientWebSocketResponse) -> None:
+            listeners.append(asyncio.create_task(listen(ws, logs[index])))
+
+        sockets = await connect_all(session, ToolwireDialect(), url, names, on_open=read)
         start = time.monotonic() + 0.5
         await asyncio.gather(*(
             chat_every_second(ws, name, log, start, rng.random(), duration_s)
