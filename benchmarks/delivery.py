@@ -13,10 +13,12 @@ random order.
 from __future__ import annotations
 
 import asyncio
+import random
 import statistics
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, Final
@@ -44,7 +46,7 @@ BURST: Final = "burst"
 PACED: Final = "paced"
 PACED_RATE: Final = 2000.0
 TEXT_CHARS: Final = 100
-WARM_UP: Final = StreamCommand(200, 0.0, TEXT_CHARS)
+WARM_UP_STREAM: Final = StreamCommand(200, 0.0, TEXT_CHARS)
 
 Server = tuple[ServerProcess, Dialect]
 
@@ -118,62 +120,84 @@ def meters(variant: str, process: ServerProcess,
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The size of one delivery run."""
+
+    client_counts: list[int]
+    repeats: int
+    burst_frames: int
+    paced_s: float
+
+    @property
+    def send_queue(self) -> int:
+        """Return toolwire's `ws.send_queue`: room for a whole burst."""
+        return self.burst_frames + 64
+
+    def commands(self) -> Iterator[tuple[str, int, StreamCommand]]:
+        """Yield every cell: (mode, clients, each client's stream)."""
+        for mode in (BURST, PACED):
+            for clients in self.client_counts:
+                yield mode, clients, command_for(mode, clients, self.burst_frames, self.paced_s)
+
+
+async def one_repeat(plan: Plan, repeat: int, servers: dict[str, Server],
+                     redis: RedisServer | None, rng: random.Random) -> list[dict[str, Any]]:
+    """Warm every server up, then run every cell on each, in a fresh order per cell."""
+    for variant, (process, dialect) in servers.items():
+        await stream_trial(dialect, process.url, users(1), WARM_UP_STREAM,
+                           meters(variant, process, redis))
+    trials = []
+    for mode, clients, command in plan.commands():
+        order = list(servers)
+        rng.shuffle(order)
+        for variant in order:
+            process, dialect = servers[variant]
+            trial = await stream_trial(dialect, process.url, users(clients), command,
+                                       meters(variant, process, redis))
+            print(f"   {repeat + 1}/{plan.repeats} {mode} {clients:>3} clients {variant:<20} "
+                  f"{trial['frames_per_s']:>9,.0f} frames/s "
+                  f"p99 {trial['latency_ms'].get('p99', 0):.2f} ms", flush=True)
+            trials.append({"variant": variant, "mode": mode, "repeat": repeat, **trial})
+    return trials
+
+
 async def run(cfg: RunConfig) -> dict[str, Any]:
     """Run every cell on every server, interleaved and repeated; profile toolwire under burst."""
-    client_counts = cfg.size([1, 10, 100], [1, 4])
-    repeats = cfg.size(3, 1)
-    burst_frames = cfg.size(15_000, 800)
-    paced_s = cfg.size(2.0, 0.4)
-    send_queue = burst_frames + 64
+    plan = Plan(client_counts=cfg.size([1, 10, 100], [1, 4]), repeats=cfg.size(3, 1),
+                burst_frames=cfg.size(15_000, 800), paced_s=cfg.size(2.0, 0.4))
     variants = [RAW, SOCKETIO, MEMORY]
     skipped = {}
     if RedisServer.available():
         variants.append(REDIS)
     else:
         skipped[REDIS] = "redis-server is not installed (apt-get install redis-server)"
+    if not profiling.available():
+        skipped["profile"] = "py-spy is not installed (pip install py-spy)"
     rng = cfg.rng(NAME)
     trials: list[dict[str, Any]] = []
     profiles: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="toolwire-bench-") as tmp, ExitStack() as stack:
         work = Path(tmp)
         redis = stack.enter_context(_redis(work)) if REDIS in variants else None
-        for repeat in range(repeats):
-            with fleet(work, variants, send_queue, redis, tag=str(repeat)) as servers:
-                for variant, (process, dialect) in servers.items():
-                    await stream_trial(dialect, process.url, users(1), WARM_UP,
-                                       meters(variant, process, redis))
-                for mode in (BURST, PACED):
-                    for clients in client_counts:
-                        command = command_for(mode, clients, burst_frames, paced_s)
-                        order = list(variants)
-                        rng.shuffle(order)
-                        for variant in order:
-                            process, dialect = servers[variant]
-                            trial = await stream_trial(dialect, process.url, users(clients),
-                                                       command, meters(variant, process, redis))
-                            print(f"   {repeat + 1}/{repeats} {mode} {clients:>3} clients "
-                                  f"{variant:<20} {trial['frames_per_s']:>9,.0f} frames/s "
-                                  f"p99 {trial['latency_ms'].get('p99', 0):.2f} ms", flush=True)
-                            trials.append({"variant": variant, "mode": mode, "repeat": repeat,
-                                           **trial})
-        if profiling.available():
-            for variant in (MEMORY, REDIS):
-                if variant in variants:
-                    profiles[variant] = await profile(work, variant, redis, max(client_counts),
-                                                      burst_frames, send_queue)
-        else:
-            skipped["profile"] = "py-spy is not installed (pip install py-spy)"
+        for repeat in range(plan.repeats):
+            with fleet(work, variants, plan.send_queue, redis, tag=str(repeat)) as servers:
+                trials += await one_repeat(plan, repeat, servers, redis, rng)
+        for variant in (MEMORY, REDIS):
+            if variant in variants and profiling.available():
+                profiles[variant] = await profile(work, variant, redis, plan)
     cells = summarise_cells(trials)
     return {
-        "params": {"clients": client_counts, "repeats": repeats, "burst_frames": burst_frames,
-                   "paced_rate": PACED_RATE, "paced_s": paced_s, "text_chars": TEXT_CHARS,
-                   "send_queue": send_queue},
+        "params": {"clients": plan.client_counts, "repeats": plan.repeats,
+                   "burst_frames": plan.burst_frames, "paced_rate": PACED_RATE,
+                   "paced_s": plan.paced_s, "text_chars": TEXT_CHARS,
+                   "send_queue": plan.send_queue},
         "variants": variants,
         "skipped": skipped,
         "cells": cells,
         "trials": trials,
         "profiles": profiles,
-        "targets": targets(cells, max(client_counts)),
+        "targets": targets(cells, max(plan.client_counts)),
     }
 
 
@@ -186,13 +210,14 @@ def _redis(work: Path) -> Iterator[RedisServer]:
         redis.stop()
 
 
-async def profile(work: Path, variant: str, redis: RedisServer | None, clients: int,
-                  burst_frames: int, send_queue: int) -> dict[str, Any]:
-    """Sample a fresh toolwire server with py-spy through one burst to `clients` clients."""
-    command = command_for(BURST, clients, burst_frames, 0.0)
-    with fleet(work, [variant], send_queue, redis, tag="profile") as servers:
+async def profile(work: Path, variant: str, redis: RedisServer | None,
+                  plan: Plan) -> dict[str, Any]:
+    """Sample a fresh toolwire server with py-spy through one burst to the most clients."""
+    clients = max(plan.client_counts)
+    command = command_for(BURST, clients, plan.burst_frames, 0.0)
+    with fleet(work, [variant], plan.send_queue, redis, tag="profile") as servers:
         process, dialect = servers[variant]
-        await stream_trial(dialect, process.url, users(1), WARM_UP,
+        await stream_trial(dialect, process.url, users(1), WARM_UP_STREAM,
                            meters(variant, process, redis))
         sampler = profiling.Sampler(process.pid, work / f"profile-{slug(variant)}.txt")
         await asyncio.sleep(0.5)  # py-spy attaches

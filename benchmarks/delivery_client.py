@@ -23,6 +23,7 @@ from benchmarks.stats import percentiles
 
 IDLE_TIMEOUT_S: Final = 15.0  # no frame for this long: the trial gives up, the rest are drops
 CONNECT_CONCURRENCY: Final = 50
+WARM_UP_S: Final = 0.25  # a paced stream's events of its first this many seconds: no latency
 
 
 class Dialect(Protocol):
@@ -165,10 +166,16 @@ class ToolwireDialect:
 
 @dataclass(slots=True, eq=False)
 class SocketTally:
-    """What one socket received of the `expected` marked events."""
+    """What one socket received of the `expected` marked events.
+
+    Latency is kept for the events from index `warm_up` on (a paced stream's first events
+    share the server's start of the run with every other user's); everything is counted.
+    """
 
     expected: int
+    warm_up: int = 0
     seen: bytearray = field(init=False)
+    unique: int = 0
     received: int = 0
     duplicates: int = 0
     unexpected: int = 0
@@ -192,12 +199,9 @@ class SocketTally:
             self.duplicates += 1
         else:
             self.seen[index] = 1
-            self.latencies_ns.append(now_ns - sent_ns)
-
-    @property
-    def unique(self) -> int:
-        """Return how many distinct expected events arrived."""
-        return len(self.latencies_ns)
+            self.unique += 1
+            if index >= self.warm_up:
+                self.latencies_ns.append(now_ns - sent_ns)
 
     @property
     def drops(self) -> int:
@@ -303,7 +307,8 @@ async def stream_trial(
     """
     async with client_session() as session:
         sockets = await connect_all(session, dialect, base_url, users)
-        tallies = [SocketTally(command.events) for _ in sockets]
+        warm_up = round(command.rate * WARM_UP_S)
+        tallies = [SocketTally(command.events, warm_up) for _ in sockets]
         tasks = [asyncio.create_task(receive(ws, dialect, tally))
                  for ws, tally in zip(sockets, tallies, strict=True)]
         cpu_before = {name: meter() for name, meter in meters.items()}

@@ -198,8 +198,9 @@ def users_section(result: dict[str, Any], images: Images) -> str:
         f"{params['users']:,} users, one socket each, `{params['message']}` once a second "
         f"for {params['duration_s']} s: {load['chats']:,} chats, {load['completed']:,} "
         f"completed, {load['unfinished']:,} not completed {SETTLE_S:g} s after the last chat, "
-        f"{load['errors']:,} errors in all ({examples}). Server CPU "
-        f"{load['server_cpu_s']:.1f} s, RSS {load['server_rss_bytes'] / 2**20:.0f} MiB at the end.",
+        f"{load['errors']:,} errors in all ({examples}). CPU: server "
+        f"{load['server_cpu_s']:.1f} s, client {load.get('client_cpu_s', 0):.1f} s; server RSS "
+        f"{load['server_rss_bytes'] / 2**20:.0f} MiB at the end.",
         table(["ms", "p50", "p90", "p99", "max"], rows),
     ])
 

@@ -154,9 +154,10 @@ async def run(cfg: RunConfig) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="toolwire-bench-") as tmp:
         server = ServerProcess.toolwire_serve(Path(tmp) / "serve.log", env).start()
         try:
-            cpu_before = server.cpu_seconds()
+            cpu_before, client_before = server.cpu_seconds(), time.process_time()
             load = await chat_load(server.url, users, duration_s, seed=f"{cfg.seed}:{NAME}")
             load["server_cpu_s"] = server.cpu_seconds() - cpu_before
+            load["client_cpu_s"] = time.process_time() - client_before
             load["server_rss_bytes"] = server.rss_bytes()
         finally:
             server.stop()

@@ -27,6 +27,15 @@ def test_a_tally_counts_duplicates_drops_and_strays_apart() -> None:
     assert tally.received == 4
 
 
+def test_a_tally_counts_warm_up_events_but_keeps_no_latency_for_them() -> None:
+    tally = SocketTally(expected=3, warm_up=2)
+    for index in range(3):
+        tally.record(index, sent_ns=0, now_ns=(index + 1) * 1_000, size=10)
+    assert tally.unique == 3
+    assert tally.drops == 0
+    assert tally.latencies_ns == [3_000]
+
+
 def test_a_trial_sums_its_sockets_and_rates_only_unique_events() -> None:
     command = StreamCommand(events=3, rate=0.0, text_chars=40)
     first, second = SocketTally(expected=3), SocketTally(expected=3)
