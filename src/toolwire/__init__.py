@@ -7,8 +7,9 @@ everything else is internal and may change without notice.
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
+
+from toolwire._version import __version__
 
 if TYPE_CHECKING:
     from toolwire.config import Settings
@@ -29,14 +30,11 @@ if TYPE_CHECKING:
         ToolCompleted,
         ToolExecuting,
     )
+    from toolwire.services.executor import ToolExecutor
     from toolwire.services.ports import Agent, AgentRuntime
     from toolwire.services.tools.calls import ToolOutcome
     from toolwire.services.tools.spec import ToolSpec, tool
 
-try:
-    __version__ = version("toolwire")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree, not installed
-    __version__ = "0+unknown"
 
 # Where each public name lives; imported on first use so `toolwire check` and the other
 # light commands do not pay for aiohttp, redis and the container at start-up.
@@ -49,6 +47,7 @@ _HOMES = {
     "UserExecutionContext": "toolwire.services.context",
     "ToolError": "toolwire.services.errors",
     "ToolwireError": "toolwire.services.errors",
+    "ToolExecutor": "toolwire.services.executor",
     "AgentCompleted": "toolwire.services.events",
     "AgentStarted": "toolwire.services.events",
     "AgentThinking": "toolwire.services.events",
@@ -91,6 +90,7 @@ __all__ = [
     "ToolCompleted",
     "ToolError",
     "ToolExecuting",
+    "ToolExecutor",
     "ToolOutcome",
     "ToolSpec",
     "ToolwireError",

@@ -6,6 +6,8 @@ from importlib import import_module
 
 import click
 
+from toolwire._version import __version__
+
 # name -> "module:attribute"; a light command (check, --help) never imports aiohttp or redis.
 COMMANDS = {
     "run": "toolwire.commands.run:run",
@@ -34,7 +36,7 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="toolwire")
+@click.version_option(__version__, prog_name="toolwire", message="%(prog)s %(version)s")
 def main() -> None:
     """toolwire: request-scoped AI-agent runs with live WebSocket events."""
 

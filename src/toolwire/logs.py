@@ -1,29 +1,98 @@
-"""Logging set-up: human-readable lines on stderr, with `run_id`/`user_id` when known."""
+"""Logging set-up: readable lines or JSON lines on stderr, never a token or a secret.
+
+Each record shows the `run_id`, `user_id` and `request_id` it was logged with (as `extra`).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, Final, Literal
+
+LogFormat = Literal["text", "json"]
+
+CONTEXT_FIELDS: Final = ("run_id", "user_id", "request_id")
+REDACTED: Final = "[redacted]"
+MIN_SECRET_CHARS: Final = 8  # shorter "secrets" would mask ordinary words
+
+_TOKEN_PATTERNS: Final = (
+    re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]*"),  # a JWT: base64url header.payload.signature
+    re.compile(r"(?i)(?<=bearer )[^\s\"',;]+"),  # an Authorization header's credentials
+    re.compile(r"(?<=access_token=)[^&\s\"',;]+"),  # a token in a query string
+)
 
 
-class _ContextFilter(logging.Filter):
-    """Give every record `run_id` and `user_id` attributes so the format never fails."""
+class Redactor:
+    """Replace access tokens and the given secret values in text with `[redacted]`."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        for name in ("run_id", "user_id"):
-            if not hasattr(record, name):
-                setattr(record, name, "-")
-        return True
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        kept = {secret for secret in secrets if len(secret) >= MIN_SECRET_CHARS}
+        self._secrets = sorted(kept, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        for pattern in _TOKEN_PATTERNS:
+            text = pattern.sub(REDACTED, text)
+        return text
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Send toolwire's logs to stderr at `level` (stdout stays free for output)."""
+class TextFormatter(logging.Formatter):
+    """`time LEVEL logger [run=… user=… request=…] message`, the context only when known."""
+
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s%(context)s %(message)s")
+        self._redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return the record as one readable (possibly multi-line) entry."""
+        labels = {"run_id": "run", "user_id": "user", "request_id": "request"}
+        known = [f"{labels[name]}={value}" for name, value in _context(record).items()
+                 if value is not None]
+        record.context = f" [{' '.join(known)}]" if known else ""
+        return self._redact(super().format(record))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, message, run_id, user_id, request_id."""
+
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__()
+        self._redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return the record as a single line of JSON."""
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": self._redact(record.getMessage()),
+            **_context(record),
+        }
+        if record.exc_info:
+            entry["exc"] = self._redact(self.formatException(record.exc_info))
+        if record.stack_info:
+            entry["stack"] = self._redact(self.formatStack(record.stack_info))
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def configure_logging(
+    level: str = "INFO", log_format: LogFormat = "text", secrets: Iterable[str] = ()
+) -> None:
+    """Send all logs to stderr at `level` in `log_format`, masking tokens and `secrets`."""
+    redact = Redactor(secrets)
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_ContextFilter())
-    handler.setFormatter(logging.Formatter(
-        "%(asctime)s %(levelname)s %(name)s [run=%(run_id)s user=%(user_id)s] %(message)s"
-    ))
+    handler.setFormatter(JsonFormatter(redact) if log_format == "json" else TextFormatter(redact))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    logging.getLogger("aiohttp.access").setLevel(max(logging.INFO, root.level))
+    for chatty in ("aiohttp.access", "asyncio"):  # per-request lines, "Using selector: …"
+        logging.getLogger(chatty).setLevel(max(logging.INFO, root.level))
+
+
+def _context(record: logging.LogRecord) -> dict[str, Any]:
+    return {name: getattr(record, name, None) for name in CONTEXT_FIELDS}

@@ -71,7 +71,8 @@ def test_config_show_masks_secrets() -> None:
 
 
 def test_tools_lists_builtins_with_schemas() -> None:
-    done = toolwire("tools", "--json", env={"TOOLWIRE_ENV": "staging"})
+    done = toolwire("tools", "--json",
+                    env={"TOOLWIRE_ENV": "staging", "TOOLWIRE_AUTH__JWT_SECRET": "x" * 48})
     assert done.returncode == 0, done.stderr
     tools = {t["name"]: t for t in json.loads(done.stdout)}
     assert set(tools) == {"calculator", "clock", "echo"}  # no sleep outside dev/test
@@ -83,3 +84,33 @@ def test_help_everywhere(command: list[str]) -> None:
     done = toolwire(*command, "--help")
     assert done.returncode == 0
     assert "Usage:" in done.stdout
+
+
+def test_run_logs_json_lines_in_staging_without_the_secret() -> None:
+    secret = "k" * 48
+    done = toolwire("run", "--user", "ada", "what is 6*7?",
+                    env={"TOOLWIRE_ENV": "staging", "TOOLWIRE_AUTH__JWT_SECRET": secret})
+    assert done.returncode == 0, done.stderr
+    entries = [json.loads(line) for line in done.stderr.splitlines()]
+    run_id = json.loads(done.stdout.splitlines()[0])["run_id"]
+    assert [e["message"] for e in entries] == ["run started (agent embedded)",
+                                               entries[1]["message"]]
+    assert entries[1]["message"].startswith("run ended: ok")
+    assert {(e["run_id"], e["user_id"], e["level"]) for e in entries} == {(run_id, "ada", "INFO")}
+    assert secret not in done.stderr
+
+
+def test_run_logs_readable_info_lines_in_development() -> None:
+    done = toolwire("run", "hi")
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 2
+    assert all(" INFO " in line and "[run=r_" in line for line in lines)
+    assert "Using selector" not in done.stderr
+
+
+def test_run_refuses_an_empty_message_like_the_websocket() -> None:
+    done = toolwire("run", "")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "MESSAGE: must not be empty" in done.stderr

@@ -36,17 +36,17 @@ async def test_runs_and_sockets_are_counted(start_server: ServerFactory) -> None
     await chat_run(ws, "what is 6*7?")
     await chat_run(ws, "/call clock {}")
     await ws.send_json({"type": "chat", "message": '/call sleep {"seconds": 30}'})
-    await eventually(lambda: client.app[STATE].runs.live_count == 1)
+    await eventually(lambda: client.app[STATE].deps.runs().live_count == 1)
     run_id = (await ws.receive_json())["run_id"]
     await ws.send_json({"type": "cancel", "run_id": run_id})
-    await eventually(lambda: client.app[STATE].runs.live_count == 0)
+    await eventually(lambda: client.app[STATE].deps.runs().live_count == 0)
 
     after = await scrape(client)
     assert after['toolwire_runs_total{status="ok"}'] == 2
     assert after['toolwire_runs_total{status="cancelled"}'] == 1
     assert after["toolwire_runs_active"] == 0
     await ws.close()
-    await eventually(lambda: not client.app[STATE].sockets_per_user)
+    await eventually(lambda: client.app[STATE].slots.count("ada") == 0)
     assert (await scrape(client))["toolwire_sockets_open"] == 0
 
 

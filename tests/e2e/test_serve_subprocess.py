@@ -105,7 +105,7 @@ async def test_sigterm_ends_every_run_closes_sockets_1001_and_exits_0(served: Se
     assert close_codes == [1001, 1001]
     assert returncode == 0
     refused = [f for f in frames[0] if f["type"] == "error"]
-    assert [(f["code"], f["request_id"]) for f in refused] == [("rate_limited", "late")]
+    assert [(f["code"], f["request_id"]) for f in refused] == [("unavailable", "late")]
     for socket_frames in frames:
         runs: dict[str, list[dict[str, Any]]] = {}
         for frame in socket_frames:

@@ -1,4 +1,4 @@
-"""Event bus unavailable (DESIGN §8): not ready, chats refused clearly, automatic recovery."""
+"""Event bus unavailable (docs/operations.md): not ready, chats refused, automatic recovery."""
 
 from __future__ import annotations
 
@@ -48,9 +48,9 @@ async def test_redis_outage_refuses_chats_clearly_and_recovers_by_itself(
     await ws.send_json({"type": "chat", "message": "what is 6*7?", "request_id": "q-down"})
     refused = await receive(ws)
     assert (refused["type"], refused["code"], refused["request_id"]) == (
-        "error", "rate_limited", "q-down")
+        "error", "unavailable", "q-down")
     assert "event bus" in refused["message"]
-    assert client.app[STATE].runs.live_count == 0  # nothing started
+    assert client.app[STATE].deps.runs().live_count == 0  # nothing started
     await ws.send_json({"type": "ping"})
     assert await receive(ws) == {"type": "pong"}  # the socket and the process live on
 

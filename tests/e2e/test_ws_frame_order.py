@@ -1,4 +1,4 @@
-"""DESIGN §3: the first frame after a chat that starts a run is that run's agent_started."""
+"""docs/protocol.md: the first frame after a chat that starts a run is that run's agent_started."""
 
 from __future__ import annotations
 

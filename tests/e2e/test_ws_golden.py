@@ -80,5 +80,5 @@ async def test_readyz_is_503_while_the_bus_does_not_answer(start_server: ServerF
     client = await start_server()
     from toolwire.adapters.web.state import STATE
 
-    await client.app[STATE].deps.bus.aclose()  # the in-memory bus stops answering ping
+    await client.app[STATE].deps.bus().aclose()  # the in-memory bus stops answering ping
     assert (await client.get("/readyz")).status == 503

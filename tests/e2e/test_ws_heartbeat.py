@@ -1,4 +1,4 @@
-"""Server heartbeat (DESIGN §8 "dead peer"): silent peers are closed, answering ones stay."""
+"""Server heartbeat (docs/operations.md, "dead peer"): silent peers close, answering ones stay."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ async def test_a_peer_that_does_not_answer_pings_is_closed(start_server: ServerF
     assert kinds, "the server never pinged"
     assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING,
                         aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
-    await eventually(lambda: not state.sockets_per_user and not list(state.connections))
+    await eventually(lambda: state.slots.count("ada") == 0 and not list(state.connections))
     await ws.close()
 
 
@@ -51,7 +51,7 @@ async def test_a_peer_that_answers_pings_stays_open_across_heartbeats(
     while (msg := await ws.receive(timeout=DEADLINE_S)).type is aiohttp.WSMsgType.PING:
         await ws.pong(msg.data)
     assert msg.type is aiohttp.WSMsgType.TEXT and msg.json() == {"type": "pong"}
-    assert client.app[STATE].sockets_per_user == {"ada": 1}
+    assert client.app[STATE].slots.count("ada") == 1
     await ws.close()
 
 

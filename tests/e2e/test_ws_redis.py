@@ -1,4 +1,4 @@
-"""Scale-out (DESIGN §6): two server instances on one Redis behave as one service."""
+"""Scale-out (docs/operations.md): two server instances on one Redis behave as one service."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ async def test_resume_on_another_instance_replays_exactly_the_missing_events(
     await ada_b.close()
 
 
-async def test_another_users_run_is_forbidden_across_instances(instances: Instances) -> None:
+async def test_another_users_run_is_not_found_across_instances(instances: Instances) -> None:
     a, b = instances
     ada_a, mallory_b = await connect(a, "ada"), await connect(b, "mallory")
     run_id = (await _start_sleeping_run(ada_a))[0]["run_id"]
@@ -100,7 +100,7 @@ async def test_another_users_run_is_forbidden_across_instances(instances: Instan
         fields = {"after_seq": 0} if kind == "resume" else {}
         await mallory_b.send_json({"type": kind, "run_id": run_id, **fields})
         refused = await receive(mallory_b)
-        assert (refused["type"], refused["code"]) == ("error", "forbidden")
+        assert (refused["type"], refused["code"]) == ("error", "not_found")
     rest = await receive_until(ada_a, completed)
     assert rest[-1]["data"]["status"] == "ok"  # mallory's cancel did nothing
     await mallory_b.send_json({"type": "cancel", "run_id": "r_unknown"})
@@ -123,7 +123,7 @@ async def test_own_run_on_another_instance_is_cancelled_from_this_one(
 
     await mallory_b.send_json({"type": "cancel", "run_id": run_id})
     refused = await receive(mallory_b)
-    assert (refused["type"], refused["code"]) == ("error", "forbidden")
+    assert (refused["type"], refused["code"]) == ("error", "not_found")
     await _nothing_pending(ada_a)  # mallory's cancel did nothing: the run still sleeps
 
     await ada_b.send_json({"type": "cancel", "run_id": run_id})

@@ -59,7 +59,7 @@ async def test_resume_of_an_ended_run_longer_than_the_send_queue_replays_it_all(
     await first.send_json({"type": "chat", "message": "\n".join([FIRST, *_echo_lines(CALLS)])})
     run_id = (await receive(first))["run_id"]
     await first.close()
-    await eventually(lambda: state.runs.live_count == 0)
+    await eventually(lambda: state.deps.runs().live_count == 0)
 
     second = await connect(client, "ada")
     await second.send_json({"type": "resume", "run_id": run_id, "after_seq": 0})
@@ -87,7 +87,7 @@ async def test_paced_resume_of_a_live_run_continues_live_without_gap_or_duplicat
     run_id = (await receive(first))["run_id"]
     await first.close()
 
-    await _until_paused(client.app[STATE].deps.bus, run_id)
+    await _until_paused(client.app[STATE].deps.bus(), run_id)
 
     second = await connect(client, "ada")
     await second.send_json({"type": "resume", "run_id": run_id, "after_seq": 0})
@@ -116,13 +116,13 @@ async def test_a_client_that_stops_reading_during_a_resume_is_still_closed_1008(
     await first.send_json({"type": "chat", "message": "\n".join(lines)})
     run_id = (await receive(first))["run_id"]
     await first.close()
-    await eventually(lambda: state.runs.live_count == 0)
+    await eventually(lambda: state.deps.runs().live_count == 0)
 
     async with stalling_client(client, "ada") as stalled:  # sends, reads nothing until the end
         await stalled.send_json({"type": "resume", "run_id": run_id, "after_seq": 0})
         await stalled.send_json({"type": "chat", "message": "\n".join(_echo_lines(CALLS))})
-        await eventually(lambda: "ada" not in state.sockets_per_user  # closed and gone
-                         or any(c.closing for c in state.connections))
+        await eventually(lambda: state.slots.count("ada") == 0  # closed and gone
+                         or any(c.writer.gave_up for c in state.connections))
 
         received: list[Frame] = []
         while (msg := await stalled.receive(timeout=DEADLINE_S)).type is aiohttp.WSMsgType.TEXT:

@@ -36,18 +36,24 @@ async def test_cancel_mid_tool_ends_cancelled(server: Client) -> None:
     await ws.close()
 
 
-async def test_cancel_and_resume_of_another_users_run_are_forbidden(server: Client) -> None:
+async def test_another_users_run_looks_exactly_like_an_unknown_one(server: Client) -> None:
     ada = await connect(server, "ada")
     mallory = await connect(server, "mallory")
     run_id = (await _start_sleeping_run(ada, 0.5))[0]["run_id"]
-    await mallory.send_json({"type": "cancel", "run_id": run_id})
-    assert (await receive(mallory))["code"] == "forbidden"
-    await mallory.send_json({"type": "resume", "run_id": run_id, "after_seq": 0})
-    assert (await receive(mallory))["code"] == "forbidden"
+
+    async def answer(kind: str, target: str) -> dict[str, object]:
+        fields = {"after_seq": 0} if kind == "resume" else {}
+        await mallory.send_json({"type": kind, "run_id": target, **fields})
+        frame = await receive(mallory)
+        return {**frame, "message": str(frame["message"]).replace(target, "<id>")}
+
+    unknown = {kind: await answer(kind, "r_0123456789abcdef") for kind in ("cancel", "resume")}
+    for kind in ("cancel", "resume"):
+        assert await answer(kind, run_id) == unknown[kind]
+        assert unknown[kind]["code"] == "not_found"
     rest = await receive_until(ada, completed)
     assert rest[-1]["data"]["status"] == "ok"  # mallory's cancel did nothing
-    await mallory.send_json({"type": "resume", "run_id": run_id, "after_seq": 0})
-    assert (await receive(mallory))["code"] == "forbidden"  # also once it has ended
+    assert await answer("resume", run_id) == unknown["resume"]  # also once it has ended
     await ada.close()
     await mallory.close()
 
@@ -110,25 +116,36 @@ async def test_resume_during_a_live_run_has_no_duplicate_and_no_gap(server: Clie
     await ws.close()
 
 
-async def test_repeated_request_id_starts_no_second_run(server: Client) -> None:
+async def test_a_repeated_request_id_replays_the_ended_run_from_seq_1(server: Client) -> None:
     ws = await connect(server, "ada")
     frames = await chat_run(ws, "hi", request_id="q-once")
-    await ws.send_json({"type": "chat", "message": "hi again", "request_id": "q-once"})
-    await ws.send_json({"type": "ping"})
-    assert await receive(ws) == {"type": "pong"}  # no agent_started before the pong
+    retry = await connect(server, "ada")  # a client that retries, on a new socket
+    await retry.send_json({"type": "chat", "message": "hi again", "request_id": "q-once"})
+    assert await receive_until(retry, completed) == frames  # exactly what the first try showed
+    await retry.send_json({"type": "ping"})
+    assert await receive(retry) == {"type": "pong"}  # and no second run
     other = await chat_run(ws, "hi", request_id="q-twice")
     assert other[0]["run_id"] != frames[0]["run_id"]
-    await ws.close()
+    for socket in (ws, retry):
+        await socket.close()
 
 
-async def test_repeated_request_id_while_running_starts_nothing(server: Client) -> None:
+async def test_a_repeated_request_id_while_running_replays_and_starts_nothing(
+    server: Client,
+) -> None:
     ws = await connect(server, "ada")
-    await ws.send_json({"type": "chat", "message": '/call sleep {"seconds": 0.2}',
+    await ws.send_json({"type": "chat", "message": '/call sleep {"seconds": 0.3}',
                         "request_id": "q-same"})
-    await ws.send_json({"type": "chat", "message": '/call sleep {"seconds": 0.2}',
-                        "request_id": "q-same"})
-    frames = await receive_until(ws, completed)
-    await ws.send_json({"type": "ping"})
-    assert await receive(ws) == {"type": "pong"}
-    assert_well_formed(frames)  # one run only: a second run's frames would show up here
-    await ws.close()
+    first = await receive(ws)
+    retry = await connect(server, "ada")
+    await retry.send_json({"type": "chat", "message": '/call sleep {"seconds": 0.3}',
+                           "request_id": "q-same"})
+    replayed = await receive_until(retry, completed)
+    assert replayed[0] == first  # from seq 1, the run already going
+    assert_well_formed(replayed)
+    original = [first, *await receive_until(ws, completed)]
+    assert original == replayed
+    for socket in (ws, retry):
+        await socket.send_json({"type": "ping"})
+        assert await receive(socket) == {"type": "pong"}  # one run only
+        await socket.close()

@@ -82,7 +82,8 @@ async def test_a_fake_replaces_a_builtin_tool_and_keeps_its_arguments(
 
 async def test_override_the_executor_with_a_mock(toolwire_container, toolwire_override, mocker):
     executor = mocker.AsyncMock(spec=ToolExecutor)
-    executor.execute.return_value = ToolOutcome("c1", "calculator", "ok", 1.0, 99)
+    executor.execute.return_value = ToolOutcome(
+        tool="calculator", call_id="c1", status="ok", duration_ms=1.0, result=99)
     toolwire_override(executor=executor)
     _, final = await run(toolwire_container, "what is 2+2?")
     assert final.answer == "2+2 = 99"

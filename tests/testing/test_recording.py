@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 
 import pytest
 
@@ -20,7 +19,7 @@ def stamped(run_id: str, seq: int, kind: str = "agent_started") -> RunEvent:
     payload = (AgentStarted("a", "m", "q") if kind == "agent_started"
                else AgentCompleted("ok", 1.0, answer="x"))
     return RunEvent.stamp(payload, run_id=run_id, thread_id="t", seq=seq,
-                          now=datetime(2026, 1, 1))
+                          ts="2026-01-01T00:00:00.000000Z")
 
 
 async def test_recording_bus_records_publishes_and_deliveries_per_subscriber() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.events import EventPayload, RunEvent
 
@@ -18,7 +16,7 @@ class ListSink:
 
     async def emit(self, payload: EventPayload) -> RunEvent:
         event = RunEvent.stamp(payload, run_id=self.ctx.run_id, thread_id=self.ctx.thread_id,
-                               seq=len(self.events) + 1, now=datetime.now(UTC))
+                               seq=len(self.events) + 1)
         self.events.append(event)
         return event
 

@@ -42,10 +42,13 @@ async def ask(
     ],
 ) -> web.Response:
     """Run the agent once in-process on `{"message": ...}` and return its answer."""
-    body = await request.json()
+    try:
+        body = await request.json()
+    except ValueError:  # not JSON, or not UTF-8
+        body = None
     message = body.get("message") if isinstance(body, dict) else None
     if not isinstance(message, str) or not message:
-        raise web.HTTPBadRequest(text='send {"message": "..."}')
+        raise web.HTTPBadRequest(text='send a JSON object {"message": "..."}')
     ctx = UserExecutionContext.for_user(DESK_USER)
     async with scope_factory(ctx) as scope:
         final = await scope.run(message)

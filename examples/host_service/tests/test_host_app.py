@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from dependency_injector import providers
 from host_service.containers import Container
 
@@ -87,6 +88,13 @@ async def test_the_ask_route_runs_the_agent_in_a_request_scope(client: Any) -> N
     unknown = await (await client.post(
         "/ask", json={"message": '/call book_availability {"isbn": "0000000000000"}'})).json()
     assert "no book has ISBN 0000000000000 (unknown_book)" in unknown["answer"]
+
+
+@pytest.mark.parametrize("body", [b"garbage", b"\xff\xfe", b'["a list"]', b'{"message": ""}', b""])
+async def test_the_ask_route_answers_a_malformed_body_with_400(client: Any, body: bytes) -> None:
+    response = await client.post("/ask", data=body)
+    assert response.status == 400
+    assert "message" in await response.text()
 
 
 class RecordingExecutor(ToolExecutor):

@@ -5,30 +5,34 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.errors import ScopeClosedError
 from toolwire.services.events import EventPayload, RunEvent
-from toolwire.services.ports import EventBus
+from toolwire.services.ports import EventBus, EventObserver
+from toolwire.services.wire_json import timestamp
 
 log = logging.getLogger(__name__)
 
 FIRST_RETRY_S: Final = 0.05
 MAX_RETRY_S: Final = 2.0
-
-
-def utc_now() -> datetime:
-    """Return the current UTC time."""
-    return datetime.now(UTC)
+CANCELLED_RETRY_S: Final = 5.0
+"""How long a cancelled emit keeps retrying a failing bus before it gives the event up."""
 
 
 class WebSocketBridge:
-    """Publishes one run's events to every socket of its user, numbered 1..n without gaps."""
+    """Publishes one run's events to every socket of its user, numbered 1..n without gaps.
 
-    __slots__ = ("_bus", "_clock", "_closed", "_lock", "_retry_for_s", "_seq", "user_context")
+    `emit` is atomic under cancellation: an event it has stamped is published before a
+    `CancelledError` propagates, so a caller that sees the error knows the event went out
+    and ends what it opened (a `tool_executing` gets its `tool_completed`, a run its
+    `agent_completed`).
+    """
+
+    __slots__ = ("_bus", "_clock", "_closed", "_lock", "_observers", "_retry_for_s", "_seq",
+                 "user_context")
 
     def __init__(
         self,
@@ -36,15 +40,17 @@ class WebSocketBridge:
         user_context: UserExecutionContext,
         bus: EventBus,
         retry_for_s: float = 0.0,
-        clock: Callable[[], datetime] = utc_now,
+        observers: Sequence[EventObserver] = (),
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.user_context = user_context
         self._bus = bus
         self._retry_for_s = retry_for_s
+        self._observers = tuple(observers)
         self._clock = clock
         self._seq = 0
         self._closed = False
-        self._lock = asyncio.Lock()
+        self._lock: asyncio.Lock | None = None
 
     @property
     def last_seq(self) -> int:
@@ -63,42 +69,77 @@ class WebSocketBridge:
         run outlives a short outage with nothing lost; past that the error propagates and the
         failed event uses no sequence number.
         """
-        async with self._lock:
+        lock = self._lock
+        if lock is None:
+            lock = self._lock = asyncio.Lock()
+        cancelled = await _acquire_deferring_cancel(lock)
+        try:
             if self._closed:
                 raise ScopeClosedError("this bridge's request scope is closed")
             ctx = self.user_context
-            event = RunEvent.stamp(
-                payload, run_id=ctx.run_id, thread_id=ctx.thread_id, seq=self._seq + 1,
-                now=self._clock(),
-            )
-            try:
-                await self._publish(event)
-            except asyncio.CancelledError:
-                # The publish may have reached the bus or not. Buses take a repeat of one
-                # (run_id, seq) once, so finish it: the run's events stay 1..n without a gap.
-                await self._publish(event)
-                self._seq = event.seq
-                raise
+            event = RunEvent.stamp(payload, run_id=ctx.run_id, thread_id=ctx.thread_id,
+                                   seq=self._seq + 1, ts=timestamp(self._clock()))
+            cancelled = await self._publish(event, cancelled)
             self._seq = event.seq
-            return event
+        finally:
+            lock.release()
+        for observer in self._observers:
+            await self._notify(observer, event)
+        if cancelled:
+            raise asyncio.CancelledError
+        return event
 
-    async def _publish(self, event: RunEvent) -> None:
+    async def _publish(self, event: RunEvent, cancelled: bool) -> bool:
+        """Publish `event`, retrying the same `seq` (buses keep a repeat once); return whether
+        a cancellation arrived meanwhile."""
         deadline = time.monotonic() + self._retry_for_s
         delay = FIRST_RETRY_S
         while True:
+            if cancelled:
+                deadline = min(deadline, time.monotonic() + CANCELLED_RETRY_S)
             try:
                 await self._bus.publish(self.user_context.user_id, event)
-                return
+                return cancelled
+            except asyncio.CancelledError:
+                cancelled = True  # the publish may or may not have landed: repeat it
+                continue
+            except (TypeError, ValueError):
+                raise  # not an outage: retrying cannot help
             except Exception as exc:
                 if time.monotonic() + delay > deadline:
                     raise
                 log.warning("publishing seq %d failed (%s: %s); retrying in %.2f s", event.seq,
                             type(exc).__name__, exc, delay,
                             extra={"run_id": event.run_id, "user_id": self.user_context.user_id})
-            await asyncio.sleep(delay)
+            try:
+                await asyncio.sleep(delay)
+            except asyncio.CancelledError:
+                cancelled = True
             delay = min(delay * 2, MAX_RETRY_S)
+
+    async def _notify(self, observer: EventObserver, event: RunEvent) -> None:
+        try:
+            await observer(event)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("an event observer failed",
+                          extra={"run_id": event.run_id, "user_id": self.user_context.user_id})
 
     async def aclose(self) -> None:
         """Wait for an in-flight publish, then refuse further events."""
-        async with self._lock:
-            self._closed = True
+        if self._lock is not None:
+            async with self._lock:
+                self._closed = True
+        self._closed = True
+
+
+async def _acquire_deferring_cancel(lock: asyncio.Lock) -> bool:
+    """Acquire `lock` even if cancelled meanwhile; return whether a cancellation arrived."""
+    cancelled = False
+    while True:
+        try:
+            await lock.acquire()
+            return cancelled
+        except asyncio.CancelledError:
+            cancelled = True

@@ -13,23 +13,33 @@ DEFAULT_URL = "http://127.0.0.1:8080"
 
 
 @click.command()
-@click.option("--url", default=DEFAULT_URL, show_default=True, help="Base URL of the server.")
+@click.option("--url", default=DEFAULT_URL, show_default=True,
+              help="Server URL, with its path prefix if mounted (http://host/agent).")
+@click.option("--token", envvar="TOOLWIRE_TOKEN", show_envvar=True, default=None,
+              help="Access token (JWT) to connect with; without one, a development token "
+                   "is fetched from POST /auth/token.")
 @click.option("--user", "user_id", default="cli", show_default=True,
-              help="User to get a development token for.")
+              help="User to get a development token for (ignored with --token).")
 @click.option("--json", "as_json", is_flag=True, help="Print the raw JSON frames.")
 @click.argument("message", required=False)
-def chat(url: str, user_id: str, as_json: bool, message: str | None) -> None:
-    """Send MESSAGE (or chat interactively) and print the run's events live."""
+def chat(url: str, token: str | None, user_id: str, as_json: bool, message: str | None) -> None:
+    """Send MESSAGE (or chat interactively) and print the run's events live.
+
+    Exit 0 when the run ends ok, 1 when it ends otherwise, 2 when the server cannot be
+    reached or refuses the connection.
+    """
     try:
-        code = asyncio.run(_chat(url, user_id, as_json, message))
+        code = asyncio.run(_chat(url, token or None, user_id, as_json, message))
     except ChatUnavailableError as exc:
         click.echo(f"Error: {exc}", err=True)
         code = EXIT_UNREACHABLE
     sys.exit(code)
 
 
-async def _chat(url: str, user_id: str, as_json: bool, message: str | None) -> int:
-    async with ChatClient(url, user_id, click.echo, as_json=as_json) as client:
+async def _chat(
+    url: str, token: str | None, user_id: str, as_json: bool, message: str | None
+) -> int:
+    async with ChatClient(url, user_id, click.echo, token=token, as_json=as_json) as client:
         if message is not None:
             return await client.chat(message)
         while True:

@@ -23,3 +23,11 @@ def config_show(env: str | None) -> None:
     settings = load_settings(env)
     # JSON mode renders every SecretStr as "**********".
     click.echo(json.dumps(settings.model_dump(mode="json"), indent=2, sort_keys=True))
+
+
+@config.command("docs")
+def config_docs() -> None:
+    """Print the reference of every setting as Markdown (the source of docs/configuration.md)."""
+    from toolwire.config.reference import render_reference
+
+    click.echo(render_reference(), nl=False)

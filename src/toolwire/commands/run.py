@@ -19,6 +19,8 @@ from toolwire.services.events import RunEvent
 @click.argument("message")
 def run(user_id: str, message: str) -> None:
     """Run MESSAGE once in-process and print its events as JSON lines."""
+    if not message:  # the WebSocket protocol refuses an empty chat message too
+        raise click.BadParameter("must not be empty", param_hint="MESSAGE")
     container = build_container()
     try:
         status = asyncio.run(run_once(container, user_id, message))

@@ -14,6 +14,7 @@ from toolwire.config.settings import (
     describe_settings_error,
     unsafe_production_settings,
 )
+from toolwire.config.sources import SettingsWarning
 
 __all__ = [
     "AgentSettings",
@@ -24,6 +25,7 @@ __all__ = [
     "RunsSettings",
     "ServerSettings",
     "Settings",
+    "SettingsWarning",
     "ToolsSettings",
     "WsSettings",
     "describe_settings_error",

@@ -13,8 +13,11 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+from pydantic_settings.exceptions import SettingsError
 
+from toolwire.config.fields import walk
 from toolwire.config.profiles import PROFILES, EnvName
+from toolwire.config.sources import DEFAULT_ENV_FILE, CheckedDotEnvSource, CheckedEnvSource
 
 DEFAULT_JWT_SECRET: Final = "toolwire-development-secret-do-not-use"
 MIN_SECRET_BYTES: Final = 32
@@ -37,21 +40,39 @@ def _split_list(value: Any) -> Any:
 class ServerSettings(BaseModel):
     """Where `toolwire serve` listens."""
 
-    host: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
+    host: str = Field("127.0.0.1", description="Interface `toolwire serve` listens on.")
+    port: int = Field(8080, ge=0, le=65535,
+                      description="Port `toolwire serve` listens on; 0 picks a free one.")
 
 
 class AuthSettings(BaseModel):
     """JWT verification and the development login endpoint."""
 
-    jwt_secret: SecretStr = SecretStr(DEFAULT_JWT_SECRET)
-    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
-    token_ttl_s: int = Field(3600, gt=0)
-    audience: str | None = None
-    issuer: str | None = None
-    leeway_s: float = Field(10.0, ge=0)
-    dev_login: bool = False
-    allowed_origins: StrList = Field(default_factory=list)
+    jwt_secret: SecretStr = Field(
+        SecretStr(DEFAULT_JWT_SECRET),
+        description="Key that signs and verifies access tokens (HMAC). Production refuses "
+        f"the default and any key shorter than {MIN_SECRET_BYTES} bytes.")
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = Field(
+        "HS256", description="The one algorithm tokens must be signed with.")
+    token_ttl_s: int = Field(
+        3600, gt=0, description="Lifetime in seconds of the tokens `POST /auth/token` issues.")
+    audience: str | None = Field(
+        None, description="When set, tokens must carry this `aud` claim.")
+    issuer: str | None = Field(None, description="When set, tokens must carry this `iss` claim.")
+    leeway_s: float = Field(
+        10.0, ge=0, description="Clock skew in seconds tolerated when checking `exp`.")
+    max_token_ttl_s: int = Field(
+        24 * 3600, gt=0,
+        description="Longest lifetime a token may claim (exp minus iat, or exp minus now "
+                    "when it has no iat); longer-lived tokens are refused.")
+    dev_login: bool = Field(
+        False, description="Serve `POST /auth/token`, which issues a token for any user id. "
+        "Never allowed in production.")
+    allowed_origins: StrList = Field(
+        default_factory=list,
+        description="Browser origins allowed to open `/ws` (comma-separated or a JSON list); "
+        "`*` allows any origin, and so does an empty list outside production, which "
+        "requires it to be set.")
 
     _split = field_validator("allowed_origins", mode="before")(_split_list)
 
@@ -59,60 +80,104 @@ class AuthSettings(BaseModel):
 class EventsSettings(BaseModel):
     """Which event bus carries run events."""
 
-    backend: Literal["memory", "redis"] = "memory"
-    redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
-    redis_prefix: str = "toolwire"
+    backend: Literal["memory", "redis"] = Field(
+        "memory", description="`memory` for one process; `redis` to share runs between "
+        "instances.")
+    redis_url: SecretStr = Field(
+        SecretStr("redis://127.0.0.1:6379/0"),
+        description="Redis connection URL of the `redis` backend (may carry a password).")
+    redis_prefix: str = Field(
+        "toolwire", description="Prefix of every Redis key and channel toolwire uses.")
 
 
 class ToolsSettings(BaseModel):
     """Tool timeouts, the built-ins that are on, and modules that add tools."""
 
-    timeout_s: float = Field(30.0, gt=0)
-    timeouts: dict[str, float] = Field(default_factory=dict)
-    sleep_enabled: bool = False
-    modules: StrList = Field(default_factory=list)
-    enabled: StrList | None = None
-    disabled: StrList = Field(default_factory=list)
+    timeout_s: float = Field(
+        30.0, gt=0, description="Seconds a tool call may take before it ends with "
+        "`status: timeout`.")
+    timeouts: dict[str, float] = Field(
+        default_factory=dict,
+        description='Per-tool timeouts in seconds, a JSON object such as `{"book_search": 5}`.')
+    sleep_enabled: bool = Field(
+        False, description="Offer the `sleep` built-in tool (for tests and demos).")
+    modules: StrList = Field(
+        default_factory=list,
+        description="Modules whose top-level `@tool` functions are loaded (comma-separated "
+        "or a JSON list).")
+    enabled: StrList | None = Field(
+        None, description="Only these built-in tools are on (unset: all of them).")
+    disabled: StrList = Field(
+        default_factory=list, description="Built-in tools that are off.")
 
     _split = field_validator("modules", "enabled", "disabled", mode="before")(_split_list)
-
-    def timeout_for(self, tool: str) -> float:
-        """Return the timeout of `tool`, its own override first."""
-        return self.timeouts.get(tool, self.timeout_s)
 
 
 class RunsSettings(BaseModel):
     """Limits and retention of agent runs."""
 
-    max_tool_calls: int = Field(32, ge=0)
-    max_duration_s: float = Field(300.0, gt=0)
-    retention_s: float = Field(900.0, ge=0)
-    max_events: int = Field(10_000, gt=0)
-    shutdown_grace_s: float = Field(10.0, ge=0)
-    cancel_on_disconnect: bool = False
+    max_tool_calls: int = Field(
+        32, ge=0, description="Tool calls a run may make; one more ends it with "
+        "`limit_exceeded`.")
+    max_duration_s: float = Field(
+        300.0, gt=0, description="Seconds a run may take before it ends with "
+        "`limit_exceeded`.")
+    retention_s: float = Field(
+        900.0, ge=0, description="Seconds a run's events stay resumable (and its "
+        "`request_id` remembered) after it ends.")
+    max_events: int = Field(
+        10_000, gt=0, description="Events kept per run for `resume`; older ones are dropped.")
+    shutdown_grace_s: float = Field(
+        10.0, ge=0, description="Seconds running runs get to finish on SIGTERM before "
+        "they are cancelled.")
+    cancel_on_disconnect: bool = Field(
+        False, description="Cancel a user's runs when their last socket closes (otherwise "
+        "runs go on and stay resumable).")
 
 
 class WsSettings(BaseModel):
     """WebSocket transport limits."""
 
-    max_message_bytes: int = Field(1024 * 1024, gt=0)
-    send_queue: int = Field(1024, gt=0)
-    heartbeat_s: float = Field(20.0, gt=0)
+    max_message_bytes: int = Field(
+        1024 * 1024, gt=0, description="Largest client frame in bytes; a larger one closes "
+        "the socket with 1009.")
+    send_queue: int = Field(
+        1024, gt=0, description="Frames queued for a socket that does not read; one more "
+        "closes it with 1008.")
+    send_queue_bytes: int = Field(
+        4 * 1024 * 1024, gt=0,
+        description="Bytes a socket may have waiting to be sent; past this (or past "
+                    "send_queue frames) the server gives up on it: close 1008 slow consumer.")
+    close_timeout_s: float = Field(
+        5.0, gt=0,
+        description="How long a closing handshake may take before the connection is aborted.")
+    heartbeat_s: float = Field(
+        20.0, gt=0, description="Seconds between server pings; a peer that does not answer "
+        "is closed.")
 
 
 class LimitsSettings(BaseModel):
     """Per-user quotas."""
 
-    sockets_per_user: int = Field(10, gt=0)
-    runs_per_user: int = Field(4, gt=0)
-    chats_per_minute: int = Field(60, gt=0)
+    sockets_per_user: int = Field(
+        10, gt=0, description="Open sockets per user; one more is refused with HTTP 429.")
+    runs_per_user: int = Field(
+        4, gt=0, description="Runs per user going at once; one more chat gets "
+        "`rate_limited`.")
+    chats_per_minute: int = Field(
+        60, gt=0, description="Chats per user in any 60 seconds; one more gets "
+        "`rate_limited`.")
 
 
 class LegacySettings(BaseModel):
     """How the deprecated factory entry points behave."""
 
-    mode: Literal["warn", "error", "off"] = "warn"
-    removal_date: date | None = None
+    mode: Literal["warn", "error", "off"] = Field(
+        "warn", description="What a call of a deprecated factory does: `warn` "
+        "(DeprecationWarning), `error` (raises) or `off` (silent).")
+    removal_date: date | None = Field(
+        None, description="Removal date the warnings announce (unset: 30 days after the "
+        "deprecating release).")
 
 
 DEFAULT_SYSTEM_PROMPT: Final = (
@@ -124,13 +189,22 @@ DEFAULT_SYSTEM_PROMPT: Final = (
 class AgentSettings(BaseModel):
     """Which agent answers chats, and how the `openai` backend reaches its model."""
 
-    backend: Literal["embedded", "openai"] = "embedded"
-    base_url: str = "https://api.openai.com/v1"
-    api_key: SecretStr | None = None
-    model: str = "gpt-4o-mini"
-    request_timeout_s: float = Field(60.0, gt=0)
-    max_steps: int = Field(8, gt=0)
-    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    backend: Literal["embedded", "openai"] = Field(
+        "embedded", description="`embedded`: the deterministic agent, no network; "
+        "`openai`: an OpenAI-compatible chat-completions API.")
+    base_url: str = Field(
+        "https://api.openai.com/v1",
+        description="Base URL of the `openai` backend's API (`{base_url}/chat/completions`).")
+    api_key: SecretStr | None = Field(
+        None, description="API key of the `openai` backend; required with it.")
+    model: str = Field("gpt-4o-mini", description="Model name the `openai` backend asks for.")
+    request_timeout_s: float = Field(
+        60.0, gt=0, description="Seconds one model request may take.")
+    max_steps: int = Field(
+        8, gt=0, description="Model round-trips per run before it ends with "
+        "`limit_exceeded`.")
+    system_prompt: str = Field(
+        DEFAULT_SYSTEM_PROMPT, description="System message sent to the model first.")
 
     @model_validator(mode="after")
     def _openai_needs_a_key(self) -> AgentSettings:
@@ -170,23 +244,30 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TOOLWIRE_",
         env_nested_delimiter="__",
-        env_file=".env",
+        env_file=None,  # `.env` is read by CheckedDotEnvSource, which names it in errors
         env_file_encoding="utf-8",
         extra="ignore",
         validate_default=True,
     )
 
-    env: EnvName = "development"
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    server: ServerSettings = Field(default_factory=ServerSettings)
-    auth: AuthSettings = Field(default_factory=AuthSettings)
-    events: EventsSettings = Field(default_factory=EventsSettings)
-    tools: ToolsSettings = Field(default_factory=ToolsSettings)
-    runs: RunsSettings = Field(default_factory=RunsSettings)
-    ws: WsSettings = Field(default_factory=WsSettings)
-    limits: LimitsSettings = Field(default_factory=LimitsSettings)
-    legacy: LegacySettings = Field(default_factory=LegacySettings)
-    agent: AgentSettings = Field(default_factory=AgentSettings)
+    env: EnvName = Field(
+        "development", description="Profile whose defaults apply: `development`, `test`, "
+        "`staging` or `production`.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Lowest level of log records written to stderr.")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="`text`: readable lines; `json`: one JSON object per line, for "
+        "log collectors.")
+    server: ServerSettings = Field(default_factory=ServerSettings, description="Listening.")
+    auth: AuthSettings = Field(default_factory=AuthSettings, description="Authentication.")
+    events: EventsSettings = Field(default_factory=EventsSettings, description="Event bus.")
+    tools: ToolsSettings = Field(default_factory=ToolsSettings, description="Tools.")
+    runs: RunsSettings = Field(default_factory=RunsSettings, description="Agent runs.")
+    ws: WsSettings = Field(default_factory=WsSettings, description="WebSocket transport.")
+    limits: LimitsSettings = Field(default_factory=LimitsSettings, description="Quotas.")
+    legacy: LegacySettings = Field(
+        default_factory=LegacySettings, description="Deprecated entry points.")
+    agent: AgentSettings = Field(default_factory=AgentSettings, description="The agent.")
 
     @classmethod
     def settings_customise_sources(
@@ -197,46 +278,65 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        profile = _ProfileSource(settings_cls, init_settings, env_settings, dotenv_settings)
-        return init_settings, env_settings, dotenv_settings, file_secret_settings, profile
+        env = CheckedEnvSource(settings_cls)
+        dotenv = CheckedDotEnvSource(settings_cls, DEFAULT_ENV_FILE)
+        profile = _ProfileSource(settings_cls, init_settings, env, dotenv)
+        return init_settings, env, dotenv, file_secret_settings, profile
 
     @model_validator(mode="after")
-    def _refuse_unsafe_production(self) -> Settings:
-        if self.env != "production":
+    def _refuse_unsafe_settings(self) -> Settings:
+        if self.env == "production":
+            problems = unsafe_production_settings(self)
+        elif self.env == "staging":
+            problems = _weak_secret(self)
+        else:
             return self
-        problems = unsafe_production_settings(self)
         if problems:
-            raise ValueError(
-                "refusing unsafe production settings: " + "; ".join(problems)
-            )
+            raise ValueError(f"refusing unsafe {self.env} settings: " + "; ".join(problems))
         return self
+
+
+def _weak_secret(settings: Settings) -> list[str]:
+    secret = settings.auth.jwt_secret.get_secret_value()
+    if secret == DEFAULT_JWT_SECRET or len(secret.encode()) < MIN_SECRET_BYTES:
+        return [
+            "set TOOLWIRE_AUTH__JWT_SECRET to a random secret of at least "
+            f"{MIN_SECRET_BYTES} bytes (the default or a shorter one is not allowed)"
+        ]
+    return []
 
 
 def unsafe_production_settings(settings: Settings) -> list[str]:
     """List what makes `settings` unsafe for production, each naming the variable to set."""
-    problems: list[str] = []
-    secret = settings.auth.jwt_secret.get_secret_value()
-    if secret == DEFAULT_JWT_SECRET or len(secret.encode()) < MIN_SECRET_BYTES:
-        problems.append(
-            "set TOOLWIRE_AUTH__JWT_SECRET to a random secret of at least "
-            f"{MIN_SECRET_BYTES} bytes (the default or a shorter one is not allowed)"
-        )
+    problems = _weak_secret(settings)
     if settings.auth.dev_login:
         problems.append("set TOOLWIRE_AUTH__DEV_LOGIN=false (dev login is never allowed)")
+    if not settings.auth.allowed_origins:
+        problems.append(
+            "set TOOLWIRE_AUTH__ALLOWED_ORIGINS to the origins of your web pages "
+            "(comma-separated), or to * to let any origin connect"
+        )
     if settings.tools.sleep_enabled:
         problems.append("set TOOLWIRE_TOOLS__SLEEP_ENABLED=false (the sleep tool is dev-only)")
     return problems
 
 
 def describe_settings_error(error: Exception) -> str:
-    """Render a settings validation error without echoing input values (they may be secrets)."""
+    """Render a settings error, naming each variable, without echoing values (may be secrets)."""
     from pydantic import ValidationError
 
+    if isinstance(error, SettingsError):
+        return f"invalid settings: {error}"
     if not isinstance(error, ValidationError):
         return str(error)
+    variables = {field.path: field.variable for field in walk(Settings)}
     lines = []
     for item in error.errors(include_input=False, include_url=False):
-        where = ".".join(str(part) for part in item["loc"])
+        loc = tuple(str(part) for part in item["loc"])
         message = str(item["msg"]).removeprefix("Value error, ")
-        lines.append(f"{where}: {message}" if where else message)
+        known = [loc[:n] for n in range(len(loc), 0, -1) if loc[:n] in variables]
+        where = ".".join(loc)
+        if known:
+            where += f" ({variables[known[0]]})"
+        lines.append(f"{where}: {message}" if loc else message)
     return "invalid settings: " + "\n  ".join(lines)

@@ -15,7 +15,11 @@ from toolwire.adapters.metrics import Metrics
 from toolwire.adapters.redis_bus import RedisEventBus
 from toolwire.adapters.tool_loading import load_registry
 from toolwire.adapters.web.auth import TokenVerifier
+from toolwire.adapters.web.runs import RunLimits, RunManager
+from toolwire.adapters.web.state import WebDeps
 from toolwire.config import Settings
+from toolwire.container.graph import RequestGraph
+from toolwire.container.runner import AgentRunner
 from toolwire.container.scope import RequestScope
 from toolwire.services.agents import EmbeddedAgent
 from toolwire.services.dispatcher import ToolDispatcher
@@ -28,16 +32,16 @@ def setting(settings: providers.Provider[Settings], path: str) -> providers.Sing
 
 
 class ApplicationContainer(containers.DeclarativeContainer):
-    """Settings → app-wide singletons → request-scoped objects, in dependency order.
+    """Settings → app-wide singletons → one request's objects → the web app, in that order.
 
-    App-wide: `settings`, `tool_registry`, `event_bus`, `llm_client`, `agent`, `legacy_calls`,
-    `metrics`.
-    Per request (call with `user_context=`): `bridge`, `executor`, `dispatcher`;
-    `request_scope(ctx)` builds all three and closes them on exit.
+    Every object toolwire uses is built here, so overriding a provider (in a test, or in a
+    host container) changes it for every path, the legacy entry points included.
     Settings values are read once: override `settings` before the first use.
     """
 
     settings = providers.Singleton(Settings)
+
+    # -- App-wide: built once, shared by every request (each is safe to share). ----------
 
     tool_registry = providers.Singleton(load_registry, settings.provided.tools)
 
@@ -82,6 +86,10 @@ class ApplicationContainer(containers.DeclarativeContainer):
 
     metrics = providers.Singleton(Metrics, legacy_calls=legacy_calls)
 
+    # -- One request: built for one user context (`user_context=`). ----------------------
+    # The bridge stamps and publishes the run's events; the executor reports every tool
+    # call through it (its `sink`); the dispatcher routes the run's calls to that executor.
+
     bridge = providers.Factory(
         WebSocketBridge,
         bus=event_bus,
@@ -90,6 +98,7 @@ class ApplicationContainer(containers.DeclarativeContainer):
 
     executor = providers.Factory(
         ToolExecutor,
+        sink=bridge,
         registry=tool_registry,
         default_timeout_s=setting(settings, "tools.timeout_s"),
         timeouts=setting(settings, "tools.timeouts"),
@@ -97,16 +106,50 @@ class ApplicationContainer(containers.DeclarativeContainer):
 
     dispatcher = providers.Factory(
         ToolDispatcher,
+        executor=executor,
         max_tool_calls=setting(settings, "runs.max_tool_calls"),
     )
 
-    request_scope = providers.Factory(
-        RequestScope,
-        bridge_factory=bridge.provider,
-        executor_factory=executor.provider,
-        dispatcher_factory=dispatcher.provider,
-        agent_factory=agent.provider,
-        registry_factory=tool_registry.provider,
-        max_duration_s=setting(settings, "runs.max_duration_s"),
-        metrics=metrics,
+    request_graph = providers.Singleton(
+        RequestGraph,
+        bridge=bridge.provider,
+        executor=executor.provider,
+        dispatcher=dispatcher.provider,
     )
+
+    agent_runner = providers.Singleton(
+        AgentRunner,
+        agent=agent.provider,
+        metrics=metrics,
+        max_duration_s=setting(settings, "runs.max_duration_s"),
+    )
+
+    request_scope = providers.Factory(RequestScope, graph=request_graph, runner=agent_runner)
+    """`async with container.request_scope(ctx) as scope:` opens the three objects above."""
+
+    # -- The web app: every run it starts gets `request_scope(ctx)`. ---------------------
+
+    run_limits = providers.Singleton(
+        RunLimits,
+        runs_per_user=settings.provided.limits.runs_per_user,
+        chats_per_minute=settings.provided.limits.chats_per_minute,
+        retention_s=settings.provided.runs.retention_s,
+    )
+
+    run_manager = providers.Singleton(
+        RunManager,
+        scope_factory=request_scope.provider,
+        bus=event_bus,
+        limits=run_limits,
+    )
+
+    web_deps = providers.Factory(
+        WebDeps,
+        settings=settings.provider,
+        bus=event_bus.provider,
+        verifier=token_verifier.provider,
+        runs=run_manager.provider,
+        tools=tool_registry.provider,
+        metrics=metrics.provider,
+    )
+    """What the web handlers use, as providers: they resolve them on every use."""

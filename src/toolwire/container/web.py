@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from toolwire.adapters.web import WebDeps, build_web_app
+from toolwire.adapters.web import build_web_app
 from toolwire.container.application import ApplicationContainer
 from toolwire.container.bootstrap import close_resources
 
 
 def create_app(container: ApplicationContainer) -> web.Application:
-    """Return toolwire's web app; every run gets `container.request_scope(ctx)`."""
-    app = build_web_app(WebDeps(
-        settings=container.settings(),
-        bus=container.event_bus(),
-        verifier=container.token_verifier(),
-        scope_factory=container.request_scope,
-        tools=tuple(container.tool_registry().specs()),
-        metrics=container.metrics(),
-    ))
+    """Return toolwire's web app; every run gets `container.request_scope(ctx)`.
+
+    Serve it with `access_log_class=PathOnlyAccessLogger` (as `toolwire serve` does), so no
+    access log line carries the `access_token` query parameter.
+    """
+    container.tool_registry()  # load the tools now: a broken tool module stops start-up
+    app = build_web_app(container.web_deps())
 
     async def close_singletons(_: web.Application) -> None:
         await close_resources(container)

@@ -6,8 +6,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from toolwire.container.scope import EventObserver
 from toolwire.services.events import RunEvent
+from toolwire.services.ports import EventObserver
 
 SUPPORTED = ("an object with send_event(event), an object with send_to_user(user_id, event), "
              "or a callable(event); each may be sync or async and gets the wire envelope dict")

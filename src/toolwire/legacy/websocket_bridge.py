@@ -49,7 +49,7 @@ class WebSocketBridgeAdapter(ScopeOwner):
         return self._scope.bridge
 
     async def _emit(self, payload: EventPayload) -> RunEvent:
-        return await self._scope.sink.emit(payload)
+        return await self._scope.bridge.emit(payload)
 
     async def notify_agent_started(self, message: str = "", agent_name: str = "legacy") -> None:
         """Publish `agent_started`."""
@@ -87,9 +87,11 @@ class WebSocketBridgeAdapter(ScopeOwner):
         if call_id in pending:
             pending.remove(call_id)
         if error is None:
-            payload = ToolCompleted(tool_name, call_id, "ok", duration_ms, result)
+            payload = ToolCompleted(tool=tool_name, call_id=call_id, status="ok",
+                                    duration_ms=duration_ms, result=result)
         else:
-            payload = ToolCompleted(tool_name, call_id, "error", duration_ms,
+            payload = ToolCompleted(tool=tool_name, call_id=call_id, status="error",
+                                    duration_ms=duration_ms,
                                     error=ErrorInfo("tool_error", error))
         await self._emit(payload)
 

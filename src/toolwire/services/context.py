@@ -2,30 +2,72 @@
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass, field, replace
+import os
+import random
+from typing import Any, Final, NoReturn
+
+# Identifiers must be unique, not secret (every use of a run id is checked against its
+# owner), so a fast generator does. It is toolwire's own: code that seeds the global
+# `random` (hypothesis does, for every example) must not make two runs share an id. It is
+# seeded from the OS, and again in a forked child.
+_generator: Final = random.Random(os.urandom(32))
+os.register_at_fork(after_in_child=lambda: _generator.seed(os.urandom(32)))
+_random_bits: Final = _generator.getrandbits
 
 
 def new_id(prefix: str) -> str:
-    """Return a fresh random identifier such as `r_3f9a…`."""
-    return f"{prefix}_{secrets.token_hex(8)}"
+    """Return a fresh random identifier such as `r_3f9a…` (64 random bits)."""
+    return f"{prefix}_{_random_bits(64):016x}"
 
 
-@dataclass(frozen=True, slots=True)
-class UserExecutionContext:
-    """Immutable identity of one run: the verified user and the server-chosen ids."""
+class _Slots:
+    __slots__ = ("connection_ids", "request_id", "run_id", "thread_id", "user_id")
 
+
+_set_user: Final = _Slots.user_id.__set__  # type: ignore[attr-defined]
+_set_thread: Final = _Slots.thread_id.__set__  # type: ignore[attr-defined]
+_set_run: Final = _Slots.run_id.__set__  # type: ignore[attr-defined]
+_set_request: Final = _Slots.request_id.__set__  # type: ignore[attr-defined]
+_set_connections: Final = _Slots.connection_ids.__set__  # type: ignore[attr-defined]
+
+
+class UserExecutionContext(_Slots):
+    """Immutable identity of one run: the verified user and the server-chosen ids.
+
+    `connection_ids` names the sockets the run was started from (empty for in-process runs).
+    Built on every run, so it is a plain slotted class rather than a frozen dataclass
+    (a third of the cost); it compares and hashes by value like one.
+    """
+
+    __slots__ = ()
     user_id: str
-    thread_id: str = field(default_factory=lambda: new_id("t"))
-    run_id: str = field(default_factory=lambda: new_id("r"))
-    request_id: str = field(default_factory=lambda: new_id("q"))
-    connection_ids: tuple[str, ...] = ()
+    thread_id: str
+    run_id: str
+    request_id: str
+    connection_ids: tuple[str, ...]
 
-    def __post_init__(self) -> None:
-        for name in ("user_id", "thread_id", "run_id", "request_id"):
-            value = getattr(self, name)
-            if not isinstance(value, str) or not value:
-                raise ValueError(f"UserExecutionContext.{name} must be a non-empty string")
+    def __init__(
+        self,
+        user_id: str,
+        thread_id: str = "",
+        run_id: str = "",
+        request_id: str = "",
+        connection_ids: tuple[str, ...] = (),
+    ) -> None:
+        if type(user_id) is not str or not user_id:
+            raise ValueError("UserExecutionContext.user_id must be a non-empty string")
+        if not (thread_id and run_id and request_id):
+            ids = f"{_random_bits(192):048x}"
+            thread_id = thread_id or "t_" + ids[:16]
+            run_id = run_id or "r_" + ids[16:32]
+            request_id = request_id or "q_" + ids[32:]
+        if not (type(thread_id) is str and type(run_id) is str and type(request_id) is str):
+            raise ValueError("UserExecutionContext ids must be strings")
+        _set_user(self, user_id)
+        _set_thread(self, thread_id)
+        _set_run(self, run_id)
+        _set_request(self, request_id)
+        _set_connections(self, tuple(connection_ids))
 
     @classmethod
     def for_user(
@@ -37,13 +79,30 @@ class UserExecutionContext:
         connection_ids: tuple[str, ...] = (),
     ) -> UserExecutionContext:
         """Build a context for a new run of `user_id`, generating the ids not given."""
-        return cls(
-            user_id=user_id,
-            thread_id=thread_id or new_id("t"),
-            request_id=request_id or new_id("q"),
-            connection_ids=connection_ids,
-        )
+        return cls(user_id, thread_id or "", "", request_id or "", connection_ids)
 
-    def with_connection(self, connection_id: str) -> UserExecutionContext:
-        """Return a copy that also names `connection_id`."""
-        return replace(self, connection_ids=(*self.connection_ids, connection_id))
+    def _key(self) -> tuple[str, str, str, str, tuple[str, ...]]:
+        return (self.user_id, self.thread_id, self.run_id, self.request_id,
+                self.connection_ids)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not UserExecutionContext:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"UserExecutionContext(user_id={self.user_id!r}, thread_id={self.thread_id!r}, "
+                f"run_id={self.run_id!r}, request_id={self.request_id!r}, "
+                f"connection_ids={self.connection_ids!r})")
+
+    def __setattr__(self, name: str, value: Any) -> NoReturn:
+        raise AttributeError(f"UserExecutionContext is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError(f"UserExecutionContext is immutable: cannot delete {name!r}")
+
+    def __reduce__(self) -> tuple[type[UserExecutionContext], tuple[Any, ...]]:
+        return (UserExecutionContext, self._key())

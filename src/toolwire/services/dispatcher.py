@@ -6,8 +6,9 @@ from typing import Any
 
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.errors import LimitExceededError, ScopeClosedError
+from toolwire.services.events import ToolCompleted
 from toolwire.services.executor import ToolExecutor
-from toolwire.services.tools.calls import ToolCall, ToolOutcome
+from toolwire.services.tools.calls import ToolCall
 from toolwire.services.tools.spec import ToolSpec
 
 
@@ -45,7 +46,7 @@ class ToolDispatcher:
 
     async def dispatch(
         self, tool: str, args: dict[str, Any], *, call_id: str | None = None
-    ) -> ToolOutcome:
+    ) -> ToolCompleted:
         """Run one tool call; raise `LimitExceededError` past `max_tool_calls`."""
         if self._closed:
             raise ScopeClosedError("this dispatcher's request scope is closed")

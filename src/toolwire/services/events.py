@@ -1,11 +1,11 @@
-"""The five run events (DESIGN §3): payloads the services emit and the stamped envelope."""
+"""The five run events: payloads the services emit and the stamped envelope on the wire."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, ClassVar, Final, Literal
+
+from toolwire.services.wire_json import decode_object, encode, timestamp
 
 EventType = Literal[
     "agent_started", "agent_thinking", "tool_executing", "tool_completed", "agent_completed"
@@ -17,6 +17,7 @@ EVENT_TYPES: Final[tuple[EventType, ...]] = (
     "tool_completed",
     "agent_completed",
 )
+ENVELOPE_KEYS: Final = frozenset({"type", "run_id", "thread_id", "seq", "ts", "data"})
 ToolStatus = Literal["ok", "error", "timeout", "cancelled"]
 RunStatus = Literal["ok", "error", "cancelled"]
 
@@ -74,9 +75,12 @@ class ToolExecuting:
         return {"tool": self.tool, "call_id": self.call_id, "args": self.args}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ToolCompleted:
-    """A tool call ended: `result` when ok, `error` otherwise."""
+    """How a tool call ended: the `tool_completed` event and what `call_tool` returns.
+
+    `result` when `status` is `ok`, `error` otherwise.
+    """
 
     type: ClassVar[EventType] = "tool_completed"
     tool: str
@@ -85,6 +89,11 @@ class ToolCompleted:
     duration_ms: float
     result: Any = None
     error: ErrorInfo | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Return True when the tool returned a result."""
+        return self.status == "ok"
 
     def data(self) -> dict[str, Any]:
         """Return the event's `data` object."""
@@ -121,14 +130,13 @@ class AgentCompleted:
 EventPayload = AgentStarted | AgentThinking | ToolExecuting | ToolCompleted | AgentCompleted
 
 
-def format_ts(moment: datetime) -> str:
-    """Format a UTC time as `2026-11-24T21:50:00.123456Z`."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 @dataclass(frozen=True, slots=True)
 class RunEvent:
-    """One stamped event of a run, exactly as it goes on the wire (DESIGN §3 envelope)."""
+    """One stamped event of a run, exactly as it goes on the wire.
+
+    Its JSON text is computed once (`encoded()`) and shared by every socket and bus that
+    carries it; stamping guarantees it is valid UTF-8.
+    """
 
     type: EventType
     run_id: str
@@ -136,13 +144,17 @@ class RunEvent:
     seq: int
     ts: str
     data: dict[str, Any] = field(default_factory=dict)
+    _encoded: bytes | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def stamp(
-        cls, payload: EventPayload, *, run_id: str, thread_id: str, seq: int, now: datetime
+        cls, payload: EventPayload, *, run_id: str, thread_id: str, seq: int,
+        ts: str | None = None,
     ) -> RunEvent:
         """Wrap `payload` in the envelope with its run, thread, sequence number and time."""
-        return cls(payload.type, run_id, thread_id, seq, format_ts(now), payload.data())
+        event = cls(payload.type, run_id, thread_id, seq, ts or timestamp(), payload.data())
+        event.encoded()  # fails here, not in a writer, and makes the text valid UTF-8
+        return event
 
     def to_wire(self) -> dict[str, Any]:
         """Return the JSON-ready envelope."""
@@ -155,9 +167,17 @@ class RunEvent:
             "data": self.data,
         }
 
+    def encoded(self) -> bytes:
+        """Return the envelope as compact UTF-8 JSON, computed once."""
+        cached = self._encoded
+        if cached is None:
+            cached = encode(self.to_wire())
+            object.__setattr__(self, "_encoded", cached)
+        return cached
+
     def to_json(self) -> str:
         """Return the envelope as compact JSON text."""
-        return json.dumps(self.to_wire(), separators=(",", ":"), ensure_ascii=False)
+        return self.encoded().decode()
 
     @classmethod
     def from_wire(cls, raw: dict[str, Any]) -> RunEvent:
@@ -166,14 +186,21 @@ class RunEvent:
             kind = raw["type"]
             if kind not in EVENT_TYPES:
                 raise ValueError(f"unknown event type {kind!r}")
+            data = raw["data"]
+            if not isinstance(data, dict):
+                raise ValueError("the event's data is not an object")
             return cls(
                 kind, str(raw["run_id"]), str(raw["thread_id"]), int(raw["seq"]),
-                str(raw["ts"]), dict(raw["data"]),
+                str(raw["ts"]), data,
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"malformed run event: {exc}") from exc
 
     @classmethod
     def from_json(cls, text: str | bytes) -> RunEvent:
-        """Rebuild an event from its JSON text."""
-        return cls.from_wire(json.loads(text))
+        """Rebuild an event from its JSON text; the text is kept as its encoding when exact."""
+        raw = decode_object(text)
+        event = cls.from_wire(raw)
+        if isinstance(text, bytes) and raw.keys() == ENVELOPE_KEYS:
+            object.__setattr__(event, "_encoded", text)
+        return event

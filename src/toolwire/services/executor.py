@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from pydantic import ValidationError
 
@@ -14,18 +14,23 @@ from toolwire.services.context import UserExecutionContext
 from toolwire.services.errors import ScopeClosedError, ToolError
 from toolwire.services.events import ErrorInfo, ToolCompleted, ToolExecuting, ToolStatus
 from toolwire.services.ports import EventSink
-from toolwire.services.tools.calls import ToolCall, ToolOutcome, UnparsedArguments
+from toolwire.services.tools.calls import ToolCall, UnparsedArguments
 from toolwire.services.tools.registry import ToolRegistry
 from toolwire.services.tools.spec import ToolSpec, jsonable
 from toolwire.services.validation import describe_validation_error
 
 log = logging.getLogger(__name__)
 
-CLOSE_WAIT_S = 5.0
+CLOSE_WAIT_S: Final = 5.0
+_NO_TIMEOUTS: Final[Mapping[str, float]] = {}
 
 
 class ToolExecutor:
-    """Validates arguments, enforces timeouts and turns every ending into a `tool_completed`."""
+    """Validates arguments, enforces timeouts and turns every ending into a `tool_completed`.
+
+    Every `tool_executing` it publishes gets exactly one `tool_completed` with its `call_id`,
+    also when the call is cancelled while either event is being published.
+    """
 
     __slots__ = ("_calls", "_closed", "_default_timeout_s", "_tasks", "_timeouts", "registry",
                  "sink", "user_context")
@@ -37,15 +42,15 @@ class ToolExecutor:
         sink: EventSink,
         registry: ToolRegistry,
         default_timeout_s: float = 30.0,
-        timeouts: Mapping[str, float] | None = None,
+        timeouts: Mapping[str, float] = _NO_TIMEOUTS,
     ) -> None:
         self.user_context = user_context
         self.sink = sink
         self.registry = registry
         self._default_timeout_s = default_timeout_s
-        self._timeouts = dict(timeouts or {})
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._calls: set[asyncio.Future[None]] = set()
+        self._timeouts = timeouts  # shared, read-only
+        self._tasks: set[asyncio.Task[Any]] | None = None
+        self._calls: set[asyncio.Future[None]] | None = None
         self._closed = False
 
     @property
@@ -56,48 +61,42 @@ class ToolExecutor:
     @property
     def pending(self) -> int:
         """Return how many tool tasks are still running."""
-        return len(self._tasks)
+        return len(self._tasks or ())
 
     def timeout_for(self, spec: ToolSpec) -> float:
-        """Return the timeout of `spec`: setting override, then the tool's own, then default."""
-        if spec.name in self._timeouts:
-            return self._timeouts[spec.name]
+        """Return the timeout of `spec`: `tools.timeouts`, else the tool's own, else default."""
+        override = self._timeouts.get(spec.name)
+        if override is not None:
+            return override
         return spec.timeout_s if spec.timeout_s is not None else self._default_timeout_s
 
-    async def execute(self, call: ToolCall) -> ToolOutcome:
+    async def execute(self, call: ToolCall) -> ToolCompleted:
         """Run `call`; emit its two events; never raise for tool failures."""
         if self._closed:
             raise ScopeClosedError("this executor's request scope is closed")
-        await self.sink.emit(ToolExecuting(call.tool, call.call_id, call.args))
         started = time.perf_counter()
         finished = asyncio.get_running_loop().create_future()
+        if self._calls is None:
+            self._calls = set()
         self._calls.add(finished)  # aclose() waits for it: every tool_executing gets its pair
         try:
+            # A sink that raises CancelledError has published the event, so the call is open.
             try:
+                await self.sink.emit(ToolExecuting(call.tool, call.call_id, call.args))
                 outcome = await self._run(call, started)
             except asyncio.CancelledError:
-                await self._report(call, started, "cancelled", error=ErrorInfo(
-                    "cancelled", "the tool call was cancelled"))
+                await self.sink.emit(_ended(call, started, "cancelled", ErrorInfo(
+                    "cancelled", "the tool call was cancelled")))
                 raise
-            await self.sink.emit(ToolCompleted(
-                outcome.tool, outcome.call_id, outcome.status, outcome.duration_ms,
-                outcome.result, outcome.error,
-            ))
+            await self.sink.emit(outcome)
             return outcome
         finally:
             self._calls.discard(finished)
             finished.set_result(None)
 
-    async def _report(
-        self, call: ToolCall, started: float, status: ToolStatus, *, error: ErrorInfo
-    ) -> None:
-        duration = _elapsed_ms(started)
-        await self.sink.emit(ToolCompleted(call.tool, call.call_id, status, duration, error=error))
-
-    async def _run(self, call: ToolCall, started: float) -> ToolOutcome:
-        def fail(status: ToolStatus, kind: str, message: str) -> ToolOutcome:
-            error = ErrorInfo(kind, message)
-            return ToolOutcome(call.call_id, call.tool, status, _elapsed_ms(started), error=error)
+    async def _run(self, call: ToolCall, started: float) -> ToolCompleted:
+        def fail(status: ToolStatus, kind: str, message: str) -> ToolCompleted:
+            return _ended(call, started, status, ErrorInfo(kind, message))
 
         spec = self.registry.get(call.tool)
         if spec is None:
@@ -110,6 +109,8 @@ class ToolExecutor:
             return fail("error", "invalid_arguments", describe_validation_error(exc))
         timeout = self.timeout_for(spec)
         task = asyncio.ensure_future(spec.invoke(parsed))
+        if self._tasks is None:
+            self._tasks = set()
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         try:
@@ -131,18 +132,24 @@ class ToolExecutor:
             result = jsonable(raw)
         except ValueError as exc:
             return fail("error", "unserialisable_result", str(exc))
-        return ToolOutcome(call.call_id, call.tool, "ok", _elapsed_ms(started), result)
+        return ToolCompleted(tool=call.tool, call_id=call.call_id, status="ok",
+                             duration_ms=_elapsed_ms(started), result=result)
 
     async def aclose(self) -> None:
         """Cancel tool tasks still running, let their calls report it, refuse new calls."""
         self._closed = True
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
+        if self._tasks:
+            tasks = list(self._tasks)
+            for task in tasks:
+                task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         if self._calls:  # calls whose caller did not await them: bounded, never a hang
             await asyncio.wait(list(self._calls), timeout=CLOSE_WAIT_S)
+
+
+def _ended(call: ToolCall, started: float, status: ToolStatus, error: ErrorInfo) -> ToolCompleted:
+    return ToolCompleted(tool=call.tool, call_id=call.call_id, status=status,
+                         duration_ms=_elapsed_ms(started), error=error)
 
 
 def _elapsed_ms(started: float) -> float:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from toolwire.services.events import EventPayload, RunEvent
-from toolwire.services.tools.calls import ToolOutcome
+from toolwire.services.events import EventPayload, RunEvent, ToolCompleted
 from toolwire.services.tools.spec import ToolSpec
 
 Deliver = Callable[[RunEvent], None]
@@ -15,13 +14,20 @@ Deliver = Callable[[RunEvent], None]
 CancelHandler = Callable[[str], None]
 """A cancel listener's callback: must not block; called with the `run_id` to cancel."""
 
+EventObserver = Callable[[RunEvent], Awaitable[None]]
+"""Sees each event of a scope after it was published (the legacy emitters use this)."""
+
 
 @runtime_checkable
 class EventSink(Protocol):
     """Where a scope's services emit their events (the WebSocket bridge)."""
 
     async def emit(self, payload: EventPayload) -> RunEvent:
-        """Stamp `payload` and publish it; return the stamped event."""
+        """Stamp `payload` and publish it; return the stamped event.
+
+        A `CancelledError` out of `emit` means the event WAS published (an emit finishes
+        under cancellation), so the caller still ends what the event opened.
+        """
         ...
 
     async def aclose(self) -> None:
@@ -85,7 +91,7 @@ class AgentRuntime(Protocol):
         """Emit an `agent_thinking` event."""
         ...
 
-    async def call_tool(self, tool: str, args: dict[str, Any]) -> ToolOutcome:
+    async def call_tool(self, tool: str, args: dict[str, Any]) -> ToolCompleted:
         """Run one tool call through the scope's dispatcher."""
         ...
 

@@ -11,9 +11,14 @@ from typing import Any
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.dispatcher import ToolDispatcher
 from toolwire.services.errors import LimitExceededError
-from toolwire.services.events import AgentCompleted, AgentStarted, AgentThinking, ErrorInfo
+from toolwire.services.events import (
+    AgentCompleted,
+    AgentStarted,
+    AgentThinking,
+    ErrorInfo,
+    ToolCompleted,
+)
 from toolwire.services.ports import Agent, EventSink
-from toolwire.services.tools.calls import ToolOutcome
 from toolwire.services.tools.spec import ToolSpec
 
 log = logging.getLogger(__name__)
@@ -34,7 +39,7 @@ class RunRuntime:
         self._step += 1
         await self._sink.emit(AgentThinking(text, self._step))
 
-    async def call_tool(self, tool: str, args: dict[str, Any]) -> ToolOutcome:
+    async def call_tool(self, tool: str, args: dict[str, Any]) -> ToolCompleted:
         """Run one tool call through the dispatcher."""
         return await self._dispatcher.dispatch(tool, args)
 

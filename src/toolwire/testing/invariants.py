@@ -1,4 +1,4 @@
-"""The run invariants of DESIGN §3, checkable on any list of events (objects or wire dicts)."""
+"""The run invariants of docs/protocol.md, checked on any list of events (objects or dicts)."""
 
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ async def test_concurrent_emits_get_consecutive_seq_and_envelope_fields() -> Non
     got: list[RunEvent] = []
     await bus.subscribe("ann", got.append)
     fixed = datetime(2026, 11, 24, 21, 50, 0, 123456, tzinfo=UTC)
-    bridge = WebSocketBridge(user_context=ctx, bus=bus, clock=lambda: fixed)
+    bridge = WebSocketBridge(user_context=ctx, bus=bus, clock=fixed.timestamp)
     await asyncio.gather(*(bridge.emit(AgentThinking(f"t{i}", i)) for i in range(50)))
     assert [e.seq for e in got] == list(range(1, 51))
     assert {(e.run_id, e.thread_id) for e in got} == {(ctx.run_id, ctx.thread_id)}

@@ -13,22 +13,25 @@ STRONG_SECRET = "s" * 40
 
 
 @pytest.mark.parametrize(
-    ("env", "dev_login", "sleep_enabled", "log_level"),
+    ("env", "dev_login", "sleep_enabled", "log_level", "log_format"),
     [
-        ("development", True, True, "DEBUG"),
-        ("test", True, True, "WARNING"),
-        ("staging", False, False, "INFO"),
+        ("development", True, True, "INFO", "text"),
+        ("test", True, True, "WARNING", "text"),
+        ("staging", False, False, "INFO", "json"),
     ],
 )
 def test_each_profile_sets_its_defaults(
-    monkeypatch: pytest.MonkeyPatch, env: str, dev_login: bool, sleep_enabled: bool, log_level: str
+    monkeypatch: pytest.MonkeyPatch, env: str, dev_login: bool, sleep_enabled: bool,
+    log_level: str, log_format: str,
 ) -> None:
     monkeypatch.setenv("TOOLWIRE_ENV", env)
+    monkeypatch.setenv("TOOLWIRE_AUTH__JWT_SECRET", STRONG_SECRET)  # staging needs one
     settings = Settings()
     assert settings.env == env
     assert settings.auth.dev_login is dev_login
     assert settings.tools.sleep_enabled is sleep_enabled
     assert settings.log_level == log_level
+    assert settings.log_format == log_format
 
 
 def test_development_is_the_default_profile() -> None:
@@ -39,10 +42,13 @@ def test_development_is_the_default_profile() -> None:
 def test_production_defaults_with_a_strong_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TOOLWIRE_ENV", "production")
     monkeypatch.setenv("TOOLWIRE_AUTH__JWT_SECRET", STRONG_SECRET)
+    monkeypatch.setenv("TOOLWIRE_AUTH__ALLOWED_ORIGINS", "https://chat.example")
     settings = Settings()
+    assert settings.auth.allowed_origins == ["https://chat.example"]
     assert settings.auth.dev_login is False
     assert settings.tools.sleep_enabled is False
     assert settings.server.host == "0.0.0.0"
+    assert settings.log_format == "json"
 
 
 def test_documented_defaults() -> None:
@@ -65,6 +71,7 @@ def test_documented_defaults() -> None:
 
 def test_explicit_variables_win_over_the_profile(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TOOLWIRE_ENV", "staging")
+    monkeypatch.setenv("TOOLWIRE_AUTH__JWT_SECRET", STRONG_SECRET)
     monkeypatch.setenv("TOOLWIRE_AUTH__DEV_LOGIN", "true")
     monkeypatch.setenv("TOOLWIRE_LOG_LEVEL", "ERROR")
     monkeypatch.setenv("TOOLWIRE_RUNS__MAX_TOOL_CALLS", "5")
@@ -83,7 +90,9 @@ def test_init_arguments_win_over_the_environment(monkeypatch: pytest.MonkeyPatch
 
 
 def test_dotenv_file_is_read() -> None:
-    Path(".env").write_text("TOOLWIRE_ENV=staging\nTOOLWIRE_SERVER__PORT=9999\n")
+    Path(".env").write_text(
+        f"TOOLWIRE_ENV=staging\nTOOLWIRE_AUTH__JWT_SECRET={STRONG_SECRET}\n"
+        "TOOLWIRE_SERVER__PORT=9999\n")
     settings = Settings()
     assert settings.env == "staging"
     assert settings.server.port == 9999
@@ -109,6 +118,7 @@ def test_list_settings_take_commas_or_json(
          "TOOLWIRE_AUTH__DEV_LOGIN"),
         ({"TOOLWIRE_AUTH__JWT_SECRET": STRONG_SECRET, "TOOLWIRE_TOOLS__SLEEP_ENABLED": "1"},
          "TOOLWIRE_TOOLS__SLEEP_ENABLED"),
+        ({"TOOLWIRE_AUTH__JWT_SECRET": STRONG_SECRET}, "TOOLWIRE_AUTH__ALLOWED_ORIGINS"),
     ],
 )
 def test_production_refuses_unsafe_settings_naming_the_variable(
@@ -134,7 +144,22 @@ def test_secrets_are_masked_in_repr_and_dumps(monkeypatch: pytest.MonkeyPatch) -
     assert settings.auth.jwt_secret.get_secret_value() == STRONG_SECRET
 
 
-def test_per_tool_timeout_override() -> None:
-    settings = Settings(tools={"timeout_s": 5, "timeouts": {"sleep": 1}})  # type: ignore[arg-type]
-    assert settings.tools.timeout_for("sleep") == 1
-    assert settings.tools.timeout_for("echo") == 5
+@pytest.mark.parametrize("secret", [None, "tiny-pw-9"])
+def test_staging_refuses_the_public_default_or_a_short_secret(
+    monkeypatch: pytest.MonkeyPatch, secret: str | None
+) -> None:
+    monkeypatch.setenv("TOOLWIRE_ENV", "staging")
+    if secret is not None:
+        monkeypatch.setenv("TOOLWIRE_AUTH__JWT_SECRET", secret)
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    message = describe_settings_error(caught.value)
+    assert "TOOLWIRE_AUTH__JWT_SECRET" in message
+    assert "tiny-pw-9" not in message
+
+
+def test_production_may_allow_any_origin_explicitly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOOLWIRE_ENV", "production")
+    monkeypatch.setenv("TOOLWIRE_AUTH__JWT_SECRET", STRONG_SECRET)
+    monkeypatch.setenv("TOOLWIRE_AUTH__ALLOWED_ORIGINS", "*")
+    assert Settings().auth.allowed_origins == ["*"]

@@ -24,8 +24,16 @@ class ScriptedRuntime:
     async def call_tool(self, tool: str, args: dict[str, Any]) -> ToolOutcome:
         self.log.append(("call", (tool, args)))
         if tool in self.results:
-            return ToolOutcome("c", tool, "ok", 1.0, self.results[tool])
-        return ToolOutcome("c", tool, "error", 1.0, error=ErrorInfo("unknown_tool", "no such"))
+            return ToolOutcome(
+                tool=tool, call_id="c", status="ok", duration_ms=1.0, result=self.results[tool]
+            )
+        return ToolOutcome(
+            tool=tool,
+            call_id="c",
+            status="error",
+            duration_ms=1.0,
+            error=ErrorInfo("unknown_tool", "no such"),
+        )
 
     def tools(self) -> list[Any]:
         return []
@@ -33,8 +41,13 @@ class ScriptedRuntime:
 
 @pytest.mark.parametrize(
     ("message", "expression"),
-    [("what is 6*7?", "6*7"), ("compute (1 + 2) * 3 please", "(1 + 2) * 3"),
-     ("2**10", "2**10"), ("I have 3 cats", None), ("version 1.2", None)],
+    [
+        ("what is 6*7?", "6*7"),
+        ("compute (1 + 2) * 3 please", "(1 + 2) * 3"),
+        ("2**10", "2**10"),
+        ("I have 3 cats", None),
+        ("version 1.2", None),
+    ],
 )
 def test_finds_arithmetic(message: str, expression: str | None) -> None:
     assert find_arithmetic(message) == expression

@@ -1,4 +1,4 @@
-"""The aiohttp web app: WebSocket protocol (DESIGN §3), JWT auth and the HTTP endpoints."""
+"""The aiohttp web app: the WebSocket protocol, JWT auth and the HTTP endpoints."""
 
 from toolwire.adapters.web.access_log import PathOnlyAccessLogger
 from toolwire.adapters.web.app import build_web_app, graceful_shutdown

@@ -1,39 +1,35 @@
-"""`build_web_app`: the aiohttp application, its routes and its shutdown order (DESIGN §8)."""
+"""`build_web_app`: the aiohttp application, its routes and its shutdown order."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from typing import Final
 
 from aiohttp import WSCloseCode, web
 
 from toolwire.adapters.web import http
-from toolwire.adapters.web.runs import RunLimits, RunManager
+from toolwire.adapters.web.slots import SocketSlots
 from toolwire.adapters.web.state import STATE, WebDeps, WebState
 from toolwire.adapters.web.ws import websocket_handler
 
 log = logging.getLogger(__name__)
 
-GOING_AWAY_MESSAGE = "server shutdown"
+GOING_AWAY_MESSAGE: Final = "server shutdown"
 
 
 def build_web_app(deps: WebDeps) -> web.Application:
-    """Return the app serving `/ws`, `/healthz`, `/readyz`, `/tools` (and dev `/auth/token`)."""
-    settings = deps.settings
-    runs = RunManager(deps.scope_factory, deps.bus, RunLimits(
-        runs_per_user=settings.limits.runs_per_user,
-        chats_per_minute=settings.limits.chats_per_minute,
-        retention_s=settings.runs.retention_s,
-    ))
+    """Return the app serving `/ws`, `/healthz`, `/readyz`, `/tools`, `/metrics` (and dev
+    `/auth/token`)."""
     app = web.Application()
-    app[STATE] = WebState(deps=deps, runs=runs)
+    app[STATE] = WebState(deps=deps, slots=SocketSlots(deps.metrics))
     app.router.add_get("/ws", websocket_handler)
     app.router.add_get("/healthz", http.healthz)
     app.router.add_get("/readyz", http.readyz)
     app.router.add_get("/tools", http.list_tools)
     app.router.add_get("/metrics", http.metrics)
-    if settings.auth.dev_login:
+    if deps.settings().auth.dev_login:
         app.router.add_post("/auth/token", http.issue_token)
     app.on_shutdown.append(graceful_shutdown)
     app.cleanup_ctx.append(_listen_for_cancels)
@@ -44,7 +40,9 @@ def build_web_app(deps: WebDeps) -> web.Application:
 async def graceful_shutdown(app: web.Application) -> None:
     """Turn `/readyz` 503, refuse new runs, drain or cancel runs, then close sockets 1001.
 
-    Idempotent: `toolwire serve` calls it before stopping the listener, aiohttp again after.
+    Bounded whatever the peers do: `runs.shutdown_grace_s` for the runs, then
+    `ws.close_timeout_s` for the sockets, which are aborted past it. Idempotent:
+    `toolwire serve` calls it before stopping the listener, aiohttp again after.
     """
     state = app[STATE]
     if state.shutdown_task is None:
@@ -54,18 +52,19 @@ async def graceful_shutdown(app: web.Application) -> None:
 
 async def _shutdown(state: WebState) -> None:
     state.shutting_down = True
-    grace = state.deps.settings.runs.shutdown_grace_s
-    log.info("shutting down: %d runs get %g s", state.runs.live_count, grace)
-    await state.runs.shutdown(grace)
+    runs = state.deps.runs()
+    grace = state.deps.settings().runs.shutdown_grace_s
+    log.info("shutting down: %d runs get %g s", runs.live_count, grace)
+    await runs.shutdown(grace)
     connections = list(state.connections)
     for conn in connections:
-        conn.close(WSCloseCode.GOING_AWAY, GOING_AWAY_MESSAGE)
-    await asyncio.gather(*(conn.wait_closed() for conn in connections))
+        conn.writer.close(WSCloseCode.GOING_AWAY, GOING_AWAY_MESSAGE)
+    await asyncio.gather(*(conn.writer.wait_closed() for conn in connections))
 
 
 async def _listen_for_cancels(app: web.Application) -> AsyncIterator[None]:
     """From start-up to clean-up, cancel the local runs that another instance asks to cancel."""
-    listening = await app[STATE].runs.listen_for_cancels()
+    listening = await app[STATE].deps.runs().listen_for_cancels()
     yield
     await listening.close()
 

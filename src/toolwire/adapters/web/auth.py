@@ -21,7 +21,8 @@ class AuthError(Exception):
 class TokenVerifier:
     """Verifies access tokens and issues development ones; the `sub` claim is the user."""
 
-    __slots__ = ("_algorithm", "_audience", "_issuer", "_leeway_s", "_secret", "ttl_s")
+    __slots__ = ("_algorithm", "_audience", "_issuer", "_leeway_s", "_max_ttl_s", "_secret",
+                 "ttl_s")
 
     def __init__(
         self,
@@ -32,8 +33,10 @@ class TokenVerifier:
         issuer: str | None = None,
         leeway_s: float = 10.0,
         ttl_s: int = 3600,
+        max_ttl_s: int = 24 * 3600,
     ) -> None:
         self._secret = secret
+        self._max_ttl_s = max_ttl_s
         self._algorithm = algorithm
         self._audience = audience
         self._issuer = issuer
@@ -50,6 +53,7 @@ class TokenVerifier:
             issuer=auth.issuer,
             leeway_s=auth.leeway_s,
             ttl_s=auth.token_ttl_s,
+            max_ttl_s=auth.max_token_ttl_s,
         )
 
     def verify(self, token: str) -> str:
@@ -69,6 +73,10 @@ class TokenVerifier:
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
             raise AuthError("invalid token (no subject)")
+        issued = claims.get("iat")
+        start = issued if isinstance(issued, int | float) else time.time()
+        if claims["exp"] - start > self._max_ttl_s + self._leeway_s:
+            raise AuthError("invalid token (lives longer than auth.max_token_ttl_s allows)")
         return subject
 
     def issue(self, user_id: str) -> str:

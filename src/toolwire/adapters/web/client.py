@@ -1,10 +1,11 @@
-"""A small WebSocket client for `toolwire chat`: dev token, one socket, readable events."""
+"""A small WebSocket client for `toolwire chat`: a token, one socket, readable events."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
 from typing import Any, Final
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
@@ -19,13 +20,38 @@ class ChatUnavailableError(Exception):
     """The server cannot be reached or refused the client."""
 
 
+_REFUSALS: Final = {
+    401: "the server refused the access token (HTTP 401): it is invalid or expired",
+    403: "the server refused this client's Origin (HTTP 403, auth.allowed_origins)",
+    429: "this user has too many open sockets (HTTP 429, limits.sockets_per_user)",
+    503: "the server is shutting down (HTTP 503); try again shortly",
+}
+
+
+def server_urls(url: str) -> tuple[str, str]:
+    """Return `(http base, WebSocket URL)` for a server URL, with or without a path prefix.
+
+    `http://host:8080`, `ws://host:8080/agent`, `https://host/agent/ws` are all accepted.
+    """
+    parts = urlsplit(url.strip())
+    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
+    if scheme not in {"http", "https"} or not parts.netloc:
+        raise ChatUnavailableError(f"{url!r} is not an http(s):// or ws(s):// URL")
+    path = parts.path.rstrip("/").removesuffix("/ws")
+    base = urlunsplit((scheme, parts.netloc, path, "", ""))
+    socket_scheme = {"http": "ws", "https": "wss"}[scheme]
+    socket = urlunsplit((socket_scheme, parts.netloc, f"{path}/ws", "", ""))
+    return base, socket
+
+
 class ChatClient:
     """One authenticated socket to a toolwire server; runs chats one at a time."""
 
     def __init__(self, url: str, user_id: str, show: Callable[[str], None], *,
-                 as_json: bool = False) -> None:
-        self._url = url.rstrip("/")
+                 token: str | None = None, as_json: bool = False) -> None:
+        self._url, self._ws_url = server_urls(url)
         self._user_id = user_id
+        self._token = token
         self._show = show
         self._as_json = as_json
         self._session: aiohttp.ClientSession | None = None
@@ -34,12 +60,19 @@ class ChatClient:
     async def __aenter__(self) -> ChatClient:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(sock_connect=5))
         try:
-            token = await self._token(self._session)
+            token = self._token or await self._dev_token(self._session)
             self._ws = await self._session.ws_connect(
-                f"{self._url}/ws", headers={"Authorization": f"Bearer {token}"})
+                self._ws_url, headers={"Authorization": f"Bearer {token}"})
+        except aiohttp.WSServerHandshakeError as exc:
+            await self._session.close()
+            raise ChatUnavailableError(self._refusal(exc.status)) from None
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             await self._session.close()
-            raise ChatUnavailableError(f"cannot connect to {self._url}: {exc}") from None
+            reason = str(exc) or type(exc).__name__
+            raise ChatUnavailableError(f"cannot connect to {self._url}: {reason}") from None
+        except BaseException:
+            await self._session.close()
+            raise
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -48,14 +81,36 @@ class ChatClient:
         if self._session is not None:
             await self._session.close()
 
-    async def _token(self, session: aiohttp.ClientSession) -> str:
+    async def _dev_token(self, session: aiohttp.ClientSession) -> str:
+        """Get a development token for the user from `POST /auth/token`."""
         async with session.post(f"{self._url}/auth/token", json={"user_id": self._user_id}) as r:
             if r.status == 404:
+                raise ChatUnavailableError(await self._why_no_token(session))
+            if r.status != 200:
                 raise ChatUnavailableError(
-                    f"{self._url} does not issue development tokens (auth.dev_login is off)")
-            r.raise_for_status()
-            body = await r.json()
-        return str(body["access_token"])
+                    f"POST {self._url}/auth/token answered HTTP {r.status} {r.reason}")
+            try:
+                body = await r.json()
+                return str(body["access_token"])
+            except (ValueError, TypeError, KeyError, aiohttp.ContentTypeError):
+                raise ChatUnavailableError(
+                    f"{self._url}/auth/token answered without a token: "
+                    "is this the URL of a toolwire server?") from None
+
+    async def _why_no_token(self, session: aiohttp.ClientSession) -> str:
+        """Tell a server without dev login from a URL where no toolwire server is."""
+        async with session.get(f"{self._url}/healthz") as health:
+            if health.status == 200:
+                return (f"{self._url} does not issue development tokens (auth.dev_login is "
+                        "off there): pass --token or set TOOLWIRE_TOKEN")
+        return (f"no toolwire server at {self._url} (POST /auth/token and GET /healthz answer "
+                "HTTP 404): check the URL and its path prefix, e.g. http://host:8000/agent")
+
+    def _refusal(self, status: int) -> str:
+        if status == 404:
+            return (f"no toolwire WebSocket at {self._ws_url} (HTTP 404): check the URL and "
+                    "its path prefix")
+        return _REFUSALS.get(status, f"{self._ws_url} refused the WebSocket (HTTP {status})")
 
     async def chat(self, message: str) -> int:
         """Send `message`, print its run until `agent_completed`; return the exit code."""

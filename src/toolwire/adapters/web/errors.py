@@ -1,24 +1,23 @@
-"""Wire error codes (DESIGN §3) and the one function that maps exceptions to them."""
+"""Wire error codes and the one function that maps exceptions to them."""
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Final
 
 from pydantic import ValidationError
 
 from toolwire.services.validation import describe_validation_error
+from toolwire.services.wire_json import JsonProblem
 
 log = logging.getLogger(__name__)
 
 INVALID_JSON: Final = "invalid_json"
 INVALID_MESSAGE: Final = "invalid_message"
 UNKNOWN_TYPE: Final = "unknown_type"
-MESSAGE_TOO_LARGE: Final = "message_too_large"
 RATE_LIMITED: Final = "rate_limited"
-NOT_FOUND: Final = "not_found"
-FORBIDDEN: Final = "forbidden"
+UNAVAILABLE: Final = "unavailable"  # shutting down, or the event bus is down: retry later
+NOT_FOUND: Final = "not_found"  # also for another user's run: nothing reveals it exists
 INTERNAL_ERROR: Final = "internal_error"  # a server bug; the details stay in the server log
 
 
@@ -31,13 +30,15 @@ class WireError(Exception):
         self.message = message
 
 
-def error_code(exc: BaseException) -> tuple[str, str]:
+def error_code(exc: BaseException, *, user_id: str) -> tuple[str, str]:
     """Return `(code, message)` for `exc`; anything unexpected is logged and kept vague."""
     if isinstance(exc, WireError):
         return exc.code, exc.message
-    if isinstance(exc, json.JSONDecodeError):
-        return INVALID_JSON, f"the frame is not valid JSON ({exc.msg} at position {exc.pos})"
+    if isinstance(exc, JsonProblem):
+        code = INVALID_JSON if exc.syntax else INVALID_MESSAGE
+        return code, f"the frame is not acceptable JSON: {exc}"
     if isinstance(exc, ValidationError):
         return INVALID_MESSAGE, "invalid frame: " + describe_validation_error(exc, skip_tag=True)
-    log.error("unexpected error while handling a frame", exc_info=exc)
+    log.error("unexpected error while handling a frame", exc_info=exc,
+              extra={"user_id": user_id})
     return INTERNAL_ERROR, "the server failed to handle this frame"

@@ -28,7 +28,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     """Serve the Prometheus metrics (counts only: no user ids, no secrets)."""
-    registry = request.app[STATE].deps.metrics
+    registry = request.app[STATE].deps.metrics()
     response = web.Response(body=registry.render())
     response.headers["Content-Type"] = registry.content_type
     return response
@@ -41,7 +41,7 @@ async def readyz(request: web.Request) -> web.Response:
         return web.json_response({"status": "shutting_down"}, status=503)
     try:
         async with asyncio.timeout(PING_TIMEOUT_S):
-            ready = await state.deps.bus.ping()
+            ready = await state.deps.bus().ping()
     except Exception:
         ready = False
     if not ready:
@@ -51,7 +51,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 async def issue_token(request: web.Request) -> web.Response:
     """Issue a development token for any `user_id` (only routed when `auth.dev_login`)."""
-    verifier = request.app[STATE].deps.verifier
+    verifier = request.app[STATE].deps.verifier()
     try:
         body = TokenRequest.model_validate_json(await request.read())
     except ValidationError as exc:
@@ -68,5 +68,5 @@ async def issue_token(request: web.Request) -> web.Response:
 async def list_tools(request: web.Request) -> web.Response:
     """List the tools: names, descriptions and argument schemas (token required)."""
     state = request.app[STATE]
-    authenticate(request, state.deps.verifier)
-    return web.json_response([spec.describe() for spec in state.deps.tools])
+    authenticate(request, state.deps.verifier())
+    return web.json_response([spec.describe() for spec in state.deps.tools().specs()])

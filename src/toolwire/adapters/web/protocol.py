@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, TypeAdapter
 
 from toolwire.adapters.web.errors import INVALID_MESSAGE, UNKNOWN_TYPE, WireError
+from toolwire.services.wire_json import decode, encode
 
-Ident = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+MAX_IDENT_CHARS: Final = 200
+Ident = Annotated[StrictStr, Field(min_length=1, max_length=MAX_IDENT_CHARS)]
 
 
 class _Frame(BaseModel):
@@ -51,13 +52,23 @@ ClientFrame = Annotated[
 ]
 FRAME_TYPES: Final = frozenset({"chat", "cancel", "resume", "ping"})
 _ADAPTER: Final[TypeAdapter[ClientFrame]] = TypeAdapter(ClientFrame)
+PONG: Final = encode({"type": "pong"})
 
 
-def parse_frame(text: str) -> ClientFrame:
-    """Parse one text frame (raises `json.JSONDecodeError`, `WireError` or `ValidationError`)."""
-    raw = json.loads(text)
+def decode_frame(text: str) -> dict[str, Any]:
+    """Parse one text frame into its JSON object (raises `JsonProblem` or `WireError`).
+
+    The parser refuses lone surrogates, NaN and nesting past 1024 levels before any value
+    exists, so nothing unencodable or unbounded reaches the rest of the server.
+    """
+    raw = decode(text)
     if not isinstance(raw, dict):
         raise WireError(INVALID_MESSAGE, "a frame must be a JSON object")
+    return raw
+
+
+def parse_frame(raw: dict[str, Any]) -> ClientFrame:
+    """Validate a decoded frame (raises `WireError` or `pydantic.ValidationError`)."""
     kind = raw.get("type")
     if not isinstance(kind, str):
         raise WireError(INVALID_MESSAGE, "a frame needs a string field 'type'")
@@ -67,28 +78,15 @@ def parse_frame(text: str) -> ClientFrame:
     return _ADAPTER.validate_python(raw)
 
 
-def request_id_of(text: str) -> str | None:
-    """Return the frame's `request_id` when it has a usable one (for error replies)."""
-    try:
-        raw = json.loads(text)
-    except ValueError:
-        return None
-    value = raw.get("request_id") if isinstance(raw, dict) else None
-    return value if isinstance(value, str) and 0 < len(value) <= 200 else None
+def request_id_of(raw: dict[str, Any]) -> str | None:
+    """Return the frame's `request_id` when it is one a reply may carry."""
+    value = raw.get("request_id")
+    return value if isinstance(value, str) and 0 < len(value) <= MAX_IDENT_CHARS else None
 
 
-def error_message(code: str, message: str, request_id: str | None = None) -> str:
+def error_message(code: str, message: str, request_id: str | None = None) -> bytes:
     """Return an `error` frame."""
     frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
     if request_id is not None:
         frame["request_id"] = request_id
-    return _dump(frame)
-
-
-def pong_message() -> str:
-    """Return the answer to `ping`."""
-    return _dump({"type": "pong"})
-
-
-def _dump(frame: dict[str, Any]) -> str:
-    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+    return encode(frame)

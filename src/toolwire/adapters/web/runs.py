@@ -1,4 +1,4 @@
-"""`RunManager`: owns run tasks (not sockets), request-id dedupe, limits, cancel, shutdown."""
+"""`RunManager`: the server's runs, each a task in its own request scope, with per-user limits."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from toolwire.adapters.web.errors import FORBIDDEN, NOT_FOUND, RATE_LIMITED, WireError
+from toolwire.adapters.web.errors import NOT_FOUND, RATE_LIMITED, UNAVAILABLE, WireError
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.ports import EventBus, Subscription
 
@@ -34,11 +34,25 @@ ScopeFactory = Callable[[UserExecutionContext], AbstractAsyncContextManager[RunS
 
 @dataclass(frozen=True, slots=True)
 class RunLimits:
-    """Per-user quotas and how long a `request_id` is remembered after its run ends."""
+    """Per-user quotas, and how long (and how many) `request_id`s are remembered."""
 
     runs_per_user: int
     chats_per_minute: int
     retention_s: float
+    max_remembered_requests: int = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """What `RunManager.start` did: a new run (`task`), or an earlier one of this request."""
+
+    run_id: str
+    task: asyncio.Task[None] | None
+
+    @property
+    def repeated(self) -> bool:
+        """Return True when the `request_id` already had a run (no new run started)."""
+        return self.task is None
 
 
 @dataclass(slots=True)
@@ -52,10 +66,10 @@ class RunManager:
 
     def __init__(
         self,
+        *,
         scope_factory: ScopeFactory,
         bus: EventBus,
         limits: RunLimits,
-        *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._scope_factory = scope_factory
@@ -66,29 +80,38 @@ class RunManager:
         self._tasks: set[asyncio.Task[None]] = set()
         self._live_per_user: dict[str, int] = {}
         self._chats: dict[str, deque[float]] = {}
-        self._requests: dict[tuple[str, str], str] = {}
+        # (user, request_id) -> run_id; ended runs expire `retention_s` after they end.
+        self._requests: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._forget_at: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._accepting = True
+        self._next_sweep = 0.0
 
     @property
     def live_count(self) -> int:
         """Return how many run tasks are going."""
         return len(self._tasks)
 
-    def start(self, ctx: UserExecutionContext, message: str) -> asyncio.Task[None] | None:
-        """Start a run of `ctx` and return its task; None for a repeated `request_id`.
+    @property
+    def accepting(self) -> bool:
+        """Return False once shutdown began."""
+        return self._accepting
 
-        Raises `WireError` (`rate_limited`) when a limit or the shutdown refuses it.
+    def start(self, ctx: UserExecutionContext, message: str) -> Started:
+        """Start a run of `ctx`, or name the run its `request_id` already started.
+
+        Raises `WireError`: `unavailable` while shutting down, `rate_limited` past a limit.
         """
         self._forget_expired()
         key = (ctx.user_id, ctx.request_id)
-        if key in self._requests:
-            return None
+        earlier = self._requests.get(key)
+        if earlier is not None:
+            return Started(earlier, None)
         if not self._accepting:
-            raise WireError(RATE_LIMITED, "the server is shutting down; no new runs start")
+            raise WireError(UNAVAILABLE, "the server is shutting down; no new runs start here, "
+                            "retry on another instance or later")
         if self._live_per_user.get(ctx.user_id, 0) >= self._limits.runs_per_user:
             raise WireError(RATE_LIMITED, f"at most {self._limits.runs_per_user} runs may go "
-                            "at once (limits.runs_per_user)")
+                            "at once (limits.runs_per_user); retry when one has ended")
         self._count_chat(ctx.user_id)
         task = asyncio.get_running_loop().create_task(
             self._run(ctx, message), name=f"run-{ctx.run_id}")
@@ -97,17 +120,22 @@ class RunManager:
         task.add_done_callback(self._tasks.discard)
         task.add_done_callback(lambda _: self._finished(ctx))  # even if cancelled before it ran
         self._live_per_user[ctx.user_id] = self._live_per_user.get(ctx.user_id, 0) + 1
-        self._requests[key] = ctx.run_id
-        return task
+        self._remember(key, ctx.run_id)
+        return Started(ctx.run_id, task)
 
     async def check_owner(self, user_id: str, run_id: str) -> None:
-        """Raise `not_found` for an unknown run and `forbidden` for another user's."""
+        """Raise `not_found` unless `run_id` is a live or kept run of `user_id`.
+
+        Another user's run gets the very same answer as an unknown one.
+        """
         live = self._live.get(run_id)
         owner = live.ctx.user_id if live is not None else await self._bus.run_owner(run_id)
-        if owner is None:
-            raise WireError(NOT_FOUND, f"no run {run_id!r} (unknown or expired)")
         if owner != user_id:
-            raise WireError(FORBIDDEN, f"run {run_id!r} belongs to another user")
+            raise WireError(NOT_FOUND, f"no run {run_id!r} (unknown, expired, or not yours)")
+
+    def is_live(self, run_id: str) -> bool:
+        """Return True while `run_id` runs on this instance."""
+        return run_id in self._live
 
     async def cancel(self, user_id: str, run_id: str) -> None:
         """Cancel `run_id` if it is `user_id`'s, here or through the bus on the instance running it.
@@ -151,8 +179,9 @@ class RunManager:
         while recent and recent[0] <= now - MINUTE_S:
             recent.popleft()
         if len(recent) >= self._limits.chats_per_minute:
+            retry_in = recent[0] + MINUTE_S - now
             raise WireError(RATE_LIMITED, f"at most {self._limits.chats_per_minute} chats a "
-                            "minute (limits.chats_per_minute)")
+                            f"minute (limits.chats_per_minute); retry in {retry_in:.0f} s")
         recent.append(now)
 
     async def _run(self, ctx: UserExecutionContext, message: str) -> None:
@@ -186,6 +215,12 @@ class RunManager:
             self._live_per_user.pop(ctx.user_id, None)
         self._forget_at[(ctx.user_id, ctx.request_id)] = self._clock() + self._limits.retention_s
 
+    def _remember(self, key: tuple[str, str], run_id: str) -> None:
+        self._requests[key] = run_id
+        while len(self._requests) > self._limits.max_remembered_requests:
+            oldest, _ = self._requests.popitem(last=False)
+            self._forget_at.pop(oldest, None)
+
     def _forget_expired(self) -> None:
         now = self._clock()
         while self._forget_at:
@@ -194,6 +229,8 @@ class RunManager:
                 break
             self._forget_at.popitem(last=False)
             self._requests.pop(key, None)
-        for user_id in [u for u, times in self._chats.items()
-                        if not times or times[-1] <= now - MINUTE_S]:
-            del self._chats[user_id]
+        if now >= self._next_sweep:  # drop idle users' chat times, at most twice a minute
+            self._next_sweep = now + MINUTE_S / 2
+            for user_id in [u for u, times in self._chats.items()
+                            if not times or times[-1] <= now - MINUTE_S]:
+                del self._chats[user_id]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -12,22 +13,27 @@ from aiohttp import web
 from toolwire.adapters.metrics import Metrics
 from toolwire.adapters.web.auth import TokenVerifier
 from toolwire.adapters.web.connection import Connection
-from toolwire.adapters.web.runs import RunManager, ScopeFactory
+from toolwire.adapters.web.runs import RunManager
+from toolwire.adapters.web.slots import SocketSlots
 from toolwire.config import Settings
 from toolwire.services.ports import EventBus
-from toolwire.services.tools.spec import ToolSpec
+from toolwire.services.tools.registry import ToolRegistry
 
 
 @dataclass(frozen=True, slots=True)
 class WebDeps:
-    """Everything the web app needs, handed in by the composition root."""
+    """What the web app needs, as providers: each is resolved where it is used.
 
-    settings: Settings
-    bus: EventBus
-    verifier: TokenVerifier
-    scope_factory: ScopeFactory
-    tools: tuple[ToolSpec, ...]
-    metrics: Metrics
+    The composition root hands in the container's providers, so an override made after the
+    app was built still reaches the next request and the next socket.
+    """
+
+    settings: Callable[[], Settings]
+    bus: Callable[[], EventBus]
+    verifier: Callable[[], TokenVerifier]
+    runs: Callable[[], RunManager]
+    tools: Callable[[], ToolRegistry]
+    metrics: Callable[[], Metrics]
 
 
 @dataclass(slots=True, eq=False)
@@ -35,9 +41,8 @@ class WebState:
     """App-wide state of the web adapter."""
 
     deps: WebDeps
-    runs: RunManager
+    slots: SocketSlots
     connections: weakref.WeakSet[Connection] = field(default_factory=weakref.WeakSet)
-    sockets_per_user: dict[str, int] = field(default_factory=dict)
     shutting_down: bool = False
     shutdown_task: asyncio.Task[None] | None = None
 

@@ -4,149 +4,172 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Final
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from toolwire.adapters.web.auth import authenticate
 from toolwire.adapters.web.connection import Connection
-from toolwire.adapters.web.errors import INVALID_MESSAGE, RATE_LIMITED, WireError, error_code
+from toolwire.adapters.web.errors import INVALID_MESSAGE, UNAVAILABLE, WireError, error_code
 from toolwire.adapters.web.protocol import (
+    PONG,
     CancelFrame,
     ChatFrame,
     ClientFrame,
     PingFrame,
     ResumeFrame,
+    decode_frame,
     error_message,
     parse_frame,
-    pong_message,
     request_id_of,
 )
 from toolwire.adapters.web.state import STATE, WebState
+from toolwire.adapters.web.writer import SocketWriter
 from toolwire.services.context import UserExecutionContext
 
 log = logging.getLogger(__name__)
 
-FIRST_EVENT_WAIT_S = 5.0  # how long a chat may hold the next frame for its agent_started
+FIRST_EVENT_WAIT_S: Final = 5.0  # how long a chat may hold the next frame for its agent_started
+ANY_ORIGIN: Final = "*"
 
 
 async def websocket_handler(request: web.Request) -> web.StreamResponse:
     """Authenticate, upgrade, subscribe to the user's events and serve client frames."""
     state = request.app[STATE]
-    settings = state.deps.settings
+    deps = state.deps
+    settings = deps.settings()
     if state.shutting_down:
         raise web.HTTPServiceUnavailable(text="the server is shutting down")
-    _check_origin(request, settings.auth.allowed_origins)
-    user_id = authenticate(request, state.deps.verifier)
-    if state.sockets_per_user.get(user_id, 0) >= settings.limits.sockets_per_user:
-        raise web.HTTPTooManyRequests(
-            text=f"at most {settings.limits.sockets_per_user} sockets per user "
-                 "(limits.sockets_per_user)")
-    ws = web.WebSocketResponse(
-        heartbeat=settings.ws.heartbeat_s, max_msg_size=settings.ws.max_message_bytes)
-    conn = Connection(ws, user_id, max_queued=settings.ws.send_queue)
-    state.sockets_per_user[user_id] = state.sockets_per_user.get(user_id, 0) + 1
-    state.deps.metrics.sockets_open.inc()
+    check_origin(request, settings.auth.allowed_origins)
+    user_id = authenticate(request, deps.verifier())
+    slot = state.slots.acquire(user_id, settings.limits.sockets_per_user)
+    conn: Connection | None = None
     try:
-        subscription = await state.deps.bus.subscribe(user_id, conn.deliver)
+        ws = web.WebSocketResponse(
+            heartbeat=settings.ws.heartbeat_s, max_msg_size=settings.ws.max_message_bytes)
+        writer = SocketWriter(
+            ws,
+            max_frames=settings.ws.send_queue,
+            max_bytes=settings.ws.send_queue_bytes,
+            close_timeout_s=settings.ws.close_timeout_s,
+            transport=lambda: request.transport,
+            on_give_up=slot.release,
+            log_extra={"user_id": user_id},
+        )
+        conn = Connection(user_id, writer)
+        try:
+            subscription = await deps.bus().subscribe(user_id, conn.deliver)
+        except Exception as exc:
+            log.warning("cannot subscribe to the event bus: %s: %s", type(exc).__name__, exc,
+                        extra={"user_id": user_id})
+            raise web.HTTPServiceUnavailable(
+                text="the event bus is unavailable; try again shortly") from None
         try:
             await ws.prepare(request)
             state.connections.add(conn)
-            conn.start()
-            await _read_loop(state, conn)
+            writer.start(f"ws-writer-{conn.connection_id}")
+            await _read_loop(state, conn, ws)
         finally:
             await subscription.close()
-            await conn.stop()
+            writer.close(WSCloseCode.OK, "")
+            await writer.wait_closed()
     finally:
-        _release_socket(state, user_id)
-        _cancel_unwatched_runs(state, conn)
+        slot.release()
+        if conn is not None:
+            _cancel_unwatched_runs(state, conn)
     return ws
 
 
-async def _read_loop(state: WebState, conn: Connection) -> None:
-    async for msg in conn.ws:
+async def _read_loop(state: WebState, conn: Connection, ws: web.WebSocketResponse) -> None:
+    async for msg in ws:
         if msg.type is WSMsgType.TEXT:
             await _handle_text(state, conn, msg.data)
         elif msg.type is WSMsgType.BINARY:
-            conn.send(error_message(INVALID_MESSAGE, "frames must be JSON text, not binary"))
+            conn.writer.send(error_message(INVALID_MESSAGE, "frames must be JSON text, not binary"))
         elif msg.type is WSMsgType.ERROR:
-            log.info("socket error: %s", conn.ws.exception(), extra={"user_id": conn.user_id})
+            log.info("socket error: %s", ws.exception(), extra={"user_id": conn.user_id})
             break
 
 
 async def _handle_text(state: WebState, conn: Connection, text: str) -> None:
+    request_id = None
     try:
-        await _dispatch(state, conn, parse_frame(text))
+        raw = decode_frame(text)
+        request_id = request_id_of(raw)
+        await _dispatch(state, conn, parse_frame(raw))
     except Exception as exc:
-        code, message = error_code(exc)
-        conn.send(error_message(code, message, request_id_of(text)))
+        code, message = error_code(exc, user_id=conn.user_id)
+        conn.writer.send(error_message(code, message, request_id))
 
 
 async def _dispatch(state: WebState, conn: Connection, frame: ClientFrame) -> None:
     if isinstance(frame, PingFrame):
-        conn.send(pong_message())
+        conn.writer.send(PONG)
     elif isinstance(frame, ChatFrame):
         await _start_run(state, conn, frame)
     elif isinstance(frame, CancelFrame):
-        await state.runs.cancel(conn.user_id, frame.run_id)
+        await state.deps.runs().cancel(conn.user_id, frame.run_id)
     elif isinstance(frame, ResumeFrame):
-        await _resume(state, conn, frame)
+        await state.deps.runs().check_owner(conn.user_id, frame.run_id)
+        await _replay(state, conn, frame.run_id, frame.after_seq)
 
 
 async def _start_run(state: WebState, conn: Connection, frame: ChatFrame) -> None:
-    """Start the chat's run, or refuse it (`rate_limited`) while the event bus is down.
+    """Start the chat's run; a repeated `request_id` gets its run's events from seq 1.
 
-    A run that cannot publish could not even say it started, so during an outage the chat
-    gets an `error` frame at once and nothing starts; the client retries later (the same
-    `request_id` is free again, since no run took it).
+    While the event bus is down nothing starts (a run could not even say it started): the
+    chat gets `unavailable` at once, and its `request_id` stays free for the retry.
     """
-    if not await state.deps.bus.ping():
-        raise WireError(RATE_LIMITED, "the event bus is unavailable; no run started, "
+    runs = state.deps.runs()
+    if not runs.accepting:
+        raise WireError(UNAVAILABLE, "the server is shutting down; no new runs start here, "
+                        "retry on another instance or later")
+    if not await state.deps.bus().ping():
+        raise WireError(UNAVAILABLE, "the event bus is unavailable; no run started, "
                         "try again shortly")
     ctx = UserExecutionContext.for_user(
         conn.user_id, thread_id=frame.thread_id, request_id=frame.request_id,
         connection_ids=(conn.connection_id,))
     first_event = conn.expect_run(ctx.run_id)
     try:
-        task = state.runs.start(ctx, frame.message)
-        if task is not None:
-            # DESIGN §3: the first frame after a chat that starts a run is its agent_started,
-            # so the next client frame is read only once that event is queued on this socket.
-            await asyncio.wait({first_event, task}, timeout=FIRST_EVENT_WAIT_S,
-                               return_when=asyncio.FIRST_COMPLETED)
+        started = runs.start(ctx, frame.message)
+        if started.task is None:
+            await runs.check_owner(conn.user_id, started.run_id)  # still kept?
+            await _replay(state, conn, started.run_id, 0)
+            return
+        # The first frame after a chat that starts a run is its agent_started, so the next
+        # client frame is read only once that event is queued on this socket.
+        await asyncio.wait({first_event, started.task}, timeout=FIRST_EVENT_WAIT_S,
+                           return_when=asyncio.FIRST_COMPLETED)
     finally:
         conn.forget_run(ctx.run_id)
 
 
-async def _resume(state: WebState, conn: Connection, frame: ResumeFrame) -> None:
-    await state.runs.check_owner(conn.user_id, frame.run_id)
-    conn.begin_replay(frame.run_id)
-    replayed = []
+async def _replay(state: WebState, conn: Connection, run_id: str, after_seq: int) -> None:
+    """Queue the run's kept events after `after_seq`; live ones follow, none twice."""
+    fetched = conn.writer.replay(run_id, after_seq)
+    events = []
     try:
-        replayed = await state.deps.bus.replay(frame.run_id, frame.after_seq)
+        events = await state.deps.bus().replay(run_id, after_seq)
     finally:
-        conn.end_replay(frame.run_id, frame.after_seq, replayed)
+        if not fetched.done():
+            fetched.set_result(events)
 
 
-def _check_origin(request: web.Request, allowed: list[str]) -> None:
+def check_origin(request: web.Request, allowed: list[str]) -> None:
+    """Refuse a browser `Origin` that `auth.allowed_origins` does not list (`*`: any)."""
     origin = request.headers.get("Origin")
-    if allowed and origin is not None and origin not in allowed:
+    if origin is None or not allowed or ANY_ORIGIN in allowed:
+        return
+    if origin not in allowed:
         raise web.HTTPForbidden(text="this Origin may not connect (auth.allowed_origins)")
 
 
 def _cancel_unwatched_runs(state: WebState, conn: Connection) -> None:
     """With `runs.cancel_on_disconnect`, cancel the user's runs here once their last socket went.
 
-    A socket the server closed as a slow consumer does not count: its runs go on (DESIGN §8).
+    A socket the server closed as a slow consumer does not count: its runs go on.
     """
-    if (state.deps.settings.runs.cancel_on_disconnect and not conn.slow_consumer
-            and conn.user_id not in state.sockets_per_user):
-        state.runs.cancel_runs_of(conn.user_id)
-
-
-def _release_socket(state: WebState, user_id: str) -> None:
-    state.deps.metrics.sockets_open.dec()
-    left = state.sockets_per_user.get(user_id, 1) - 1
-    if left > 0:
-        state.sockets_per_user[user_id] = left
-    else:
-        state.sockets_per_user.pop(user_id, None)
+    if (state.deps.settings().runs.cancel_on_disconnect and not conn.writer.gave_up
+            and state.slots.count(conn.user_id) == 0):
+        state.deps.runs().cancel_runs_of(conn.user_id)

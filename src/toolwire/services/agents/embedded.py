@@ -1,18 +1,37 @@
-"""The embedded deterministic agent (DESIGN §4): no network, same input → same run."""
+"""The embedded deterministic agent: no network, same input → same run.
+
+Every scan of the user's text runs inside the regex engine and is linear in its length (no
+pattern here backtracks more than once over a character). `/call` lines are looked for in
+the whole message; the arithmetic and time rules read its first `RULES_WINDOW` characters.
+So a message of any size is answered in about a millisecond and never holds the event loop.
+"""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from itertools import chain
 from typing import Any, Final
 
+from toolwire.services.events import ToolCompleted
 from toolwire.services.ports import AgentRuntime
-from toolwire.services.tools.calls import ToolOutcome, UnparsedArguments
+from toolwire.services.tools.arguments import parse_arguments
 
-_CALL: Final = re.compile(r"^\s*/call\s+(?P<tool>[A-Za-z_][\w.-]*)\s*(?P<args>.*)$")
-_ARITHMETIC: Final = re.compile(r"[-+(]*\d[\d.\s]*(?:[-+*/%()\s]+[\d.()\s]+)*")
-_OPERATOR: Final = re.compile(r"\d\s*[)]*\s*(\*\*|//|[-+*/%])\s*[(-]*\s*\d")
-_TIME: Final = re.compile(r"\b(time|clock|date|today|now)\b", re.IGNORECASE)
+# Starts with a literal, so the engine skips ahead to each "/call"; `args` runs to the end of
+# the line, so matches never overlap a line and the line-start check below stays linear.
+_CALL: Final = re.compile(r"/call[ \t]+(?P<tool>[A-Za-z_][\w.-]*)(?P<args>[^\n]*)")
+# Maximal runs of characters that may appear in arithmetic; one pass, no backtracking.
+_ARITHMETIC_RUN: Final = re.compile(r"[0-9.+\-*/%() \t\r\n\f\v]+")
+_DIGIT: Final = re.compile(r"[0-9]")
+# A digit, then an operator, then a digit: `[ )]*` and the operators are disjoint, so each
+# start backtracks at most over its own run of spaces and parentheses.
+_OPERATOR: Final = re.compile(r"[0-9][\s)]*(?:\*\*|//|[-+*/%])[\s(\-]*[0-9]", re.ASCII)
+_TIME: Final = re.compile(r"\b(?:time|clock|date|today|now)\b", re.IGNORECASE)
+RULES_WINDOW: Final = 4096
+"""How much of a message the arithmetic and time rules read (an expression is at most 1000)."""
+_LEADING: Final = "-+("
+_TRAILING: Final = "+-*/% \t\r\n\f\v"
 
 
 class EmbeddedAgent:
@@ -22,10 +41,13 @@ class EmbeddedAgent:
 
     async def run(self, message: str, runtime: AgentRuntime) -> str:
         """Answer `message`: explicit calls first, then simple rules, else an echo."""
-        calls = [m for m in map(_CALL.match, message.splitlines()) if m]
-        if calls:
-            return await self._run_calls(calls, runtime)
-        expression = find_arithmetic(message)
+        if "/call" in message:
+            calls = call_lines(message)
+            first = next(calls, None)
+            if first is not None:
+                return await self._run_calls(first, calls, runtime)
+        head = message[:RULES_WINDOW]
+        expression = find_arithmetic(head)
         if expression is not None:
             await runtime.think(f"This is arithmetic; calling calculator on {expression}.")
             outcome = await runtime.call_tool("calculator", {"expression": expression})
@@ -33,7 +55,7 @@ class EmbeddedAgent:
             if outcome.ok:
                 return f"{expression} = {_number(outcome.result)}"
             return f"I could not compute {expression}: {_error_text(outcome)}"
-        if _TIME.search(message):
+        if _TIME.search(head):
             await runtime.think("This asks for the time; calling clock.")
             outcome = await runtime.call_tool("clock", {})
             await runtime.think("Writing the answer.")
@@ -43,45 +65,47 @@ class EmbeddedAgent:
         await runtime.think("No tool needed; echoing the message.")
         return f"You said: {message}"
 
-    async def _run_calls(self, calls: list[re.Match[str]], runtime: AgentRuntime) -> str:
+    async def _run_calls(
+        self, first: re.Match[str], rest: Iterator[re.Match[str]], runtime: AgentRuntime
+    ) -> str:
         lines = []
-        for match in calls:
+        # Lazily: a message with a million `/call` lines is never listed whole, and the
+        # dispatcher ends the run at `runs.max_tool_calls`.
+        for match in chain((first,), rest):
             tool = match["tool"]
             await runtime.think(f"Calling {tool}.")
-            try:
-                args = _parse_args(match["args"])
-            except ValueError as exc:
-                args = UnparsedArguments(str(exc))
-            outcome = await runtime.call_tool(tool, args)
+            outcome = await runtime.call_tool(tool, parse_arguments(match["args"]))
             lines.append(_describe(outcome))
         await runtime.think("Writing the answer.")
         return "\n".join(lines)
 
 
+def call_lines(message: str) -> Iterator[re.Match[str]]:
+    """Yield each line of the form `/call <tool> <args>` (blanks before `/call` allowed)."""
+    for match in _CALL.finditer(message):
+        start = match.start()
+        line_start = message.rfind("\n", 0, start) + 1
+        if not message[line_start:start].strip(" \t"):
+            yield match
+
+
 def find_arithmetic(message: str) -> str | None:
-    """Return the arithmetic expression in `message`, if it has one with an operator."""
-    best = None
-    for match in _ARITHMETIC.finditer(message):
-        candidate = match.group(0).strip()
-        if _OPERATOR.search(candidate) and (best is None or len(candidate) > len(best)):
+    """Return the longest arithmetic expression in `message` that has an operator, if any."""
+    best: str | None = None
+    for run in _ARITHMETIC_RUN.finditer(message):
+        text = run.group()
+        digit = _DIGIT.search(text)
+        if digit is None:
+            continue
+        prefix = text[: digit.start()]
+        start = len(prefix.rstrip(_LEADING))
+        candidate = text[start:].rstrip(_TRAILING).strip()
+        if (best is None or len(candidate) > len(best)) and _OPERATOR.search(candidate):
             best = candidate
     return best
 
 
-def _parse_args(text: str) -> dict[str, Any]:
-    text = text.strip()
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"arguments are not JSON: {exc.msg}") from exc
-    if not isinstance(value, dict):
-        raise ValueError("arguments must be a JSON object")
-    return value
-
-
-def _describe(outcome: ToolOutcome) -> str:
+def _describe(outcome: ToolCompleted) -> str:
     if outcome.ok:
         return _format_result(outcome.result)
     return f"{outcome.tool} failed: {_error_text(outcome)}"
@@ -101,7 +125,7 @@ def _number(value: Any) -> str:
     return str(value)
 
 
-def _error_text(outcome: ToolOutcome) -> str:
+def _error_text(outcome: ToolCompleted) -> str:
     if outcome.error is None:
         return outcome.status
     return f"{outcome.error.message} ({outcome.error.type})"

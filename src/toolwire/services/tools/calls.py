@@ -1,4 +1,4 @@
-"""A tool call and its outcome, as the dispatcher and executor pass them around."""
+"""A tool call as the dispatcher and executor pass it around, and how it ended."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from toolwire.services.context import new_id
-from toolwire.services.events import ErrorInfo, ToolStatus
+from toolwire.services.events import ToolCompleted
+
+ToolOutcome = ToolCompleted
+"""How a tool call ended; the same object is published as its `tool_completed` event."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,23 +19,6 @@ class ToolCall:
     tool: str
     args: dict[str, Any]
     call_id: str = field(default_factory=lambda: new_id("c"))
-
-
-@dataclass(frozen=True, slots=True)
-class ToolOutcome:
-    """How a tool call ended; `result` only when `status == "ok"`."""
-
-    call_id: str
-    tool: str
-    status: ToolStatus
-    duration_ms: float
-    result: Any = None
-    error: ErrorInfo | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Return True when the tool returned a result."""
-        return self.status == "ok"
 
 
 class UnparsedArguments(dict[str, Any]):

@@ -24,16 +24,34 @@ def test_a_text_reply_has_content_and_no_tool_calls() -> None:
 
 
 def test_tool_calls_keep_their_id_name_and_raw_arguments() -> None:
-    reply = parse_reply(body({"role": "assistant", "content": None, "tool_calls": [
-        {"id": "call_1", "type": "function",
-         "function": {"name": "calculator", "arguments": '{"expression":"6*7"}'}},
-    ]}))
+    reply = parse_reply(
+        body(
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "calculator", "arguments": '{"expression":"6*7"}'},
+                    },
+                ],
+            }
+        )
+    )
     assert reply.content is None
     assert reply.tool_calls == (ModelToolCall("call_1", "calculator", '{"expression":"6*7"}'),)
-    assert reply.as_message() == {"role": "assistant", "content": None, "tool_calls": [
-        {"id": "call_1", "type": "function",
-         "function": {"name": "calculator", "arguments": '{"expression":"6*7"}'}},
-    ]}
+    assert reply.as_message() == {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": "calculator", "arguments": '{"expression":"6*7"}'},
+            },
+        ],
+    }
 
 
 @pytest.mark.parametrize(
@@ -46,10 +64,14 @@ def test_tool_calls_keep_their_id_name_and_raw_arguments() -> None:
         (body({"content": 7}), "content is not a string"),
         (body({"content": None}), "neither text nor tool calls"),
         (body({"content": None, "tool_calls": {"id": "a"}}), "tool_calls is not a list"),
-        (body({"content": None, "tool_calls": [{"function": {"name": "f", "arguments": "{}"}}]}),
-         "tool_calls[0] has no str 'id'"),
-        (body({"content": None, "tool_calls": [{"id": "a", "function": {"name": "f"}}]}),
-         "tool_calls[0].function has no str 'arguments'"),
+        (
+            body({"content": None, "tool_calls": [{"function": {"name": "f", "arguments": "{}"}}]}),
+            "tool_calls[0] has no str 'id'",
+        ),
+        (
+            body({"content": None, "tool_calls": [{"id": "a", "function": {"name": "f"}}]}),
+            "tool_calls[0].function has no str 'arguments'",
+        ),
     ],
 )
 def test_malformed_bodies_say_what_is_missing(data: Any, problem: str) -> None:
@@ -68,8 +90,16 @@ def test_model_arguments_are_parsed_or_marked_unparsed() -> None:
 
 
 def test_tool_outcomes_become_json_for_the_model() -> None:
-    ok = ToolOutcome("c_1", "calculator", "ok", 1.0, result=42)
-    failed = ToolOutcome("c_2", "nope", "error", 1.0, error=ErrorInfo("unknown_tool", "no tool"))
+    ok = ToolOutcome(tool="calculator", call_id="c_1", status="ok", duration_ms=1.0, result=42)
+    failed = ToolOutcome(
+        tool="nope",
+        call_id="c_2",
+        status="error",
+        duration_ms=1.0,
+        error=ErrorInfo("unknown_tool", "no tool"),
+    )
     assert json.loads(tool_content(ok)) == {"status": "ok", "result": 42}
     assert json.loads(tool_content(failed)) == {
-        "status": "error", "error": {"type": "unknown_tool", "message": "no tool"}}
+        "status": "error",
+        "error": {"type": "unknown_tool", "message": "no tool"},
+    }

@@ -12,7 +12,8 @@ from toolwire.services.tools.spec import tool
 class SleepArgs(BaseModel, extra="forbid"):
     """Arguments of `sleep`."""
 
-    seconds: float = Field(ge=0, le=3600, description="How long to wait")
+    # strict: a JSON `true` is not a duration (lax validation would wait 1 s)
+    seconds: float = Field(ge=0, le=3600, strict=True, description="How long to wait")
 
 
 @tool(name="sleep", description="Wait for a number of seconds (for testing timeouts).")

@@ -1,0 +1,122 @@
+"""Environment and `.env` sources that name the variable or file behind a mistake."""
+
+from __future__ import annotations
+
+import difflib
+import io
+import json
+import warnings
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from dotenv.parser import parse_stream
+from pydantic_settings import BaseSettings, DotEnvSettingsSource, EnvSettingsSource
+from pydantic_settings.exceptions import SettingsError
+
+from toolwire.config.fields import walk
+
+DEFAULT_ENV_FILE: Final = ".env"
+
+OTHER_VARIABLES: Final = frozenset({"TOOLWIRE_TOKEN"})
+"""Variables with the settings' prefix that are not settings (read by `toolwire chat`)."""
+
+
+class SettingsWarning(UserWarning):
+    """A `TOOLWIRE_` variable that no setting reads (most likely a misspelling)."""
+
+
+def unknown_variables(
+    settings_cls: type[BaseSettings], names: Iterable[str]
+) -> list[tuple[str, str | None]]:
+    """Return `(variable, closest real variable or None)` for each name no setting reads."""
+    prefix = str(settings_cls.model_config.get("env_prefix") or "").upper()
+    delimiter = str(settings_cls.model_config.get("env_nested_delimiter") or "__")
+    fields = list(walk(settings_cls))
+    known = {field.variable for field in fields}
+    open_prefixes = tuple(field.variable + delimiter for field in fields if field.takes_keys)
+    unknown = []
+    for name in sorted({name.upper() for name in names}):
+        if not name.startswith(prefix) or name in known or name in OTHER_VARIABLES:
+            continue
+        if open_prefixes and name.startswith(open_prefixes):
+            continue
+        closest = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+        unknown.append((name, closest[0] if closest else None))
+    return unknown
+
+
+class _Explaining:
+    """Mixin for env sources: warn about unknown variables, name the one holding bad JSON."""
+
+    where = ""
+    env_vars: Mapping[str, str | None]
+    settings_cls: type[BaseSettings]
+
+    def warn_about_unknown_variables(self) -> None:
+        """Warn once per variable with the prefix that no setting reads."""
+        for name, closest in unknown_variables(self.settings_cls, self.env_vars):
+            hint = f"; did you mean {closest}?" if closest else ""
+            warnings.warn(f"{name}{self.where} is not a toolwire setting and is ignored{hint}",
+                          SettingsWarning, stacklevel=2)
+
+    def __call__(self) -> dict[str, Any]:
+        try:
+            data: dict[str, Any] = super().__call__()  # type: ignore[misc]
+        except SettingsError as exc:
+            raise self._explained(exc) from None
+        return data
+
+    def _explained(self, exc: SettingsError) -> SettingsError:
+        cause: BaseException | None = exc
+        while cause is not None and not isinstance(cause, json.JSONDecodeError):
+            cause = cause.__cause__ or cause.__context__
+        if cause is None:
+            return exc
+        holders = sorted(name.upper() for name, value in self.env_vars.items()
+                         if value == cause.doc)
+        name = holders[0] if holders else "a variable"
+        return SettingsError(
+            f"{name}{self.where} is not valid JSON: {cause.msg} at position {cause.pos}")
+
+
+class CheckedEnvSource(_Explaining, EnvSettingsSource):
+    """`TOOLWIRE_…` environment variables."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        self.warn_about_unknown_variables()
+
+
+class CheckedDotEnvSource(_Explaining, DotEnvSettingsSource):
+    """A `.env` file that must be text of `NAME=value` lines, or absent."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env_file: str | Path) -> None:
+        self.where = f" (in {Path(env_file).resolve()})"
+        super().__init__(settings_cls, env_file=env_file)
+        self.warn_about_unknown_variables()
+
+    def _read_env_file(self, file_path: Path) -> Mapping[str, str | None]:
+        if file_path.is_file():
+            check_env_file(file_path, self.env_file_encoding or "utf-8")
+        return super()._read_env_file(file_path)
+
+
+def check_env_file(path: Path, encoding: str) -> None:
+    """Raise `SettingsError` naming `path` unless it is text of `NAME=value` lines."""
+    where = path.resolve()
+    try:
+        text = path.read_bytes().decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"{where} is not a {encoding} text file (byte {exc.start} is "
+                            "not text); a .env file holds NAME=value lines") from None
+    except OSError as exc:
+        raise SettingsError(f"cannot read {where}: {exc.strerror}") from None
+    if "\0" in text:
+        raise SettingsError(f"{where} is a binary file; a .env file holds NAME=value lines")
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            statement = binding.original.string
+            skipped = statement[: len(statement) - len(statement.lstrip())].count("\n")
+            raise SettingsError(f"{where}, line {binding.original.line + skipped}: "
+                                "not a NAME=value line (values with spaces need quotes)")
