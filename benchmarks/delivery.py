@@ -33,6 +33,7 @@ from benchmarks.delivery_client import (
     stream_trial,
 )
 from benchmarks.processes import RedisServer, ServerProcess
+from benchmarks.server_settings import server_settings
 from benchmarks.servers.stream import StreamCommand
 from benchmarks.stats import Summary, summarise
 from benchmarks.targets import Target, target
@@ -72,13 +73,9 @@ def command_for(mode: str, clients: int, burst_frames: int, paced_s: float) -> S
 def toolwire_env(send_queue: int, redis_url: str | None = None,
                  prefix: str = "toolwire") -> dict[str, str]:
     """Return the settings of a toolwire server under test (defaults, except as noted)."""
-    env = {
-        "TOOLWIRE_ENV": "staging",  # INFO logs, no dev-only tools
-        "TOOLWIRE_AUTH__DEV_LOGIN": "true",  # the client logs in through POST /auth/token
-        # A burst is produced faster than any client reads it: a queue as long as the burst
-        # measures delivery, not the slow-consumer guard (which would close the socket 1008).
-        "TOOLWIRE_WS__SEND_QUEUE": str(send_queue),
-    }
+    # A burst is produced faster than any client reads it: a queue as long as the burst
+    # measures delivery, not the slow-consumer guard (which would close the socket 1008).
+    env = server_settings(TOOLWIRE_WS__SEND_QUEUE=str(send_queue))
     if redis_url is not None:
         env |= {"TOOLWIRE_EVENTS__BACKEND": "redis", "TOOLWIRE_EVENTS__REDIS_URL": redis_url,
                 "TOOLWIRE_EVENTS__REDIS_PREFIX": prefix}

@@ -25,6 +25,7 @@ from benchmarks.delivery_client import ToolwireDialect, chat_frame, client_sessi
 from benchmarks.internals import close_by_hand, hand_builder
 from benchmarks.processes import ServerProcess
 from benchmarks.scope import BY_HAND, TOOLWIRE, TOY, bench_settings
+from benchmarks.server_settings import server_settings
 from benchmarks.stats import summarise
 from benchmarks.targets import Target, target
 from toolwire import RequestScope, UserExecutionContext, create_container
@@ -117,13 +118,8 @@ async def drive_runs(url: str, users: int, runs: int, message: str) -> dict[str,
 async def server_rss(work: Path, checkpoints: Sequence[int], users: int,
                      extra_env: dict[str, str]) -> dict[str, Any]:
     """Return `toolwire serve`'s RSS at start and after each checkpoint's runs."""
-    env = {
-        "TOOLWIRE_ENV": "staging",
-        "TOOLWIRE_AUTH__DEV_LOGIN": "true",
-        # Each user chats as soon as its run ends, far more than the per-user default allows.
-        "TOOLWIRE_LIMITS__CHATS_PER_MINUTE": "100000000",
-        **extra_env,
-    }
+    # Each user chats as soon as its run ends, far more than the per-user default allows.
+    env = server_settings(TOOLWIRE_LIMITS__CHATS_PER_MINUTE="100000000", **extra_env)
     server = ServerProcess.toolwire_serve(work / "serve.log", env).start()
     try:
         await drive_runs(server.url, users, users, "hello")  # connections, imports, caches

@@ -24,6 +24,7 @@ import aiohttp
 from benchmarks.config import RunConfig
 from benchmarks.delivery_client import ToolwireDialect, chat_frame, client_session, connect_all
 from benchmarks.processes import ServerProcess
+from benchmarks.server_settings import server_settings
 from benchmarks.stats import percentiles
 from benchmarks.targets import Target, target
 
@@ -150,7 +151,7 @@ async def run(cfg: RunConfig) -> dict[str, Any]:
     """Start `toolwire serve`, connect the users and let them chat."""
     users = cfg.size(1000, 20)
     duration_s = cfg.size(30, 3)
-    env = {"TOOLWIRE_ENV": "staging", "TOOLWIRE_AUTH__DEV_LOGIN": "true"}
+    env = server_settings()
     with tempfile.TemporaryDirectory(prefix="toolwire-bench-") as tmp:
         server = ServerProcess.toolwire_serve(Path(tmp) / "serve.log", env).start()
         try:
