@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import ScalarFormatter
 
 COLOURS = {"raw aiohttp": "#7f7f7f", "python-socketio": "#9467bd",
            "toolwire memory bus": "#1f77b4", "toolwire Redis bus": "#d62728"}
@@ -25,8 +26,9 @@ def scope_cost(result: dict[str, Any], path: Path) -> Path:
     colours = ["#1f77b4" if n.startswith("toolwire container") else "#aaaaaa" for n in names]
     fig, ax = plt.subplots(figsize=(8, 3.6))
     ax.barh(names, medians, xerr=[low, high], color=colours, capsize=3)
-    for y, value in enumerate(medians):
-        ax.text(value, y, f"  {value:.2f} µs", va="center", fontsize=8)
+    for y, name in enumerate(names):
+        ax.text(figures[name]["max"], y, f"  {figures[name]['median']:.2f} µs", va="center",
+                fontsize=8)
     ax.set_xlabel("µs per create + close (median; bars: min–max over repeats)")
     ax.set_title("Request scope: create + close of dispatcher, executor, bridge")
     ax.set_xlim(0, max(f["max"] for f in figures.values()) * 1.3)
@@ -47,13 +49,14 @@ def throughput(result: dict[str, Any], path: Path) -> Path:
         right.plot(clients, [r["server_us_per_frame"]["median"] for r in rows], "o-",
                    label=variant, color=colour)
     for ax in (left, right):
-        ax.set_xscale("log")
+        _clients_axis(ax, result["params"]["clients"])
         ax.set_xlabel("clients (one socket per user)")
         ax.grid(alpha=0.3)
     left.set_ylabel("frames/s received (median)")
     left.set_title("Burst delivery: throughput")
     right.set_ylabel("server CPU µs per frame (median)")
     right.set_yscale("log")
+    right.yaxis.set_major_formatter(ScalarFormatter())
     right.set_title("Burst delivery: server cost")
     left.legend(fontsize=8)
     return _save(fig, path)
@@ -73,14 +76,21 @@ def latency(result: dict[str, Any], path: Path) -> Path:
         ax.plot(clients, [r["latency_p50_ms"]["median"] for r in rows], "o--", color=colour,
                 alpha=0.6, label=f"{variant} p50")
     ax.axhline(1.0, color="black", lw=0.8, ls=":", label="target p99 1 ms")
-    ax.set_xscale("log")
+    _clients_axis(ax, result["params"]["clients"])
     ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(ScalarFormatter())
     ax.set_xlabel("clients (2 000 events/s in all)")
     ax.set_ylabel("ms from production to arrival")
     ax.set_title("Paced delivery: latency percentiles")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     return _save(fig, path)
+
+
+def _clients_axis(ax: Any, clients: list[int]) -> None:
+    ax.set_xscale("log")
+    ax.set_xticks(clients, [str(c) for c in clients])
+    ax.minorticks_off()
 
 
 def _rows(result: dict[str, Any], mode: str, variant: str) -> list[dict[str, Any]]:
