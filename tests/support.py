@@ -16,7 +16,7 @@ def event(run_id: str, seq: int, type_: EventType = "agent_thinking") -> RunEven
     )
 
 
-async def eventually(check: Callable[[], Awaitable[bool] | bool], within: float = 5.0) -> None:
+async def eventually(check: Callable[[], Awaitable[bool] | bool], within: float = 10.0) -> None:
     """Poll `check` until it holds; fail after `within` seconds."""
     deadline = time.monotonic() + within
     while True:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from toolwire._version import __version__
 
 if TYPE_CHECKING:
+    from toolwire.adapters.web.access_log import PathOnlyAccessLogger
     from toolwire.config import Settings
     from toolwire.container import (
         ApplicationContainer,
@@ -59,6 +60,7 @@ _HOMES = {
     "AgentRuntime": "toolwire.services.ports",
     "ToolOutcome": "toolwire.services.tools.calls",
     "ToolSpec": "toolwire.services.tools.spec",
+    "PathOnlyAccessLogger": "toolwire.adapters.web.access_log",
     "tool": "toolwire.services.tools.spec",
 }
 
@@ -84,6 +86,7 @@ __all__ = [
     "AgentThinking",
     "ApplicationContainer",
     "ErrorInfo",
+    "PathOnlyAccessLogger",
     "RequestScope",
     "RunEvent",
     "Settings",

@@ -95,15 +95,6 @@ async def receive_until(
                 return frames
 
 
-async def eventually(predicate: Callable[[], bool], within_s: float = DEADLINE_S) -> None:
-    """Poll `predicate` until it holds, failing after `within_s`."""
-    async with asyncio.timeout(within_s):
-        while True:
-            if predicate():
-                return
-            await asyncio.sleep(0.02)
-
-
 def completed(frame: Frame) -> bool:
     """Return True for an `agent_completed` frame."""
     return frame.get("type") == "agent_completed"

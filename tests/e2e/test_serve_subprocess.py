@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.e2e.conftest import eventually
+from tests.support import eventually
 from toolwire.testing import assert_well_formed
 
 GRACE_S = 1.5

@@ -15,6 +15,7 @@ import aiohttp
 from aiohappyeyeballs import AddrInfoType
 
 from tests.e2e.served import Served, open_socket, serve
+from tests.support import eventually
 from toolwire.testing import assert_well_formed
 
 MIB = 1024 * 1024
@@ -56,16 +57,6 @@ async def read_run(ws: aiohttp.ClientWebSocketResponse) -> list[dict[str, object
                 return frames
 
 
-async def eventually(check: object, within_s: float) -> None:
-    deadline = time.monotonic() + within_s
-    while True:
-        outcome = await check()  # type: ignore[operator]
-        if outcome:
-            return
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
-
-
 async def test_peers_that_never_read_are_released_with_their_memory() -> None:
     async with serve(TOOLWIRE_WS__CLOSE_TIMEOUT_S=str(CLOSE_TIMEOUT_S),
                      TOOLWIRE_RUNS__RETENTION_S="0") as served, \
@@ -85,7 +76,7 @@ async def test_peers_that_never_read_are_released_with_their_memory() -> None:
             async def released() -> bool:
                 return await served.metric(session, "toolwire_sockets_open") == 1
 
-            await eventually(released, within_s=CLOSE_TIMEOUT_S + 5)
+            await eventually(released, within=CLOSE_TIMEOUT_S + 5)
             after = served.rss_bytes()
             fresh = await open_socket(session, served, "slow")  # a slot is free again
             await fresh.send_json({"type": "ping"})

@@ -13,10 +13,10 @@ from tests.e2e.conftest import (
     ServerFactory,
     completed,
     connect,
-    eventually,
     receive_until,
     stalling_client,
 )
+from tests.support import eventually
 from toolwire.adapters.web.state import STATE
 from toolwire.services.events import RunEvent
 from toolwire.testing import assert_well_formed
@@ -65,7 +65,7 @@ async def test_cancel_on_disconnect_cancels_a_run_once_its_last_socket_closes(
     ws = await connect(client, "ada")
     started = await _start_sleeping_run(ws, 30)
     await ws.close()
-    await eventually(lambda: client.app[STATE].deps.runs().live_count == 0, within_s=5)  # not 30 s
+    await eventually(lambda: client.app[STATE].deps.runs().live_count == 0, within=5)  # not 30 s
     run = await _resume(client, "ada", started[0]["run_id"])
     assert_well_formed(run)
     assert run[-2]["data"]["status"] == "cancelled"  # the sleep's tool_completed

@@ -197,7 +197,7 @@ def argument_sets(tool: str) -> st.SearchStrategy[dict[str, Any]]:
         "echo": st.text(),
         # any number a sleep would wait out is small; everything else must be refused
         "sleep": st.floats(min_value=0, max_value=0.01) | json_values.filter(
-            lambda v: isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v),
+            lambda v: isinstance(v, bool) or not isinstance(v, int | float) or not v >= 0),
     }[tool]
     return (st.fixed_dictionaries({names[tool]: typed})
             | st.dictionaries(st.text(max_size=10), json_values, max_size=3))

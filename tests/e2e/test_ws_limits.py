@@ -15,11 +15,11 @@ from tests.e2e.conftest import (
     chat_run,
     completed,
     connect,
-    eventually,
     receive,
     receive_until,
     stalling_client,
 )
+from tests.support import eventually
 from toolwire.adapters.web.state import STATE
 from toolwire.services.events import RunEvent
 from toolwire.testing import assert_well_formed

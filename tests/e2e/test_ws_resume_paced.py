@@ -15,12 +15,12 @@ from tests.e2e.conftest import (
     ServerFactory,
     completed,
     connect,
-    eventually,
     receive,
     receive_until,
     stalling_client,
     token_for,
 )
+from tests.support import eventually
 from toolwire.adapters.web.state import STATE
 from toolwire.services.ports import EventBus
 from toolwire.testing import assert_well_formed

@@ -84,7 +84,8 @@ async def test_a_cancel_after_any_number_of_steps_leaves_a_well_formed_run(
         assert started >= 55
 
 
-@pytest.mark.parametrize("held", ["tool_executing", "tool_completed", "agent_thinking"])
+@pytest.mark.parametrize(
+    "held", ["agent_started", "tool_executing", "tool_completed", "agent_thinking"])
 async def test_a_cancel_inside_a_publish_still_pairs_every_tool_call(
     toolwire_container: ApplicationContainer, toolwire_override: ProviderOverrides, held: str,
 ) -> None:

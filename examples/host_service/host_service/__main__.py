@@ -6,17 +6,9 @@ import argparse
 import logging
 
 from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
 
 from host_service.application import create_host_app
-
-
-class PathOnlyAccessLogger(AbstractAccessLogger):
-    """Log requests without their query string: browsers send `access_token` in it."""
-
-    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        """Write one access-log line."""
-        self.logger.info('"%s %s" %s %.3fs', request.method, request.path, response.status, time)
+from toolwire import PathOnlyAccessLogger
 
 
 def main() -> None:
@@ -26,6 +18,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000)
     options = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Browsers send `access_token` in the WebSocket URL: log paths, never query strings.
     web.run_app(create_host_app(), host=options.host, port=options.port,
                 access_log_class=PathOnlyAccessLogger)
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final
 
-from toolwire.config import LegacySettings
 from toolwire.container import ApplicationContainer
 from toolwire.services.errors import ToolwireError
 
@@ -22,9 +21,9 @@ class LegacyEntryPointError(ToolwireError):
     """A legacy entry point was called while `legacy.mode` is `error`."""
 
 
-def removal_date(settings: LegacySettings) -> date:
-    """Return `legacy.removal_date`, or 30 days after `RELEASE_DATE` when it is unset."""
-    return settings.removal_date or RELEASE_DATE + GRACE_PERIOD
+def removal_date(configured: date | None) -> date:
+    """Return the configured `legacy.removal_date`, or 30 days after `RELEASE_DATE`."""
+    return configured or RELEASE_DATE + GRACE_PERIOD
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +50,10 @@ def announce(container: ApplicationContainer, entry: EntryPoint, *, stacklevel: 
     `stacklevel` is counted from the caller of `announce`, as for `warnings.warn`.
     """
     container.legacy_calls()[entry.name] += 1
-    settings: LegacySettings = container.settings().legacy
+    settings = container.settings().legacy
     if settings.mode == "off":
         return
     if settings.mode == "error":
         raise LegacyEntryPointError(entry.refusal())
-    warnings.warn(entry.deprecation(removal_date(settings)), DeprecationWarning,
+    warnings.warn(entry.deprecation(removal_date(settings.removal_date)), DeprecationWarning,
                   stacklevel=stacklevel + 1)
