@@ -1,4 +1,4 @@
-"""The example in docs/agui.md runs as written and prints what the doc says it prints."""
+"""The AG-UI example in docs/protocol.md runs as written and prints what the doc says."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-DOC = Path(__file__).parents[2] / "docs" / "agui.md"
+DOC = Path(__file__).parents[2] / "docs" / "protocol.md"
 
 
 def test_the_agui_doc_example_runs_and_prints_the_answer(tmp_path: Path) -> None:
-    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+    blocks = [block for block in re.findall(r"```python\n(.*?)```",
+                                            DOC.read_text(encoding="utf-8"), re.S)
+              if '"/agui"' in block]
     assert len(blocks) == 1
     script = tmp_path / "agui_example.py"
     script.write_text(blocks[0], encoding="utf-8")

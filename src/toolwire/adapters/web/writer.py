@@ -9,9 +9,9 @@ A burst that outgrows the bounds before the writer had its turn does not make a 
 past the bounds the server gives up only when the transport holds bytes the kernel would not
 take (the peer is behind), or when the queue reaches `HARD_LIMIT_FACTOR` times the bounds.
 
-Repeated events are dropped here, and only here: the writer remembers the last `seq` it
-wrote of each run and skips anything not newer, so the seam between a replay and the live
-stream never shows an event twice.
+The bus hands each `(run_id, seq)` to a socket once. What the writer adds is the seam of a
+resume: it remembers the last `seq` it wrote of each run, so live events queued behind a
+replay that the replay already wrote are skipped, and no event shows twice.
 """
 
 from __future__ import annotations
