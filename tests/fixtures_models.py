@@ -2,7 +2,7 @@
 
 `scripted_model`: an OpenAI-compatible chat-completions server (aiohttp, free port) that plays
 a script of recorded response shapes: streamed answers, tool calls (one, parallel, with broken
-JSON), HTTP errors, slow answers. `mcp_http_server`: the demo MCP server of tests/mcp over
+JSON), HTTP errors, slow answers. `mcp_http_server`: the demo MCP server of tests/mcp_demo over
 streamable HTTP in a subprocess; `DEMO_STDIO` is the same server's stdio command.
 """
 
@@ -24,7 +24,7 @@ import pytest_asyncio
 from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
-DEMO_SERVER = Path(__file__).parent / "mcp" / "demo_server.py"
+DEMO_SERVER = Path(__file__).parent / "mcp_demo" / "demo_server.py"
 DEMO_STDIO = [sys.executable, str(DEMO_SERVER)]
 API_KEY = "sk-test-do-not-leak-4f1c9e"
 MODEL = "gpt-test"
