@@ -1,4 +1,9 @@
-"""Pytest fixtures that run a real `redis-server` per test on a free loopback port."""
+"""Pytest fixtures that run real `redis-server`s on free loopback ports.
+
+`redis_server` is a plain server per test, `durable_redis_server` one with AOF on (so a
+restart keeps what it acknowledged), `redis_cluster_url` a 3-master Redis Cluster shared by
+a module's tests and emptied before each.
+"""
 
 from __future__ import annotations
 
@@ -24,18 +29,25 @@ def _free_port() -> int:
 class RedisServer:
     """A `redis-server` child process that a test may stop and start again on the same port."""
 
-    def __init__(self, binary: str, workdir: Path) -> None:
-        self.port = _free_port()
+    def __init__(
+        self, binary: str, workdir: Path, *, aof: bool = False, port: int | None = None,
+        extra: tuple[str, ...] = (),
+    ) -> None:
+        self.port = port or _free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._binary = binary
         self._workdir = workdir
+        self._aof = aof
+        self._extra = extra
         self._logfile = workdir / "redis.log"
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         """Start the server and wait until it answers PING."""
-        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        args += ["--dir", str(self._workdir), "--logfile", str(self._logfile)]
+        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        args += ["--appendonly", "yes" if self._aof else "no"]
+        args += ["--dir", str(self._workdir), "--logfile", str(self._logfile), *self._extra]
+        self._workdir.mkdir(parents=True, exist_ok=True)
         self._proc = subprocess.Popen(
             [self._binary, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -69,18 +81,113 @@ class RedisServer:
             return False
 
 
+def _binary(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        pytest.skip(f"{name} binary not installed (apt-get install redis-server)")
+    return found
+
+
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A running `redis-server` for this test (skips when the binary is missing)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server binary not installed (apt-get install redis-server)")
-    server = RedisServer(binary, tmp_path)
+    server = RedisServer(_binary("redis-server"), tmp_path)
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def durable_redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A running `redis-server` with AOF on: a restart keeps every acknowledged write."""
+    server = RedisServer(_binary("redis-server"), tmp_path, aof=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _free_cluster_port() -> int:
+    """Return a free port whose cluster-bus port (port + 10000) is free too."""
+    while True:
+        port = _free_port()
+        if port + 10000 > 65535:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+
+
+class RedisCluster:
+    """Three `redis-server --cluster-enabled yes` masters joined by `redis-cli --cluster create`."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.nodes = [
+            RedisServer(_binary("redis-server"), workdir / f"node{n}", port=port, extra=(
+                "--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf",
+                "--cluster-node-timeout", "5000"))
+            for n, port in enumerate(_free_cluster_port() for _ in range(3))
+        ]
+        self.url = f"redis://127.0.0.1:{self.nodes[0].port}"
+
+    def start(self) -> None:
+        """Start the nodes, create the cluster and wait until every slot is served."""
+        for node in self.nodes:
+            node.start()
+        addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
+        subprocess.run(
+            [_binary("redis-cli"), "--cluster", "create", *addresses,
+             "--cluster-replicas", "0", "--cluster-yes"],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=30)
+        deadline = time.monotonic() + 20
+        while not all(self._ok(node) for node in self.nodes):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the Redis cluster did not reach cluster_state:ok")
+            time.sleep(0.1)
+
+    def flush(self) -> None:
+        """Empty every node."""
+        for node in self.nodes:
+            self._cli(node, "FLUSHALL")
+
+    def stop(self) -> None:
+        """Stop every node."""
+        for node in self.nodes:
+            node.stop()
+
+    def _ok(self, node: RedisServer) -> bool:
+        return "cluster_state:ok" in self._cli(node, "CLUSTER", "INFO")
+
+    @staticmethod
+    def _cli(node: RedisServer, *command: str) -> str:
+        done = subprocess.run(
+            [_binary("redis-cli"), "-p", str(node.port), *command],
+            check=True, capture_output=True, text=True, timeout=10)
+        return done.stdout
+
+
+@pytest.fixture(scope="module")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
+    """A 3-master Redis Cluster shared by the module's tests."""
+    cluster = RedisCluster(tmp_path_factory.mktemp("redis-cluster"))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def redis_cluster_url(redis_cluster: RedisCluster) -> str:
+    """The URL of an emptied 3-master Redis Cluster (any node's address reaches all)."""
+    redis_cluster.flush()
+    return redis_cluster.url
 
 
 @pytest.fixture

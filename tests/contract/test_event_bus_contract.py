@@ -1,4 +1,4 @@
-"""One contract for every `EventBus`: the in-memory bus and the Redis bus behave alike."""
+"""One contract for every `EventBus`: memory, Redis and Redis Cluster behave alike."""
 
 from __future__ import annotations
 
@@ -38,14 +38,22 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(params=[
+    "memory",
+    pytest.param("redis", marks=pytest.mark.redis),
+    pytest.param("redis-cluster", marks=pytest.mark.redis),
+])
 async def bus(request: pytest.FixtureRequest, clock: FakeClock) -> AsyncIterator[Bus]:
     built: Bus
     if request.param == "memory":
         built = InMemoryEventBus(retention_s=RETENTION_S, max_events=MAX_EVENTS, clock=clock)
-    else:
+    elif request.param == "redis":
         url = request.getfixturevalue("redis_url")
         built = RedisEventBus(url=url, retention_s=RETENTION_S, max_events=MAX_EVENTS)
+    else:
+        url = request.getfixturevalue("redis_cluster_url")
+        built = RedisEventBus(
+            url=url, cluster=True, retention_s=RETENTION_S, max_events=MAX_EVENTS)
     yield built
     await built.aclose()
 

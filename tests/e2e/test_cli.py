@@ -93,10 +93,12 @@ def test_run_logs_json_lines_in_staging_without_the_secret() -> None:
     assert done.returncode == 0, done.stderr
     entries = [json.loads(line) for line in done.stderr.splitlines()]
     run_id = json.loads(done.stdout.splitlines()[0])["run_id"]
-    assert [e["message"] for e in entries] == ["run started (agent embedded)",
+    request_id = json.loads(done.stdout.splitlines()[0])["data"]["request_id"]
+    assert [e["message"] for e in entries] == ["run started (agent embedded, from in-process)",
                                                entries[1]["message"]]
     assert entries[1]["message"].startswith("run ended: ok")
-    assert {(e["run_id"], e["user_id"], e["level"]) for e in entries} == {(run_id, "ada", "INFO")}
+    assert {(e["run_id"], e["user_id"], e["request_id"], e["level"]) for e in entries} == {
+        (run_id, "ada", request_id, "INFO")}
     assert secret not in done.stderr
 
 

@@ -5,21 +5,25 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
+from tests.blackhole_proxy import BlackholeProxy
 from tests.fixtures_redis import RedisServer
 from tests.support import event, eventually
 from toolwire.adapters.redis_bus import RedisEventBus
+from toolwire.adapters.redis_bus.keys import RedisKeys
 from toolwire.services.events import RunEvent
 
 pytestmark = pytest.mark.redis
 
 RETENTION_S = 60.0
 
-MakeBus = Callable[[], RedisEventBus]
+MakeBus = Callable[..., RedisEventBus]
 
 
 @pytest.fixture
@@ -27,8 +31,9 @@ async def make_bus(redis_url: str) -> AsyncIterator[MakeBus]:
     """Build bus instances on this test's server, as separate processes would; close them all."""
     built: list[RedisEventBus] = []
 
-    def make() -> RedisEventBus:
-        built.append(RedisEventBus(url=redis_url, retention_s=RETENTION_S, max_events=3))
+    def make(**options: Any) -> RedisEventBus:
+        options = {"retention_s": RETENTION_S, "max_events": 3, **options}
+        built.append(RedisEventBus(url=redis_url, **options))
         return built[-1]
 
     yield make
@@ -45,7 +50,7 @@ async def redis_client(redis_url: str) -> AsyncIterator[Redis]:
 
 async def listeners(client: Redis, user_id: str) -> int:
     """Return how many pub/sub connections listen on the user's channel."""
-    [(_, count)] = await client.pubsub_numsub(f"toolwire:user:{user_id}")
+    [(_, count)] = await client.pubsub_numsub(RedisKeys().user_channel(user_id))
     return int(count)
 
 
@@ -99,13 +104,14 @@ async def test_listener_survives_malformed_messages(
     a, b = make_bus(), make_bus()
     seen: list[RunEvent] = []
     await b.subscribe("alice", seen.append)
-    channel = "toolwire:user:alice"
+    channel = RedisKeys().user_channel("alice")
+    other = "f" * 32  # another instance's id
     bad: list[str | bytes] = [
-        b"not json",
-        b"[1, 2]",
-        b'{"origin": "elsewhere"}',
-        json.dumps({"origin": "x", "user_id": "alice", "event": {"type": "bogus"}}),
-        json.dumps({"origin": "x", "user_id": "mallory", "event": event("r9", 1).to_wire()}),
+        b"short",
+        other + "not json",
+        other + "[1, 2]",
+        other + json.dumps({"type": "bogus"}),
+        other.encode() + b"\xff\xfe",
     ]
     with caplog.at_level(logging.WARNING, logger="toolwire.adapters.redis_bus"):
         for payload in bad:
@@ -115,11 +121,33 @@ async def test_listener_survives_malformed_messages(
     assert sum("malformed" in record.getMessage() for record in caplog.records) == len(bad)
 
 
+async def test_an_instance_drops_its_own_announcements_without_decoding_them(
+    make_bus: MakeBus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = make_bus(), make_bus()
+    decoded: list[bytes] = []
+    real = RunEvent.from_json
+
+    def counting(text: str | bytes) -> RunEvent:
+        decoded.append(text if isinstance(text, bytes) else text.encode())
+        return real(text)
+
+    monkeypatch.setattr(RunEvent, "from_json", staticmethod(counting))
+    on_a: list[RunEvent] = []
+    await a.subscribe("alice", on_a.append)
+    for seq in range(1, 11):
+        await a.publish("alice", event("r1", seq))
+    await b.publish("alice", event("r2", 1))  # the channel keeps order: A's echoes came first
+    await eventually(lambda: len(on_a) == 11)
+    assert len(decoded) == 1  # only B's event was decoded on A
+    assert on_a[-1] == event("r2", 1)
+
+
 async def test_publish_sets_live_ttl_then_retention_ttl_and_trims_exactly(
     make_bus: MakeBus, redis_client: Redis
 ) -> None:
     bus = make_bus()
-    stream, owner = "toolwire:run:r1", "toolwire:run:r1:owner"
+    stream, owner = bus.keys.stream("r1"), bus.keys.owner("r1")
     for seq in (1, 2, 3, 4):
         await bus.publish("alice", event("r1", seq))
     assert await redis_client.xlen(stream) == 3
@@ -168,7 +196,7 @@ async def test_a_bus_needs_no_server_until_used() -> None:
     assert await bus.ping() is False
 
 
-CONTROL = "toolwire:control"
+CONTROL = RedisKeys().control_channel()
 
 
 async def control_listeners(client: Redis) -> int:
@@ -253,3 +281,146 @@ async def test_cancel_handlers_come_back_after_redis_restarts(
 
 async def _control_listens(client: Redis) -> bool:
     return await control_listeners(client) == 1
+
+
+async def test_a_small_pool_makes_callers_wait_instead_of_failing(redis_url: str) -> None:
+    bus = RedisEventBus(url=redis_url, pool_size=2, pool_timeout_s=10)
+    other = RedisEventBus(url=redis_url)
+    try:
+        got: list[RunEvent] = []
+        await other.subscribe("alice", got.append)
+
+        async def one_run(n: int) -> None:
+            for seq in (1, 2, 3):
+                await bus.publish("alice", event(f"r{n}", seq))
+            assert await bus.run_owner(f"r{n}") == "alice"
+            assert len(await bus.replay(f"r{n}")) == 3
+
+        await asyncio.gather(*(one_run(n) for n in range(150)))
+        await eventually(lambda: len(got) == 450)
+    finally:
+        await bus.aclose()
+        await other.aclose()
+
+
+async def test_an_event_after_a_missed_announcement_brings_the_missed_ones_first(
+    make_bus: MakeBus, redis_client: Redis
+) -> None:
+    a, b = make_bus(), make_bus()
+    on_b: list[RunEvent] = []
+    await b.subscribe("alice", on_b.append)
+    await a.publish("alice", event("r1", 1))
+    await eventually(lambda: len(on_b) == 1)
+    for seq in (2, 3):  # stored, never announced: as if the announcements were lost
+        await redis_client.xadd(a.keys.stream("r1"), {"event": event("r1", seq).to_json()},
+                                id=f"{seq}-1")
+    await a.publish("alice", event("r1", 4))
+    await eventually(lambda: len(on_b) >= 4)
+    await asyncio.sleep(0.05)
+    assert [e.seq for e in on_b] == [1, 2, 3, 4]
+
+
+async def _publish_run(bus: RedisEventBus, run_id: str, count: int) -> None:
+    for seq in range(1, count + 1):
+        await bus.publish("alice", event(run_id, seq, "agent_completed" if seq == count
+                                         else "agent_thinking"))
+        await asyncio.sleep(0.002)
+
+
+async def test_killed_pubsub_connections_are_replaced_and_the_gap_is_filled(
+    make_bus: MakeBus, redis_client: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    a, b = make_bus(max_events=1000), make_bus(max_events=1000)
+    on_b: list[RunEvent] = []
+    await b.subscribe("alice", on_b.append)
+    running = asyncio.create_task(_publish_run(a, "r_long", 200))
+    await eventually(lambda: len(on_b) >= 20)
+    await redis_client.client_kill_filter(_type="pubsub")
+    during = asyncio.create_task(_publish_run(a, "r_new", 5))  # may start while B is away
+    await asyncio.gather(running, during)
+    await eventually(lambda: sum(e.type == "agent_completed" for e in on_b) == 2)
+    await asyncio.sleep(0.05)
+    for run_id, count in (("r_long", 200), ("r_new", 5)):
+        assert [e.seq for e in on_b if e.run_id == run_id] == list(range(1, count + 1))
+    assert "pub/sub lost" in caplog.text
+
+
+async def test_a_silent_pubsub_connection_is_found_within_the_keepalive_and_leaves_no_gap(
+    redis_url: str, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    proxy = BlackholeProxy(redis_server.port)
+    await proxy.start()
+    keepalive_s = 1.0
+    a = RedisEventBus(url=redis_url)
+    b = RedisEventBus(url=proxy.url, keepalive_s=keepalive_s)
+    try:
+        on_b: list[RunEvent] = []
+        await b.subscribe("alice", on_b.append)
+        await a.publish("alice", event("r1", 1))
+        await eventually(lambda: len(on_b) == 1)
+
+        proxy.silence()  # nothing flows on B's connections, and nothing tells B so
+        silenced_at = time.monotonic()
+        for seq in range(2, 6):
+            await a.publish("alice", event("r1", seq))
+        await eventually(lambda: "no answer from Redis" in caplog.text, within=3 * keepalive_s)
+        detected_s = time.monotonic() - silenced_at
+        await eventually(lambda: len(on_b) >= 5, within=3 * keepalive_s)
+        await a.publish("alice", event("r1", 6, "agent_completed"))
+        await eventually(lambda: len(on_b) >= 6)
+        assert [e.seq for e in on_b] == [1, 2, 3, 4, 5, 6]
+        assert detected_s <= keepalive_s * 1.5
+    finally:
+        await a.aclose()
+        await b.aclose()
+        await proxy.aclose()
+
+
+async def test_subscribers_on_a_restarted_durable_redis_miss_nothing(
+    durable_redis_server: RedisServer,
+) -> None:
+    a = RedisEventBus(url=durable_redis_server.url, reconnect_max_s=0.2)
+    b = RedisEventBus(url=durable_redis_server.url, reconnect_max_s=0.2)
+    try:
+        on_b: list[RunEvent] = []
+        await b.subscribe("alice", on_b.append)
+        await a.publish("alice", event("r1", 1))
+        await eventually(lambda: len(on_b) == 1)
+        durable_redis_server.stop()
+        durable_redis_server.start()
+        for seq in range(2, 8):  # the first may land before B listens again
+            await a.publish("alice", event("r1", seq))
+        await eventually(lambda: len(on_b) >= 7, within=8.0)
+        await asyncio.sleep(0.05)
+        assert [e.seq for e in on_b] == list(range(1, 8))
+        assert [e.seq for e in await b.replay("r1")] == list(range(1, 8))  # AOF kept seq 1
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def test_a_user_who_leaves_and_comes_straight_back_misses_nothing(
+    make_bus: MakeBus,
+) -> None:
+    a, b = make_bus(), make_bus()
+    got: list[RunEvent] = []
+
+    def arrived(count: int) -> Callable[[], bool]:
+        return lambda: len(got) == count
+
+    for n in range(20):
+        gone = await b.subscribe("alice", lambda _: None)
+        await gone.close()
+        back = await b.subscribe("alice", got.append)  # returns once Redis routes it here
+        await a.publish("alice", event(f"r{n}", 1))
+        await eventually(arrived(n + 1), within=2.0)
+        await back.close()
+
+
+async def test_a_run_whose_stream_was_evicted_has_no_owner(
+    make_bus: MakeBus, redis_client: Redis
+) -> None:
+    bus = make_bus()
+    await bus.publish("alice", event("r1", 1))
+    await redis_client.delete(bus.keys.stream("r1"))  # as maxmemory eviction would
+    assert await bus.run_owner("r1") is None  # so resume answers not_found

@@ -7,7 +7,9 @@ import sys
 
 import click
 
+from toolwire.adapters.redis_bus import masked_url
 from toolwire.commands.common import build_container
+from toolwire.config import Settings
 from toolwire.container import ApplicationContainer, close_resources
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.errors import ToolwireError
@@ -30,9 +32,16 @@ def run(user_id: str, message: str) -> None:
 
 
 async def run_once(container: ApplicationContainer, user_id: str, message: str) -> str:
-    """Run `message` for `user_id`, echo the run's events, close the container; return status."""
+    """Run `message` for `user_id`, echo the run's events, close the container; return status.
+
+    Raises `click.ClickException` at once, naming the bus, when the event bus does not answer.
+    """
     ctx = UserExecutionContext.for_user(user_id)
     bus = container.event_bus()
+    if not await bus.ping():
+        await close_resources(container)
+        raise click.ClickException(
+            f"the event bus does not answer: {describe_bus(container.settings())}")
 
     def show(event: RunEvent) -> None:
         if event.run_id == ctx.run_id:
@@ -46,3 +55,11 @@ async def run_once(container: ApplicationContainer, user_id: str, message: str) 
         await subscription.close()
         await close_resources(container)
     return final.status
+
+
+def describe_bus(settings: Settings) -> str:
+    """Name the configured event bus, with any password in its URL masked."""
+    events = settings.events
+    if events.backend == "redis":
+        return f"Redis at {masked_url(events.redis_url.get_secret_value())}"
+    return f"the {events.backend} bus"

@@ -78,7 +78,7 @@ class AuthSettings(BaseModel):
 
 
 class EventsSettings(BaseModel):
-    """Which event bus carries run events."""
+    """Which event bus carries run events, and how the Redis bus uses its server."""
 
     backend: Literal["memory", "redis"] = Field(
         "memory", description="`memory` for one process; `redis` to share runs between "
@@ -88,6 +88,18 @@ class EventsSettings(BaseModel):
         description="Redis connection URL of the `redis` backend (may carry a password).")
     redis_prefix: str = Field(
         "toolwire", description="Prefix of every Redis key and channel toolwire uses.")
+    redis_cluster: bool = Field(
+        False, description="Use Redis Cluster (`redis_url` names any node).")
+    redis_pool_size: int = Field(
+        32, gt=1, description="Redis command connections per instance; when all are busy a "
+        "command waits (see `redis_pool_timeout_s`) instead of failing.")
+    redis_pool_timeout_s: float = Field(
+        5.0, gt=0, description="Seconds a Redis command waits for a free connection.")
+    redis_keepalive_s: float = Field(
+        5.0, gt=0, description="A Redis pub/sub connection silent this long (despite a ping) "
+        "is replaced, and what it missed is refilled from the run streams.")
+    redis_reconnect_max_s: float = Field(
+        2.0, gt=0, description="Longest wait between attempts to reconnect to Redis pub/sub.")
 
 
 class ToolsSettings(BaseModel):
@@ -127,6 +139,13 @@ class RunsSettings(BaseModel):
         "`request_id` remembered) after it ends.")
     max_events: int = Field(
         10_000, gt=0, description="Events kept per run for `resume`; older ones are dropped.")
+    retained_bytes_per_user: int = Field(
+        16 * 1024 * 1024, ge=0, description="Bytes of ended runs' event logs kept per user "
+        "(memory bus); past it the user's oldest ended runs are dropped and `resume` of them "
+        "answers `not_found`. On Redis use `maxmemory` with `volatile-ttl`.")
+    retained_bytes: int = Field(
+        256 * 1024 * 1024, ge=0, description="Bytes of ended runs' event logs kept in all "
+        "(memory bus); past it the oldest ended runs are dropped first.")
     shutdown_grace_s: float = Field(
         10.0, ge=0, description="Seconds running runs get to finish on SIGTERM before "
         "they are cancelled.")

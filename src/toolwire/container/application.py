@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from operator import attrgetter
-from typing import Any
 
 from dependency_injector import containers, providers
 
@@ -18,7 +17,7 @@ from toolwire.adapters.web.auth import TokenVerifier
 from toolwire.adapters.web.runs import RunLimits, RunManager
 from toolwire.adapters.web.state import WebDeps
 from toolwire.config import Settings
-from toolwire.container.graph import RequestGraph
+from toolwire.container.graph import RequestGraph, SettingValue
 from toolwire.container.runner import AgentRunner
 from toolwire.container.scope import RequestScope
 from toolwire.services.agents import EmbeddedAgent
@@ -26,9 +25,9 @@ from toolwire.services.dispatcher import ToolDispatcher
 from toolwire.services.executor import ToolExecutor
 
 
-def setting(settings: providers.Provider[Settings], path: str) -> providers.Singleton[Any]:
+def setting(settings: providers.Provider[Settings], path: str) -> SettingValue:
     """Return a provider of one settings value, read once (request paths stay cheap)."""
-    return providers.Singleton(attrgetter(path), settings)
+    return SettingValue(attrgetter(path), settings)
 
 
 class ApplicationContainer(containers.DeclarativeContainer):
@@ -51,6 +50,8 @@ class ApplicationContainer(containers.DeclarativeContainer):
             InMemoryEventBus,
             retention_s=settings.provided.runs.retention_s,
             max_events=settings.provided.runs.max_events,
+            retained_bytes_per_user=settings.provided.runs.retained_bytes_per_user,
+            retained_bytes=settings.provided.runs.retained_bytes,
         ),
         redis=providers.Singleton(
             RedisEventBus,
@@ -58,6 +59,11 @@ class ApplicationContainer(containers.DeclarativeContainer):
             prefix=settings.provided.events.redis_prefix,
             retention_s=settings.provided.runs.retention_s,
             max_events=settings.provided.runs.max_events,
+            cluster=settings.provided.events.redis_cluster,
+            pool_size=settings.provided.events.redis_pool_size,
+            pool_timeout_s=settings.provided.events.redis_pool_timeout_s,
+            keepalive_s=settings.provided.events.redis_keepalive_s,
+            reconnect_max_s=settings.provided.events.redis_reconnect_max_s,
         ),
     )
 

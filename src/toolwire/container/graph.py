@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any
 
 from dependency_injector import providers
 
@@ -28,19 +28,14 @@ from toolwire.services.tools.spec import ToolSpec
 _APP_WIDE = (providers.BaseSingleton, providers.Object, providers.Selector)
 
 
-class ScopeObjects(NamedTuple):
-    """What one request scope owns."""
-
-    bridge: EventSink
-    executor: ToolExecutor
-    dispatcher: ToolDispatcher
+class SettingValue(providers.Singleton[Any]):
+    """One settings value, read once like the settings themselves (nothing to watch)."""
 
 
-class _Step(NamedTuple):
-    """How to build one object of the graph: its class, fixed arguments and links."""
+ScopeObjects = tuple[EventSink, ToolExecutor, ToolDispatcher]
+"""What one request scope owns: its bridge, executor and dispatcher."""
 
-    build: Callable[..., Any]
-    links: tuple[tuple[str, int], ...]  # keyword -> index of an object built before
+_Build = Callable[[UserExecutionContext], ScopeObjects]
 
 
 class RequestGraph:
@@ -59,7 +54,7 @@ class RequestGraph:
         self._executor = executor
         self._dispatcher = dispatcher
         self._watched = _providers_of(bridge, executor, dispatcher)
-        self._compiled: tuple[_Step, ...] | None = None
+        self._compiled: _Build | None = None
 
     def build(
         self,
@@ -73,38 +68,36 @@ class RequestGraph:
         `tools` are added for this scope only (the executor gets an overlay of the app's
         registry); `observers` see every event the bridge publishes.
         """
+        for provider in self._watched:
+            if provider.last_overriding is not None:
+                return self._through_providers(user_context, tools, observers)
+        if tools or observers:
+            return self._through_providers(user_context, tools, observers)
+        compiled = self._compiled
+        if compiled is None:
+            compiled = self._compiled = self._compile()
+        return compiled(user_context)
+
+    def _through_providers(
+        self, ctx: UserExecutionContext, tools: Sequence[ToolSpec],
+        observers: Sequence[EventObserver],
+    ) -> ScopeObjects:
+        """Build with the library, passing the declared links and this scope's extras."""
         extra_bridge: dict[str, Any] = {"observers": observers} if observers else {}
         extra_executor: dict[str, Any] = {}
         if tools:
             extra_executor["registry"] = self._registry().overlay(tools)
-        for provider in self._watched:
-            if provider.overridden:
-                return self._through_providers(user_context, extra_bridge, extra_executor)
-        bridge_step, executor_step, dispatcher_step = self._compiled or self._compile()
-        bridge = bridge_step.build(user_context=user_context, **extra_bridge)
-        executor = executor_step.build(
-            user_context=user_context,
-            **{name: (bridge,)[i] for name, i in executor_step.links}, **extra_executor)
-        dispatcher = dispatcher_step.build(
-            user_context=user_context,
-            **{name: (bridge, executor)[i] for name, i in dispatcher_step.links})
-        return ScopeObjects(bridge, executor, dispatcher)
-
-    def _through_providers(
-        self, ctx: UserExecutionContext, extra_bridge: dict[str, Any],
-        extra_executor: dict[str, Any],
-    ) -> ScopeObjects:
-        """Build with the library (some provider is overridden), passing the declared links."""
         bridge = self._bridge(user_context=ctx, **extra_bridge)
         executor = self._executor(user_context=ctx, **_links(self._executor, {
             self._bridge: bridge}), **extra_executor)
         dispatcher = self._dispatcher(user_context=ctx, **_links(self._dispatcher, {
             self._bridge: bridge, self._executor: executor}))
-        return ScopeObjects(bridge, executor, dispatcher)
+        return bridge, executor, dispatcher
 
-    def _compile(self) -> tuple[_Step, ...]:
+    def _compile(self) -> _Build:
+        """Bind each declared class to its app-wide arguments, resolved now, once."""
         order = (self._bridge, self._executor, self._dispatcher)
-        steps = []
+        makers = []
         for position, provider in enumerate(order):
             fixed: dict[str, Any] = {}
             links: list[tuple[str, int]] = []
@@ -118,9 +111,23 @@ class RequestGraph:
                 else:
                     fixed[name] = value
             cls: Callable[..., Any] = provider.cls
-            steps.append(_Step(partial(cls, **fixed), tuple(links)))
-        self._compiled = tuple(steps)
-        return self._compiled
+            makers.append((partial(cls, **fixed), tuple(links)))
+        (make_bridge, bridge_links), (make_executor, executor_links), (
+            make_dispatcher, dispatcher_links) = makers
+        if bridge_links or len(executor_links) != 1 or len(dispatcher_links) != 1:
+            raise TypeError("the request graph must be bridge <- executor <- dispatcher, "
+                            "each linked by one argument")
+        ((sink, _),) = executor_links
+        ((executor_of, to_executor),) = dispatcher_links
+        if to_executor != 1:
+            raise TypeError("the dispatcher must link to the executor")
+
+        def build(ctx: UserExecutionContext) -> ScopeObjects:
+            bridge = make_bridge(user_context=ctx)
+            executor = make_executor(user_context=ctx, **{sink: bridge})
+            return bridge, executor, make_dispatcher(user_context=ctx, **{executor_of: executor})
+
+        return build
 
     def _registry(self) -> ToolRegistry:
         registry = self._executor.kwargs.get("registry")
@@ -143,7 +150,7 @@ def _providers_of(*roots: providers.Factory[Any]) -> tuple[providers.Provider[An
     seen: list[providers.Provider[Any]] = list(roots)
     for root in roots:
         for value in _argument_providers(root.kwargs.values()):
-            if value in roots or value in seen:
+            if value in roots or value in seen or isinstance(value, SettingValue):
                 continue
             if not isinstance(value, _APP_WIDE):
                 raise TypeError(f"request-graph argument {value!r} is not app-wide")

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 from toolwire.container.graph import RequestGraph
 from toolwire.container.runner import AgentRunner
@@ -22,14 +22,13 @@ log = logging.getLogger(__name__)
 class RequestScope:
     """Async context manager that owns the request-scoped objects of one user context.
 
-    The container's request graph builds them on entry (so every override applies) and this
-    scope closes them on exit, each even if another fails, also when the body raised or was
-    cancelled. `tools` are added for this scope only; `observers` see every event it
+    The container's request graph builds them with the scope (so every override applies) and
+    the scope closes them on exit, each even if another fails, also when the body raised or
+    was cancelled. `tools` are added for this scope only; `observers` see every event it
     publishes (the legacy emitters use this).
     """
 
-    __slots__ = ("_graph", "_observers", "_runner", "_state", "_tools", "bridge", "dispatcher",
-                 "executor", "user_context")
+    __slots__ = ("_runner", "_state", "bridge", "dispatcher", "executor", "user_context")
 
     def __init__(
         self,
@@ -45,10 +44,9 @@ class RequestScope:
                 f"a request scope needs a UserExecutionContext, got {type(user_context).__name__}"
             )
         self.user_context = user_context
-        self._graph = graph
         self._runner = runner
-        self._tools = tools
-        self._observers = observers
+        self.bridge, self.executor, self.dispatcher = graph.build(
+            user_context, tools=tools, observers=observers)
         self._state = "new"
 
     @property
@@ -57,11 +55,9 @@ class RequestScope:
         return self._state
 
     def open(self) -> Self:
-        """Build bridge, executor and dispatcher for this scope's user (`async with` calls it)."""
+        """Enter the scope (`async with` calls it); a scope can be entered once."""
         if self._state != "new":
             raise ScopeClosedError("a request scope can be entered only once")
-        self.bridge, self.executor, self.dispatcher = self._graph.build(
-            self.user_context, tools=self._tools, observers=self._observers)
         self._state = "open"
         return self
 
@@ -82,16 +78,13 @@ class RequestScope:
             self._state = "closed"
             return
         self._state = "closed"
-        for name in ("dispatcher", "executor", "bridge"):
-            closer: Any = getattr(getattr(self, name), "aclose", None)
-            if closer is None:
-                continue
+        for owned in (self.dispatcher, self.executor, self.bridge):
             try:
-                await closer()
+                await owned.aclose()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("closing the %s failed", name,
+                log.exception("closing the %s failed", type(owned).__name__,
                               extra={"run_id": self.user_context.run_id,
                                      "user_id": self.user_context.user_id})
 

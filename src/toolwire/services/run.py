@@ -63,8 +63,10 @@ async def run_agent(
     not even `agent_started` can be published, the error propagates and nothing is emitted.
     """
     started = time.perf_counter()
-    log_extra = {"run_id": user_context.run_id, "user_id": user_context.user_id}
-    log.info("run started (agent %s)", agent.name, extra=log_extra)
+    log_extra = {"run_id": user_context.run_id, "user_id": user_context.user_id,
+                 "request_id": user_context.request_id}
+    started_from = ", ".join(user_context.connection_ids) or "in-process"
+    log.info("run started (agent %s, from %s)", agent.name, started_from, extra=log_extra)
     try:
         # A sink that raises CancelledError has still published the event (the bridge
         # finishes an interrupted publish), so the run must end properly.

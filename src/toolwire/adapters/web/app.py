@@ -10,6 +10,7 @@ from typing import Final
 from aiohttp import WSCloseCode, web
 
 from toolwire.adapters.web import http
+from toolwire.adapters.web.frontends import add_frontends
 from toolwire.adapters.web.slots import SocketSlots
 from toolwire.adapters.web.state import STATE, WebDeps, WebState
 from toolwire.adapters.web.ws import websocket_handler
@@ -20,8 +21,8 @@ GOING_AWAY_MESSAGE: Final = "server shutdown"
 
 
 def build_web_app(deps: WebDeps) -> web.Application:
-    """Return the app serving `/ws`, `/healthz`, `/readyz`, `/tools`, `/metrics` (and dev
-    `/auth/token`)."""
+    """Return the app serving `/`, `/ws`, `/agui`, `/healthz`, `/readyz`, `/tools`, `/metrics`
+    (and dev `/auth/token`)."""
     app = web.Application()
     app[STATE] = WebState(deps=deps, slots=SocketSlots(deps.metrics))
     app.router.add_get("/ws", websocket_handler)
@@ -32,6 +33,7 @@ def build_web_app(deps: WebDeps) -> web.Application:
     if deps.settings().auth.dev_login:
         app.router.add_post("/auth/token", http.issue_token)
     app.on_shutdown.append(graceful_shutdown)
+    add_frontends(app)  # GET / and POST /agui
     app.cleanup_ctx.append(_listen_for_cancels)
     app.cleanup_ctx.append(_finish_shutdown)
     return app

@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 INVALID_JSON: Final = "invalid_json"
 INVALID_MESSAGE: Final = "invalid_message"
 UNKNOWN_TYPE: Final = "unknown_type"
+MESSAGE_TOO_LARGE: Final = "message_too_large"  # a WebSocket closes 1009; POST /agui gets 413
 RATE_LIMITED: Final = "rate_limited"
 UNAVAILABLE: Final = "unavailable"  # shutting down, or the event bus is down: retry later
 NOT_FOUND: Final = "not_found"  # also for another user's run: nothing reveals it exists

@@ -9,9 +9,9 @@ A burst that outgrows the bounds before the writer had its turn does not make a 
 past the bounds the server gives up only when the transport holds bytes the kernel would not
 take (the peer is behind), or when the queue reaches `HARD_LIMIT_FACTOR` times the bounds.
 
-Repeated events are dropped here, and only here: the writer remembers the last `seq` it
-wrote of each run and skips anything not newer, so the seam between a replay and the live
-stream never shows an event twice.
+The bus hands each `(run_id, seq)` to a socket once. What the writer adds is the seam of a
+resume: it remembers the last `seq` it wrote of each run, so live events queued behind a
+replay that the replay already wrote are skipped, and no event shows twice.
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ MAX_TRACKED_RUNS: Final = 1024  # runs whose last written seq a socket remembers
 HARD_LIMIT_FACTOR: Final = 4
 _TEXT: Final = WSMsgType.TEXT
 
-_Frame = tuple[bytes, str | None, int]  # data, run_id (None: not a run event), seq
+# data (several frames for one event in AG-UI), run_id (None: not a run event), seq
+_Frame = tuple[bytes | tuple[bytes, ...], str | None, int]
+Render = Callable[[RunEvent], tuple[bytes, ...]]
 
 
 class _Replay:
@@ -62,8 +64,8 @@ class SocketWriter:
     """Bounded queue plus writer task for one `WebSocketResponse`."""
 
     __slots__ = ("_bytes", "_close_timeout_s", "_closer", "_frames", "_log_extra",
-                 "_max_bytes", "_max_frames", "_on_give_up", "_queue", "_state", "_task",
-                 "_transport", "_wakeup", "_written", "_ws")
+                 "_max_bytes", "_max_frames", "_on_give_up", "_queue", "_render", "_state",
+                 "_task", "_transport", "_wakeup", "_written", "_ws")
 
     def __init__(
         self,
@@ -75,8 +77,10 @@ class SocketWriter:
         transport: Callable[[], asyncio.Transport | None],
         on_give_up: Callable[[], None],
         log_extra: dict[str, str],
+        render: Render | None = None,
     ) -> None:
         self._ws = ws
+        self._render = render  # None: an event is its shared toolwire encoding
         self._max_frames = max_frames
         self._max_bytes = max_bytes
         self._close_timeout_s = close_timeout_s
@@ -112,8 +116,12 @@ class SocketWriter:
 
     def send_event(self, event: RunEvent) -> None:
         """Queue a run event (its shared encoding: no copy per socket)."""
-        data = event.encoded()
-        self._enqueue((data, event.run_id, event.seq), len(data))
+        if self._render is None:
+            data = event.encoded()
+            self._enqueue((data, event.run_id, event.seq), len(data))
+        else:
+            frames = self._render(event)
+            self._enqueue((frames, event.run_id, event.seq), sum(map(len, frames)))
 
     def replay(self, run_id: str, after_seq: int) -> asyncio.Future[list[RunEvent]]:
         """Queue a resume of `run_id`; the caller fulfils the returned future with its events.
@@ -197,12 +205,15 @@ class SocketWriter:
             if type(item) is tuple:
                 data, run_id, seq = item
                 self._frames -= 1
-                self._bytes -= len(data)
-                if run_id is not None:
-                    if seq <= self._written.get(run_id, 0):
-                        continue
-                    self._note_written(run_id, seq)
-                await send(data, _TEXT)
+                if isinstance(data, bytes):
+                    self._bytes -= len(data)
+                    if run_id is not None:
+                        if seq <= self._written.get(run_id, 0):
+                            continue
+                        self._note_written(run_id, seq)
+                    await send(data, _TEXT)
+                else:
+                    await self._write_frames(data, run_id, seq)
             elif type(item) is _Replay:
                 self._frames -= 1
                 await self._write_replay(item)
@@ -220,10 +231,24 @@ class SocketWriter:
         for event in events:
             if event.seq <= last:
                 continue
-            await self._ws.send_frame(event.encoded(), _TEXT)
+            if self._render is None:
+                await self._ws.send_frame(event.encoded(), _TEXT)
+            else:
+                for frame in self._render(event):
+                    await self._ws.send_frame(frame, _TEXT)
             last = event.seq
         if last > self._written.get(replay.run_id, 0):
             self._note_written(replay.run_id, last)
+
+    async def _write_frames(self, frames: tuple[bytes, ...], run_id: str | None,
+                            seq: int) -> None:
+        self._bytes -= sum(map(len, frames))
+        if run_id is not None:
+            if seq <= self._written.get(run_id, 0):
+                return
+            self._note_written(run_id, seq)
+        for frame in frames:
+            await self._ws.send_frame(frame, _TEXT)
 
     def _peer_is_behind(self) -> bool:
         transport = self._transport()

@@ -12,18 +12,15 @@ from toolwire.adapters.web.auth import authenticate
 from toolwire.adapters.web.connection import Connection
 from toolwire.adapters.web.errors import INVALID_MESSAGE, UNAVAILABLE, WireError, error_code
 from toolwire.adapters.web.protocol import (
-    PONG,
     CancelFrame,
     ChatFrame,
     ClientFrame,
     PingFrame,
     ResumeFrame,
     decode_frame,
-    error_message,
-    parse_frame,
-    request_id_of,
 )
 from toolwire.adapters.web.state import STATE, WebState
+from toolwire.adapters.web.wire_format import WireFormat, wire_format
 from toolwire.adapters.web.writer import SocketWriter
 from toolwire.services.context import UserExecutionContext
 
@@ -42,6 +39,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         raise web.HTTPServiceUnavailable(text="the server is shutting down")
     check_origin(request, settings.auth.allowed_origins)
     user_id = authenticate(request, deps.verifier())
+    fmt = wire_format(request)
     slot = state.slots.acquire(user_id, settings.limits.sockets_per_user)
     conn: Connection | None = None
     try:
@@ -55,6 +53,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             transport=lambda: request.transport,
             on_give_up=slot.release,
             log_extra={"user_id": user_id},
+            render=fmt.render,
         )
         conn = Connection(user_id, writer)
         try:
@@ -68,7 +67,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             await ws.prepare(request)
             state.connections.add(conn)
             writer.start(f"ws-writer-{conn.connection_id}")
-            await _read_loop(state, conn, ws)
+            await _read_loop(state, conn, ws, fmt)
         finally:
             await subscription.close()
             writer.close(WSCloseCode.OK, "")
@@ -80,31 +79,34 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-async def _read_loop(state: WebState, conn: Connection, ws: web.WebSocketResponse) -> None:
+async def _read_loop(state: WebState, conn: Connection, ws: web.WebSocketResponse,
+                     fmt: WireFormat) -> None:
     async for msg in ws:
         if msg.type is WSMsgType.TEXT:
-            await _handle_text(state, conn, msg.data)
+            await _handle_text(state, conn, fmt, msg.data)
         elif msg.type is WSMsgType.BINARY:
-            conn.writer.send(error_message(INVALID_MESSAGE, "frames must be JSON text, not binary"))
+            conn.writer.send(fmt.error(INVALID_MESSAGE, "frames must be JSON text, not binary",
+                                       None))
         elif msg.type is WSMsgType.ERROR:
             log.info("socket error: %s", ws.exception(), extra={"user_id": conn.user_id})
             break
 
 
-async def _handle_text(state: WebState, conn: Connection, text: str) -> None:
+async def _handle_text(state: WebState, conn: Connection, fmt: WireFormat, text: str) -> None:
     request_id = None
     try:
         raw = decode_frame(text)
-        request_id = request_id_of(raw)
-        await _dispatch(state, conn, parse_frame(raw))
+        request_id = fmt.request_id_of(raw)
+        await _dispatch(state, conn, fmt, fmt.parse(raw))
     except Exception as exc:
         code, message = error_code(exc, user_id=conn.user_id)
-        conn.writer.send(error_message(code, message, request_id))
+        conn.writer.send(fmt.error(code, message, request_id))
 
 
-async def _dispatch(state: WebState, conn: Connection, frame: ClientFrame) -> None:
+async def _dispatch(state: WebState, conn: Connection, fmt: WireFormat,
+                    frame: ClientFrame) -> None:
     if isinstance(frame, PingFrame):
-        conn.writer.send(PONG)
+        conn.writer.send(fmt.pong)
     elif isinstance(frame, ChatFrame):
         await _start_run(state, conn, frame)
     elif isinstance(frame, CancelFrame):

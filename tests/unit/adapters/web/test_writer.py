@@ -8,7 +8,7 @@ import json
 from aiohttp import WSMsgType
 
 from tests.support import eventually
-from toolwire.adapters.web.writer import SLOW_CONSUMER, SocketWriter
+from toolwire.adapters.web.writer import SLOW_CONSUMER, Render, SocketWriter
 from toolwire.services.events import EventType, RunEvent
 
 
@@ -52,7 +52,7 @@ class FakeSocket:
 
 class Harness:
     def __init__(self, *, max_frames: int = 8, max_bytes: int = 1 << 20,
-                 close_timeout_s: float = 5.0) -> None:
+                 close_timeout_s: float = 5.0, render: Render | None = None) -> None:
         self.ws = FakeSocket()
         self.transport = FakeTransport()
         self.released = 0
@@ -60,7 +60,7 @@ class Harness:
             self.ws,  # type: ignore[arg-type]
             max_frames=max_frames, max_bytes=max_bytes, close_timeout_s=close_timeout_s,
             transport=lambda: self.transport,  # type: ignore[arg-type, return-value]
-            on_give_up=self.release, log_extra={"user_id": "ada"})
+            on_give_up=self.release, log_extra={"user_id": "ada"}, render=render)
         self.writer.start("test-writer")
 
     def release(self) -> None:
@@ -181,3 +181,19 @@ async def test_the_slow_consumer_close_carries_its_reason() -> None:
     h.ws.gate.set()  # the peer finally reads: it gets the close frame
     await h.writer.wait_closed()
     assert h.ws.close_args == (1008, SLOW_CONSUMER.encode())
+
+
+async def test_a_rendered_event_is_written_as_all_its_frames_and_once() -> None:
+    h = Harness(render=lambda e: (b"%s:%d:a" % (e.run_id.encode(), e.seq),
+                                  b"%s:%d:b" % (e.run_id.encode(), e.seq)))
+    h.writer.send_event(event(1))
+    fetched = h.writer.replay("r_1", 1)
+    h.writer.send_event(event(3))  # live, raced the fetch
+    fetched.set_result([event(2), event(3)])
+    h.writer.send_event(event(3))  # a late duplicate
+    h.writer.send(b"pong")
+    h.writer.close(1000, "")
+    await h.writer.wait_closed()
+    assert h.ws.sent == [b"r_1:1:a", b"r_1:1:b", b"r_1:2:a", b"r_1:2:b", b"r_1:3:a",
+                         b"r_1:3:b", b"pong"]
+    assert h.writer.queued == (0, 0)  # the bytes of both frames were counted and released

@@ -1,0 +1,230 @@
+"""`RedisEventBus`: run streams for resume, per-user channels for fan-out, gap-free delivery.
+
+An event reaches this instance's sockets at once and other instances' sockets once Redis has
+stored and announced it; `publish` returns when it is stored. Other instances' events arrive
+on the user's channel; one that comes after a gap (a missed announcement) and everything of
+the user's runs after a pub/sub reconnect is filled from the run's stream, so every local
+subscriber gets each `seq` once and in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from toolwire.adapters.bus_base import EventBusBase
+from toolwire.adapters.redis_bus.connect import RedisConnector, RedisOptions
+from toolwire.adapters.redis_bus.keys import RedisKeys
+from toolwire.adapters.redis_bus.listener import PubSubListener
+from toolwire.adapters.redis_bus.store import RunStreamStore
+from toolwire.services.events import RunEvent
+
+log = logging.getLogger(__name__)
+
+PING_TIMEOUT_S: Final = 2.0
+FILL_ATTEMPTS: Final = 5
+FILL_FIRST_RETRY_S: Final = 0.1
+FILLS_AT_ONCE: Final = 8
+CLOCK_SKEW_S: Final = 5.0
+"""Margin for clocks of instances that disagree, when asking which runs started lately."""
+
+
+@dataclass(slots=True, eq=False)
+class _Fill:
+    """Events of one run held back while its missing ones are read from the stream."""
+
+    after_seq: int
+    held: list[RunEvent] = field(default_factory=list)
+
+
+class RedisEventBus(EventBusBase):
+    """Event bus shared by every instance that uses the same Redis (or Redis Cluster)."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        prefix: str = "toolwire",
+        retention_s: float = 900.0,
+        max_events: int = 10_000,
+        cluster: bool = False,
+        pool_size: int = 32,
+        pool_timeout_s: float = 5.0,
+        keepalive_s: float = 5.0,
+        reconnect_max_s: float = 2.0,
+    ) -> None:
+        super().__init__()
+        self.keys = RedisKeys(prefix)
+        self._connector = RedisConnector(RedisOptions(
+            url=url, cluster=cluster, pool_size=pool_size, pool_timeout_s=pool_timeout_s,
+            health_check_s=keepalive_s))
+        self._store = RunStreamStore(
+            self._connector, self.keys, host_id=self.host_id, retention_s=retention_s,
+            max_events=max_events, cluster=cluster)
+        self._listener = PubSubListener(
+            self._connector, on_message=self._on_message, on_resubscribed=self._resync,
+            home_channel=self.keys.instance_channel(self.host_id),
+            keepalive_s=keepalive_s, reconnect_max_s=reconnect_max_s)
+        self._control = self.keys.control_channel()
+        self._users_by_channel: dict[bytes, str] = {}
+        self._fills: dict[tuple[str, str], _Fill] = {}
+        self._fill_slots = asyncio.Semaphore(FILLS_AT_ONCE)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def publish(self, user_id: str, event: RunEvent) -> None:
+        """Deliver `event` to this instance's subscribers, then store and announce it.
+
+        Returns once Redis holds it. A repeat of a `seq` (a retry after a lost reply or a
+        cancelled call) is neither stored nor delivered twice.
+        """
+        self._check_open()
+        self._deliver(user_id, event)
+        await self._store.append(user_id, event)
+
+    async def replay(self, run_id: str, after_seq: int = 0) -> list[RunEvent]:
+        """Return the kept events of `run_id` with `seq > after_seq`, in order."""
+        self._check_open()
+        return await self._store.replay(run_id, after_seq)
+
+    async def run_owner(self, run_id: str) -> str | None:
+        """Return the user of a kept run, or None."""
+        self._check_open()
+        return await self._store.owner(run_id)
+
+    async def request_cancel(self, run_id: str) -> None:
+        """Announce the request to every instance, then call this instance's handlers."""
+        self._check_open()
+        await self._store.announce(self._control, self._announcement(run_id))
+        self._cancel_locally(run_id)
+
+    async def ping(self) -> bool:
+        """Return True when Redis answers PING in time; never raise."""
+        if self._closed:
+            return False
+        try:
+            async with asyncio.timeout(PING_TIMEOUT_S):
+                return await self._store.ping()
+        except Exception as exc:
+            log.debug("redis ping failed: %s: %s", type(exc).__name__, exc)
+            return False
+
+    async def aclose(self) -> None:
+        """Stop listening and writing, and close the Redis connections."""
+        self._drop_local_state()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._listener.aclose()
+        await self._store.aclose()
+        await self._connector.aclose()
+        self._users_by_channel.clear()
+        self._fills.clear()
+
+    async def _listen_to_user(self, user_id: str) -> None:
+        channel = self.keys.user_channel(user_id)
+        self._users_by_channel[channel] = user_id
+        await self._listener.listen(channel)
+
+    async def _stop_listening_to_user(self, user_id: str) -> None:
+        channel = self.keys.user_channel(user_id)
+        self._users_by_channel.pop(channel, None)
+        await self._listener.unlisten(channel)
+
+    async def _listen_to_cancels(self) -> None:
+        await self._listener.listen(self._control)
+
+    async def _stop_listening_to_cancels(self) -> None:
+        await self._listener.unlisten(self._control)
+
+    def _on_message(self, channel: bytes, data: bytes) -> None:
+        """Route another instance's announcement; drop echoes unread and malformed ones."""
+        try:
+            body = self._foreign_body(data)
+            if body is None:
+                return  # this instance's own: delivered or handled before it was sent
+            if channel == self._control:
+                self._cancel_locally(_run_id_of(body))
+                return
+            user_id = self._users_by_channel.get(channel)
+            if user_id is None:
+                return  # nobody here listens to that user any more
+            event = RunEvent.from_json(body)
+        except ValueError as exc:
+            what = "cancel request" if channel == self._control else "event"
+            log.warning("dropped a malformed %s on %r: %s", what, channel, exc)
+            return
+        self._deliver(user_id, event)
+
+    def _on_gap(self, user_id: str, event: RunEvent, last_seq: int) -> bool:
+        self._fill(user_id, event.run_id, last_seq).held.append(event)
+        return True
+
+    def _resync(self, lost_since: float) -> None:
+        """After a reconnect, fill each local user's runs from what their streams hold."""
+        for user_id, feed in self._feeds.items():
+            for run_id, last_seq in feed.live_runs().items():
+                self._fill(user_id, run_id, last_seq)
+        self._spawn(self._fill_new_runs(list(self._feeds), lost_since - CLOCK_SKEW_S))
+
+    async def _fill_new_runs(self, user_ids: list[str], since_s: float) -> None:
+        """Fill the runs that started while nobody here listened."""
+        for user_id in user_ids:
+            try:
+                async with self._fill_slots:
+                    run_ids = await self._store.runs_since(user_id, since_s)
+            except Exception as exc:
+                log.warning("could not list the recent runs of user %s: %s", user_id, exc)
+                continue
+            feed = self._feeds.get(user_id)
+            for run_id in run_ids:
+                if feed is not None and run_id not in feed.delivered:
+                    self._fill(user_id, run_id, 0)
+
+    def _fill(self, user_id: str, run_id: str, after_seq: int) -> _Fill:
+        """Start reading `run_id` after `after_seq` for `user_id` unless a read is going."""
+        key = (user_id, run_id)
+        fill = self._fills.get(key)
+        if fill is None:
+            fill = self._fills[key] = _Fill(after_seq)
+            self._spawn(self._run_fill(user_id, run_id, fill))
+        return fill
+
+    async def _run_fill(self, user_id: str, run_id: str, fill: _Fill) -> None:
+        stored: list[RunEvent] | None = None
+        delay = FILL_FIRST_RETRY_S
+        try:
+            for attempt in range(1, FILL_ATTEMPTS + 1):
+                try:
+                    async with self._fill_slots:
+                        stored = await self._store.replay(run_id, fill.after_seq)
+                    break
+                except Exception as exc:
+                    log.warning("reading run %s for a gap failed (attempt %d): %s", run_id,
+                                attempt, exc, extra={"run_id": run_id, "user_id": user_id})
+                    await asyncio.sleep(delay)
+                    delay *= 2
+        finally:
+            self._fills.pop((user_id, run_id), None)
+        if stored is None:
+            log.warning("run %s keeps a gap after seq %d for this instance", run_id,
+                        fill.after_seq, extra={"run_id": run_id, "user_id": user_id})
+        for event in sorted([*(stored or ()), *fill.held], key=lambda e: e.seq):
+            self._deliver(user_id, event, may_fill=False)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _run_id_of(body: bytes) -> str:
+    run_id = body.decode()  # UnicodeDecodeError is a ValueError
+    if not run_id or len(run_id) > 256:
+        raise ValueError(f"run id of {len(run_id)} characters")
+    return run_id

@@ -1,0 +1,130 @@
+"""`RedisConnector`: the bus's clients — a bounded command pool and pub/sub connections.
+
+Every command waits for one of `pool_size` slots (at most `pool_timeout_s`), so a busy but
+healthy Redis makes callers wait instead of failing; redis-py's own pool is sized so it never
+has to refuse. On Redis Cluster the commands go through `RedisCluster` and the pub/sub
+connection goes to one node at a time, the next one after a failure (Cluster forwards classic
+pub/sub to every node).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from toolwire.adapters.redis_bus.pubsub import Endpoint, PubSubConnection
+
+CONNECT_TIMEOUT_S = 2.0
+COMMAND_TIMEOUT_S = 10.0
+"""A command (or pipeline) with no answer for this long fails, so a dead peer cannot hang it."""
+
+Client = Redis | RedisCluster
+
+
+class PoolExhaustedError(RedisConnectionError):
+    """No Redis connection became free within the pool timeout."""
+
+
+@dataclass(frozen=True, slots=True)
+class RedisOptions:
+    """How the bus reaches Redis (see the `events` settings)."""
+
+    url: str
+    cluster: bool = False
+    pool_size: int = 32
+    pool_timeout_s: float = 5.0
+    health_check_s: float = 5.0
+
+
+def masked_url(url: str) -> str:
+    """Return `url` with its password (if any) replaced by `***`, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+
+
+class RedisConnector:
+    """Builds the clients lazily (no server is needed until the bus is used)."""
+
+    def __init__(self, options: RedisOptions) -> None:
+        self.options = options
+        self._slots = asyncio.Semaphore(options.pool_size)
+        self._client: Client | None = None
+        self._nodes: itertools.cycle[tuple[str, int]] | None = None
+
+    def client(self) -> Client:
+        """Return the command client (built on first use)."""
+        if self._client is None:
+            self._client = self._build_client()
+        return self._client
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[Client]:
+        """Hold one of the pool's slots for a command or pipeline; wait for one if needed."""
+        try:
+            async with asyncio.timeout(self.options.pool_timeout_s):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise PoolExhaustedError(
+                f"all {self.options.pool_size} Redis connections stayed busy for "
+                f"{self.options.pool_timeout_s} s (events.redis_pool_size)") from None
+        try:
+            yield self.client()
+        finally:
+            self._slots.release()
+
+    async def pubsub(self) -> PubSubConnection:
+        """Open a new pub/sub connection (to the next node, on Cluster)."""
+        endpoint = Endpoint.from_url(self.options.url)
+        if self.options.cluster:
+            endpoint = endpoint.at(*await self._next_node())
+        return await PubSubConnection.open(endpoint, timeout_s=CONNECT_TIMEOUT_S)
+
+    async def aclose(self) -> None:
+        """Close the command client."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    def _build_client(self) -> Client:
+        options = self.options
+        common: dict[str, Any] = {
+            "socket_connect_timeout": CONNECT_TIMEOUT_S,
+            "socket_timeout": COMMAND_TIMEOUT_S,
+            "socket_keepalive": True,
+            "health_check_interval": options.health_check_s,
+            # A stale connection (Redis restarted) is retried on a new one; appends are
+            # idempotent, so a command that did reach Redis may safely run again.
+            "retry": Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), 2),
+        }
+        if options.cluster:
+            # Our slots bound the total, so no node's pool ever reaches its maximum.
+            return RedisCluster.from_url(
+                options.url, max_connections=options.pool_size + 1, **common)
+        pool = BlockingConnectionPool.from_url(
+            options.url, max_connections=options.pool_size + 1,
+            timeout=options.pool_timeout_s, **common)
+        return Redis.from_pool(pool)
+
+    async def _next_node(self) -> tuple[str, int]:
+        if self._nodes is None:
+            client = self.client()
+            assert isinstance(client, RedisCluster)
+            await client.initialize()
+            nodes = [(node.host, int(node.port)) for node in client.get_nodes()]
+            self._nodes = itertools.cycle(nodes)
+        return next(self._nodes)

@@ -1,0 +1,238 @@
+"""`RunStreamStore`: each run's events in a Redis Stream, written in batches.
+
+One writer per instance sends every append that is pending at once: one script call for the
+whole batch (on Redis Cluster one per hash slot, in one pipeline), so N runs publishing at
+once cost one round trip and one command, not N. The script stores each event under the
+stream id `<seq>-1` (a repeat of a seq is refused, so storing is idempotent), refreshes the
+run's expiry and owner, and announces the event on its user's channel, prefixed with the
+instance id so the instance can drop its own echo unread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Final, cast
+
+from redis.crc import key_slot
+from redis.exceptions import NoScriptError
+
+from toolwire.adapters.redis_bus.connect import RedisConnector
+from toolwire.adapters.redis_bus.keys import RedisKeys
+from toolwire.services.events import RunEvent
+
+log = logging.getLogger(__name__)
+
+LIVE_TTL_S: Final = 24 * 3600.0
+"""How much longer than `retention_s` a run still going keeps its keys."""
+
+_APPEND: Final = """
+local maxlen, live_ttl, end_ttl, host, channels = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local stored = {}
+for i = 1, #KEYS / 2 do
+  local stream, owner, at = KEYS[2 * i - 1], KEYS[2 * i], 5 + (i - 1) * 4
+  local id, text, ttl, user = ARGV[at + 1], ARGV[at + 2], live_ttl, ARGV[at + 4]
+  if ARGV[at + 3] == '1' then ttl = end_ttl end
+  local added = redis.pcall('XADD', stream, 'MAXLEN', maxlen, id, 'event', text)
+  local refused = type(added) == 'table' and added.err
+  if refused and not string.find(refused, 'equal or smaller') then
+    stored[i] = added
+  else
+    stored[i] = refused and 0 or 1
+    redis.call('PEXPIRE', stream, ttl)
+    redis.call('SET', owner, user, 'PX', ttl)
+    redis.call('PUBLISH', channels .. user, host .. text)
+  end
+end
+return stored
+"""
+"""Store a batch of events (two keys and four arguments each); one result each: 1 stored,
+0 a repeat of a stored seq (announced again, harmless: receivers drop repeats), or an error."""
+
+
+@dataclass(slots=True, eq=False)
+class _Append:
+    user_id: str
+    event: RunEvent
+    done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop()
+                                       .create_future())
+
+
+class RunStreamStore:
+    """Appends, reads and expires the run streams of one bus instance."""
+
+    def __init__(
+        self,
+        connector: RedisConnector,
+        keys: RedisKeys,
+        *,
+        host_id: str,
+        retention_s: float,
+        max_events: int,
+        cluster: bool = False,
+    ) -> None:
+        self._connector = connector
+        self._keys = keys
+        self._cluster = cluster
+        self._retention_ms = max(1, round(retention_s * 1000))
+        self._live_ttl_ms = self._retention_ms + round(LIVE_TTL_S * 1000)
+        self._max_events = max_events
+        self._script_args = (max_events, self._live_ttl_ms, self._retention_ms, host_id,
+                             keys.user_channel(""))
+        self._pending: list[_Append] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._sha: str | None = None
+        self._closed = False
+
+    async def append(self, user_id: str, event: RunEvent) -> None:
+        """Store `event` and announce it; return once Redis has both.
+
+        The event's own cached encoding is what is stored and announced: never re-encoded.
+        """
+        if self._closed:
+            raise ConnectionError("the event store is closed")
+        item = _Append(user_id, event)
+        self._pending.append(item)
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(
+                self._write(), name="redis-bus-writer")
+        await item.done
+
+    async def replay(self, run_id: str, after_seq: int = 0) -> list[RunEvent]:
+        """Return the stored events of `run_id` with `seq > after_seq`, in order."""
+        async with self._connector.slot() as client:
+            entries = cast("list[tuple[bytes, dict[bytes, bytes]]]", await client.xrange(
+                self._keys.stream(run_id), min=f"{after_seq + 1}-0"))
+        events = []
+        for entry_id, fields in entries:
+            try:
+                events.append(RunEvent.from_json(fields[b"event"]))
+            except (KeyError, ValueError) as exc:
+                log.warning("skipped malformed entry %r of run %s: %s", entry_id, run_id, exc)
+        return events
+
+    async def owner(self, run_id: str) -> str | None:
+        """Return the user of a stored run; None when unknown, expired or evicted.
+
+        The stream counts too: Redis may evict it under `maxmemory` before the owner key.
+        """
+        async with self._connector.slot() as client:
+            pipe = client.pipeline(transaction=False)
+            pipe.get(self._keys.owner(run_id))
+            pipe.exists(self._keys.stream(run_id))
+            owner, kept = await pipe.execute()
+        return owner.decode() if isinstance(owner, bytes) and kept else None
+
+    async def runs_since(self, user_id: str, since_s: float) -> list[str]:
+        """Return the user's runs that started at or after `since_s` (Unix time)."""
+        async with self._connector.slot() as client:
+            members = await client.zrangebyscore(
+                self._keys.user_runs(user_id), round(since_s * 1000), "+inf")
+        return [m.decode() for m in cast("list[bytes]", members)]
+
+    async def announce(self, channel: bytes, message: str) -> None:
+        """Publish `message` on `channel`."""
+        async with self._connector.slot() as client:
+            await client.publish(channel, message)
+
+    async def ping(self) -> bool:
+        """Return True when Redis answers PING."""
+        async with self._connector.slot() as client:
+            return bool(await client.ping())
+
+    async def aclose(self) -> None:
+        """Fail what is still pending and stop the writer."""
+        self._closed = True
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.cancel()
+            try:
+                await writer
+            except asyncio.CancelledError:
+                if not writer.cancelled():
+                    raise
+        self._fail(self._pending, ConnectionError("the event store closed"))
+        self._pending = []
+
+    async def _write(self) -> None:
+        """Send every pending append as one pipeline, again and again until none is left."""
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                batch = [item for item in batch if not item.done.done()]  # cancelled callers
+                if batch:
+                    await self._write_batch(batch)
+        finally:
+            self._writer = None
+
+    async def _write_batch(self, batch: list[_Append]) -> None:
+        try:
+            results = await self._send(batch)
+            if any(isinstance(result, NoScriptError) for result in results):
+                self._sha = None  # Redis restarted and forgot the script: load it, send again
+                results = await self._send(batch)
+        except asyncio.CancelledError:
+            self._fail(batch, ConnectionError("the event store closed"))
+            raise
+        except Exception as exc:
+            self._fail(batch, exc)
+            return
+        for item, result in zip(batch, results, strict=True):
+            if item.done.done():
+                continue
+            if isinstance(result, Exception):
+                item.done.set_exception(result)
+            else:
+                item.done.set_result(None)
+
+    async def _send(self, batch: list[_Append]) -> list[Any]:
+        """Run one pipeline for `batch`; return one result (or error) per append."""
+        groups = self._by_slot(batch) if self._cluster else [batch]
+        async with self._connector.slot() as client:
+            if self._sha is None:
+                self._sha = await client.script_load(_APPEND)
+            pipe = client.pipeline(transaction=False)
+            for group in groups:
+                keys: list[str] = []
+                args: list[Any] = []
+                for item in group:
+                    event = item.event
+                    keys += [self._keys.stream(event.run_id), self._keys.owner(event.run_id)]
+                    args += [f"{event.seq}-1", event.encoded(),
+                             "1" if event.type == "agent_completed" else "0", item.user_id]
+                # not pipe.evalsha: redis-py refuses that name in a Cluster pipeline
+                pipe.execute_command("EVALSHA", self._sha, len(keys), *keys,
+                                     *self._script_args, *args)
+            self._queue_index(pipe, batch)
+            replies = await pipe.execute(raise_on_error=False)
+        results: dict[int, Any] = {}
+        for group, reply in zip(groups, replies, strict=False):
+            for position, item in enumerate(group):
+                results[id(item)] = reply if isinstance(reply, Exception) else reply[position]
+        return [results[id(item)] for item in batch]
+
+    def _queue_index(self, pipe: Any, batch: list[_Append]) -> None:
+        """Note each run that starts in the user's run index (read after a reconnect)."""
+        now_ms = round(time.time() * 1000)
+        for item in batch:
+            if item.event.seq == 1:
+                index = self._keys.user_runs(item.user_id)
+                pipe.zadd(index, {item.event.run_id: now_ms})
+                pipe.zremrangebyscore(index, "-inf", now_ms - self._live_ttl_ms)
+                pipe.pexpire(index, self._live_ttl_ms)
+
+    def _by_slot(self, batch: list[_Append]) -> list[list[_Append]]:
+        groups: dict[int, list[_Append]] = {}
+        for item in batch:
+            slot = key_slot(self._keys.stream(item.event.run_id).encode())
+            groups.setdefault(slot, []).append(item)
+        return list(groups.values())
+
+    @staticmethod
+    def _fail(batch: list[_Append], exc: BaseException) -> None:
+        for item in batch:
+            if not item.done.done():
+                item.done.set_exception(exc)
+
