@@ -252,9 +252,9 @@ async def test_an_agent_that_raises_ends_the_run_as_agent_error_naming_the_excep
     failed = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert [r.getMessage() for r in failed] == ["agent failed"]
     assert failed[0].exc_info is not None and failed[0].exc_info[0] is ValueError
-    for record in caplog.records:  # every log line of the run names it and its user
-        assert (getattr(record, "run_id", None), getattr(record, "user_id", None)) == (
-            h.ctx.run_id, "ada")
+    for record in caplog.records:  # every log line of the run names it, its user and request
+        assert [getattr(record, key, None) for key in ("run_id", "user_id", "request_id")] == [
+            h.ctx.run_id, "ada", "q-1"]
 
 
 async def test_the_failure_detail_a_client_sees_is_bounded() -> None:
