@@ -97,11 +97,23 @@ class User:
 
     async def read_until(self, ws: aiohttp.ClientWebSocketResponse, run_id: str,
                          tally: Tally) -> None:
-        """Read until `run_id` has its agent_completed on this socket."""
-        while True:
-            frame = await self.receive(ws, tally)
-            if frame.get("run_id") == run_id and frame["type"] == "agent_completed":
-                return
+        """Read until this user holds every event of `run_id`, up to its agent_completed.
+
+        After a resume, live events that raced the replay may come first (a live
+        `agent_completed` before the replayed middle), so the end alone is not enough. A run
+        still incomplete after the deadline is left for `check` to count as lost.
+        """
+        try:
+            async with asyncio.timeout(30):
+                while not self.complete(run_id):
+                    await self.receive(ws, tally)
+        except TimeoutError:
+            pass
+
+    def complete(self, run_id: str) -> bool:
+        by_seq = self.frames.get(run_id, {})
+        return bool(by_seq) and max(by_seq) == len(by_seq) and \
+            by_seq[max(by_seq)]["type"] == "agent_completed"
 
     async def receive(self, ws: aiohttp.ClientWebSocketResponse, tally: Tally) -> Frame:
         frame: Frame = await ws.receive_json(timeout=60)

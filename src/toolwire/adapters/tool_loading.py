@@ -1,19 +1,29 @@
-"""Build the tool registry: built-ins, `tools.modules` and the `toolwire.tools` entry points."""
+"""Build the tool registry: built-ins, `tools.modules`, `toolwire.tools` entry points, MCP servers.
+
+The first three load synchronously when the registry is first used. MCP servers are listed
+asynchronously, so their tools join the same registry at start-up, when the `mcp_servers`
+resource of the container opens (`start_resources`): before `toolwire serve` accepts a
+connection, before `toolwire run` starts its run, before `toolwire tools` lists.
+"""
 
 from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from toolwire.config import ToolsSettings
-from toolwire.services.errors import ToolLoadError
+from toolwire.services.errors import ToolConflictError, ToolLoadError
 from toolwire.services.tools.builtin import ALWAYS_AVAILABLE, builtin_tools, sleep
 from toolwire.services.tools.registry import ToolRegistry
 from toolwire.services.tools.spec import ToolSpec
+
+if TYPE_CHECKING:
+    from toolwire.adapters.mcp import McpServers
 
 ENTRY_POINT_GROUP: Final = "toolwire.tools"
 BUILTIN_NAMES: Final = frozenset(spec.name for spec in (*ALWAYS_AVAILABLE, sleep))
@@ -113,3 +123,37 @@ def load_registry(settings: ToolsSettings) -> ToolRegistry:
         registry.register(spec)
     log.debug("tools: %s", ", ".join(registry.names()))
     return registry
+
+
+def register_mcp_tools(registry: ToolRegistry, specs: Sequence[ToolSpec]) -> None:
+    """Add MCP tools to `registry`; a name clash fails naming both tools and the way out."""
+    for spec in specs:
+        try:
+            registry.register(spec)
+        except ToolConflictError as exc:
+            raise ToolConflictError(
+                f"{exc} (or set \"prefix\" on the MCP server in tools.mcp_servers, "
+                "TOOLWIRE_TOOLS__MCP_SERVERS)"
+            ) from None
+    if specs:
+        log.debug("MCP tools: %s", ", ".join(spec.name for spec in specs))
+
+
+async def mcp_tools(
+    settings: ToolsSettings, registry: ToolRegistry
+) -> AsyncIterator[McpServers | None]:
+    """Resource: connect the MCP servers, add their tools to `registry`; close them at the end.
+
+    None when no server is configured (the `mcp` SDK is then not even imported).
+    """
+    if not settings.mcp_servers:
+        yield None
+        return
+    from toolwire.adapters.mcp import connect_servers
+
+    servers = await connect_servers(settings)
+    try:
+        register_mcp_tools(registry, servers.specs)
+        yield servers
+    finally:
+        await servers.aclose()

@@ -10,7 +10,7 @@ import click
 from toolwire.adapters.redis_bus import masked_url
 from toolwire.commands.common import build_container
 from toolwire.config import Settings
-from toolwire.container import ApplicationContainer, close_resources
+from toolwire.container import ApplicationContainer, close_resources, start_resources
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.errors import ToolwireError
 from toolwire.services.events import RunEvent
@@ -49,6 +49,7 @@ async def run_once(container: ApplicationContainer, user_id: str, message: str) 
 
     subscription = await bus.subscribe(user_id, show)
     try:
+        await start_resources(container)  # MCP tools join the registry first
         async with container.request_scope(ctx) as scope:
             final = await scope.run(message)
     finally:

@@ -1,13 +1,16 @@
-"""`toolwire tools`: the available tools with their argument schemas."""
+"""`toolwire tools`: the available tools (built-in, custom and MCP) with their argument schemas."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import click
 
 from toolwire.commands.common import build_container
+from toolwire.container import ApplicationContainer, close_resources, start_resources
 from toolwire.services.errors import ToolwireError
+from toolwire.services.tools.spec import ToolSpec
 
 
 @click.command()
@@ -16,7 +19,7 @@ def tools(as_json: bool) -> None:
     """List the available tools with their argument schemas."""
     container = build_container()
     try:
-        specs = container.tool_registry().specs()
+        specs = asyncio.run(list_tools(container))
     except ToolwireError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
@@ -28,3 +31,12 @@ def tools(as_json: bool) -> None:
         click.echo(f"  from: {spec.origin}")
         schema = json.dumps(spec.json_schema(), separators=(",", ":"))
         click.echo(f"  args: {schema}")
+
+
+async def list_tools(container: ApplicationContainer) -> list[ToolSpec]:
+    """Return every tool, MCP servers' included (they are connected, listed, then closed)."""
+    try:
+        await start_resources(container)
+        return container.tool_registry().specs()
+    finally:
+        await close_resources(container)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any, Final, Literal
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -21,6 +22,7 @@ from toolwire.config.sources import DEFAULT_ENV_FILE, CheckedDotEnvSource, Check
 
 DEFAULT_JWT_SECRET: Final = "toolwire-development-secret-do-not-use"
 MIN_SECRET_BYTES: Final = 32
+MCP_SERVER_NAME: Final = r"^[A-Za-z0-9_.-]{1,64}$"
 
 StrList = Annotated[list[str], NoDecode]
 
@@ -102,8 +104,59 @@ class EventsSettings(BaseModel):
         2.0, gt=0, description="Longest wait between attempts to reconnect to Redis pub/sub.")
 
 
+class McpServerSettings(BaseModel):
+    """One MCP server: a stdio `command` (with `env`) or a streamable-HTTP `url` (+ `headers`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        pattern=MCP_SERVER_NAME,
+        description="Names the server in logs, errors and the tools' origin.",
+    )
+    command: list[str] | None = Field(
+        None, min_length=1, description="argv of a stdio server that toolwire starts, e.g. "
+        '["python", "-m", "files_server"].',
+    )
+    env: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Variables added to the stdio server's environment (values are secret).",
+    )
+    url: str | None = Field(
+        None, pattern=r"^https?://", description="Endpoint of a streamable-HTTP server."
+    )
+    headers: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="HTTP headers sent to a `url` server, e.g. Authorization (values are secret).",
+    )
+    prefix: str = Field(
+        "", pattern=r"^[A-Za-z0-9_.-]*$",
+        description="Prepended to each of the server's tool names, e.g. `files_`.",
+    )
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> McpServerSettings:
+        if (self.command is None) == (self.url is None):
+            raise ValueError(f"MCP server {self.name!r}: give exactly one of command or url")
+        if self.env and self.command is None:
+            raise ValueError(f"MCP server {self.name!r}: env is only for a command server")
+        if self.headers and self.url is None:
+            raise ValueError(f"MCP server {self.name!r}: headers are only for a url server")
+        return self
+
+    def describe(self) -> str:
+        """Return where the server is, without secrets: its argv, or its URL minus credentials."""
+        if self.command is not None:
+            return "stdio: " + " ".join(self.command)
+        parts = urlsplit(self.url or "")
+        host = parts.hostname or ""
+        netloc = f"[{host}]" if ":" in host else host
+        if parts.port is not None:
+            netloc += f":{parts.port}"
+        return "url: " + urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
 class ToolsSettings(BaseModel):
-    """Tool timeouts, the built-ins that are on, and modules that add tools."""
+    """Tool timeouts, the built-ins that are on, modules that add tools, and MCP servers."""
 
     timeout_s: float = Field(
         30.0, gt=0, description="Seconds a tool call may take before it ends with "
@@ -122,7 +175,32 @@ class ToolsSettings(BaseModel):
     disabled: StrList = Field(
         default_factory=list, description="Built-in tools that are off.")
 
+    mcp_servers: list[McpServerSettings] = Field(
+        default_factory=list,
+        description="MCP servers whose tools join the registry at start-up (a JSON list of "
+        '`{"name", "command": [...], "env"?}` or `{"name", "url", "headers"?}`, each with an '
+        "optional `prefix`).",
+    )
+    mcp_on_unavailable: Literal["error", "warn"] = Field(
+        "error",
+        description="A server that cannot be reached at start-up: `error` stops start-up, "
+        "`warn` logs a warning and starts without its tools.",
+    )
+    mcp_connect_timeout_s: float = Field(
+        10.0, gt=0,
+        description="How long start-up (and a reconnection) waits for an MCP server to answer.",
+    )
+
     _split = field_validator("modules", "enabled", "disabled", mode="before")(_split_list)
+
+    @field_validator("mcp_servers")
+    @classmethod
+    def _unique_server_names(cls, servers: list[McpServerSettings]) -> list[McpServerSettings]:
+        names = [server.name for server in servers]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"two MCP servers are named {', '.join(map(repr, repeated))}")
+        return servers
 
 
 class RunsSettings(BaseModel):
@@ -218,12 +296,25 @@ class AgentSettings(BaseModel):
         None, description="API key of the `openai` backend; required with it.")
     model: str = Field("gpt-4o-mini", description="Model name the `openai` backend asks for.")
     request_timeout_s: float = Field(
-        60.0, gt=0, description="Seconds one model request may take.")
+        60.0, gt=0,
+        description="Longest wait for the model API, in seconds: to connect, and between "
+        "two streamed chunks.")
+    max_retries: int = Field(
+        2, ge=0,
+        description="Retries of a model request that failed with 408/409/429/5xx, a timeout or "
+        "a connection error, with exponential backoff (`Retry-After` honoured).")
     max_steps: int = Field(
-        8, gt=0, description="Model round-trips per run before it ends with "
-        "`limit_exceeded`.")
+        8, gt=0, description="Model turns per run before it ends with `limit_exceeded`.")
     system_prompt: str = Field(
         DEFAULT_SYSTEM_PROMPT, description="System message sent to the model first.")
+    think_chars: int = Field(
+        400, gt=0,
+        description="Streamed model text is sent as an `agent_thinking` once this many "
+        "characters wait...")
+    think_interval_s: float = Field(
+        0.5, ge=0,
+        description="... or once this many seconds passed since the stream's last "
+        "`agent_thinking`.")
 
     @model_validator(mode="after")
     def _openai_needs_a_key(self) -> AgentSettings:

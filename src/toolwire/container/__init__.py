@@ -1,7 +1,7 @@
 """The composition root: the only place dispatcher, executor and bridge are built."""
 
 from toolwire.container.application import ApplicationContainer
-from toolwire.container.bootstrap import close_resources, create_container
+from toolwire.container.bootstrap import close_resources, create_container, start_resources
 from toolwire.container.current import get_container, set_container, use_container
 from toolwire.container.scope import RequestScope
 from toolwire.container.web import create_app
@@ -14,5 +14,6 @@ __all__ = [
     "create_container",
     "get_container",
     "set_container",
+    "start_resources",
     "use_container",
 ]

@@ -8,11 +8,11 @@ from operator import attrgetter
 from dependency_injector import containers, providers
 
 from toolwire.adapters.bridge import WebSocketBridge
-from toolwire.adapters.llm import OpenAIAgent, OpenAIChatClient
+from toolwire.adapters.llm import OpenAIAgent, openai_client
 from toolwire.adapters.memory_bus import InMemoryEventBus
 from toolwire.adapters.metrics import Metrics
 from toolwire.adapters.redis_bus import RedisEventBus
-from toolwire.adapters.tool_loading import load_registry
+from toolwire.adapters.tool_loading import load_registry, mcp_tools
 from toolwire.adapters.web.auth import TokenVerifier
 from toolwire.adapters.web.runs import RunLimits, RunManager
 from toolwire.adapters.web.state import WebDeps
@@ -35,6 +35,8 @@ class ApplicationContainer(containers.DeclarativeContainer):
 
     Every object toolwire uses is built here, so overriding a provider (in a test, or in a
     host container) changes it for every path, the legacy entry points included.
+    `mcp_servers` is an async resource: `start_resources` opens it (its tools join
+    `tool_registry`), `close_resources` closes it with the model client and the bus.
     Settings values are read once: override `settings` before the first use.
     """
 
@@ -43,6 +45,8 @@ class ApplicationContainer(containers.DeclarativeContainer):
     # -- App-wide: built once, shared by every request (each is safe to share). ----------
 
     tool_registry = providers.Singleton(load_registry, settings.provided.tools)
+
+    mcp_servers = providers.Resource(mcp_tools, settings.provided.tools, tool_registry)
 
     event_bus = providers.Selector(
         setting(settings, "events.backend"),
@@ -69,12 +73,7 @@ class ApplicationContainer(containers.DeclarativeContainer):
 
     token_verifier = providers.Singleton(TokenVerifier.from_settings, settings.provided.auth)
 
-    llm_client = providers.Singleton(
-        OpenAIChatClient,
-        base_url=settings.provided.agent.base_url,
-        api_key=settings.provided.agent.api_key,
-        timeout_s=settings.provided.agent.request_timeout_s,
-    )
+    llm_client = providers.Resource(openai_client, settings.provided.agent)
 
     agent = providers.Selector(
         setting(settings, "agent.backend"),
@@ -85,6 +84,8 @@ class ApplicationContainer(containers.DeclarativeContainer):
             model=setting(settings, "agent.model"),
             max_steps=setting(settings, "agent.max_steps"),
             system_prompt=setting(settings, "agent.system_prompt"),
+            think_chars=setting(settings, "agent.think_chars"),
+            think_interval_s=setting(settings, "agent.think_interval_s"),
         ),
     )
 

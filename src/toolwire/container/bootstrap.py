@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 from dependency_injector import providers
 
 from toolwire.config import Settings
@@ -16,9 +18,27 @@ def create_container(settings: Settings | None = None) -> ApplicationContainer:
     return container
 
 
+async def start_resources(container: ApplicationContainer) -> None:
+    """Open what start-up needs: the MCP servers, whose tools join the registry (idempotent)."""
+    if not container.mcp_servers.initialized:
+        await _settle(container.mcp_servers.init())
+
+
 async def close_resources(container: ApplicationContainer) -> None:
-    """Close the app-wide singletons that hold connections: the event bus and the LLM client."""
+    """Close the app-wide connections: the event bus, the model client, the MCP servers."""
     try:
         await container.event_bus().aclose()
     finally:
-        await container.llm_client().aclose()
+        try:
+            llm = container.llm_client
+            if llm.initialized or llm.overridden:  # never build a client just to close it
+                await container.llm_client().close()
+                llm.shutdown()  # a later use builds a new client
+        finally:
+            await _settle(container.mcp_servers.shutdown())
+
+
+async def _settle(outcome: object) -> None:
+    """Await what an async resource's `init()`/`shutdown()` returned (sync ones return values)."""
+    if inspect.isawaitable(outcome):
+        await outcome

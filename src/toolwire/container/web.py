@@ -6,7 +6,7 @@ from aiohttp import web
 
 from toolwire.adapters.web import build_web_app
 from toolwire.container.application import ApplicationContainer
-from toolwire.container.bootstrap import close_resources
+from toolwire.container.bootstrap import close_resources, start_resources
 
 
 def create_app(container: ApplicationContainer) -> web.Application:
@@ -18,8 +18,12 @@ def create_app(container: ApplicationContainer) -> web.Application:
     container.tool_registry()  # load the tools now: a broken tool module stops start-up
     app = build_web_app(container.web_deps())
 
+    async def open_resources(_: web.Application) -> None:
+        await start_resources(container)  # MCP tools join the registry before the first request
+
     async def close_singletons(_: web.Application) -> None:
         await close_resources(container)
 
+    app.on_startup.append(open_resources)
     app.on_cleanup.append(close_singletons)
     return app

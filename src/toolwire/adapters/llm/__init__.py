@@ -1,5 +1,6 @@
-"""Model backends behind the agent port: an OpenAI-compatible chat-completions client."""
+"""Model backends behind the agent port: the official `openai` SDK, streamed, with tool calls."""
 
+from toolwire.adapters.llm.client import openai_client
 from toolwire.adapters.llm.errors import (
     MalformedReplyError,
     ModelAPIError,
@@ -7,16 +8,15 @@ from toolwire.adapters.llm.errors import (
     ModelTimeoutError,
 )
 from toolwire.adapters.llm.openai_agent import OpenAIAgent
-from toolwire.adapters.llm.openai_client import OpenAIChatClient
-from toolwire.adapters.llm.replies import ChatReply, ModelToolCall
+from toolwire.adapters.llm.turn import ModelToolCall, ModelTurn
 
 __all__ = [
-    "ChatReply",
     "MalformedReplyError",
     "ModelAPIError",
     "ModelHTTPError",
     "ModelTimeoutError",
     "ModelToolCall",
+    "ModelTurn",
     "OpenAIAgent",
-    "OpenAIChatClient",
+    "openai_client",
 ]

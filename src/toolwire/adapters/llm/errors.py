@@ -1,4 +1,4 @@
-"""Errors of the model API client; their messages are shown to users, so they name no secret."""
+"""Errors of the model API; their messages reach users, so they never carry the API key."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ class ModelAPIError(ToolwireError):
 
 
 class ModelHTTPError(ModelAPIError):
-    """The model API answered with an HTTP error status."""
+    """The model API answered with an HTTP error status (after the SDK's retries)."""
 
     def __init__(self, status: int, detail: str) -> None:
         super().__init__(f"the model API answered HTTP {status}: {detail}")
@@ -19,8 +19,8 @@ class ModelHTTPError(ModelAPIError):
 
 
 class ModelTimeoutError(ModelAPIError):
-    """The model API did not answer within the request timeout."""
+    """The model API did not answer within the request timeout (after the SDK's retries)."""
 
 
 class MalformedReplyError(ModelAPIError):
-    """The model API answered 200 with something that is not a chat completion."""
+    """The model API answered with something that is not a usable chat completion."""

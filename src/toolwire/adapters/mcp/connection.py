@@ -1,0 +1,297 @@
+"""`McpConnection`: one MCP server's client session, opened on demand and re-opened when lost."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Final, TextIO
+
+import anyio
+import httpx
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.shared.message import SessionMessage
+
+from mcp import ClientSession, McpError, StdioServerParameters, stdio_client, types
+from toolwire.adapters.mcp.errors import McpCallError, McpUnavailableError, describe_failure
+from toolwire.config import McpServerSettings
+
+log = logging.getLogger(__name__)
+
+SESSION_TERMINATED: Final = 32600
+"""What the streamable-HTTP client reports when the server answers 404 to the session id."""
+MAX_TOOL_PAGES: Final = 100
+CLOSE_WAIT_S: Final = 5.0
+CANCEL_NOTICE_S: Final = 1.0
+
+Streams = tuple[
+    MemoryObjectReceiveStream[SessionMessage | Exception],
+    MemoryObjectSendStream[SessionMessage],
+]
+
+
+@dataclass(slots=True, eq=False)
+class _Live:
+    """An open session, the event that ends it and the task that holds its transport."""
+
+    session: ClientSession
+    stop: asyncio.Event
+    task: asyncio.Task[None]
+
+
+class McpConnection:
+    """The client side of one server in `tools.mcp_servers`, shared by every run.
+
+    The transport lives in a task of its own (the SDK's transports must be entered and left
+    in one task). A call that finds the session gone re-opens it once; a call the server may
+    have received before the connection dropped fails instead (it is not safe to repeat).
+    """
+
+    __slots__ = ("_closed", "_connect_timeout_s", "_failure", "_live", "_lock", "_retired",
+                 "server")
+
+    def __init__(self, server: McpServerSettings, *, connect_timeout_s: float) -> None:
+        self.server = server
+        self._connect_timeout_s = connect_timeout_s
+        self._live: _Live | None = None
+        self._lock = asyncio.Lock()
+        self._retired: set[asyncio.Task[None]] = set()
+        self._failure = ""
+        self._closed = False
+
+    @property
+    def name(self) -> str:
+        """Return the server's name from the settings."""
+        return self.server.name
+
+    @property
+    def connected(self) -> bool:
+        """Return True while a session is open and its server has not gone away."""
+        return self._live is not None and not self._live.stop.is_set()
+
+    async def list_tools(self) -> list[types.Tool]:
+        """Connect if needed and return every tool the server lists (all pages)."""
+        session = (await self._open()).session
+        tools: list[types.Tool] = []
+        cursor: str | None = None
+        for _ in range(MAX_TOOL_PAGES):
+            params = types.PaginatedRequestParams(cursor=cursor) if cursor else None
+            try:
+                async with asyncio.timeout(self._connect_timeout_s):
+                    page = await session.list_tools(params=params)
+            except (TimeoutError, McpError) as exc:
+                raise self._unavailable(describe_failure(exc)) from None
+            tools.extend(page.tools)
+            cursor = page.nextCursor
+            if not cursor:
+                break
+        return tools
+
+    async def call(self, tool: str, arguments: dict[str, Any]) -> types.CallToolResult:
+        """Call `tool` (its name on the server); re-open a lost session once when that is safe."""
+        for attempt in (1, 2):
+            live = await self._open()
+            try:
+                return await self._call_on(live, tool, arguments)
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                pass  # the request never left: the session was already gone
+            except McpError as exc:
+                if exc.error.code == types.CONNECTION_CLOSED:
+                    self._retire(live.session)
+                    raise self._lost() from None
+                if exc.error.code != SESSION_TERMINATED:
+                    raise McpCallError(
+                        f"MCP server {self.name!r} refused the call: {exc.error.message}"
+                    ) from None
+                # a restarted HTTP server does not know the old session: safe to repeat
+            self._retire(live.session)
+            log.info("MCP server %s: session lost (attempt %d); re-opening it", self.name, attempt)
+        raise self._unavailable("the session was lost twice in a row")
+
+    async def _call_on(
+        self, live: _Live, tool: str, arguments: dict[str, Any]
+    ) -> types.CallToolResult:
+        """Call on `live`; fail if its transport dies first (the SDK may leave the call hung).
+
+        A call cancelled here (a timeout, a cancelled run) is cancelled on the server too.
+        """
+        request_ids: list[types.RequestId] = []
+
+        async def call_tool() -> types.CallToolResult:
+            # The SDK numbers requests from this counter, synchronously, as the call starts.
+            request_ids.append(live.session._request_id)
+            return await live.session.call_tool(tool, arguments)
+
+        call = asyncio.ensure_future(call_tool())
+        ended = asyncio.ensure_future(live.stop.wait())
+        try:
+            await asyncio.wait((call, ended), return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            if request_ids and not call.done():
+                await self._cancel_on_server(live, request_ids[0])
+            raise
+        finally:
+            ended.cancel()
+            if not call.done():
+                call.cancel()
+                await asyncio.gather(call, return_exceptions=True)
+        if call.cancelled():
+            raise self._lost()
+        return call.result()
+
+    async def _cancel_on_server(self, live: _Live, request_id: types.RequestId) -> None:
+        """Tell the server to stop working on `request_id` (best effort, bounded)."""
+        notice = types.ClientNotification(types.CancelledNotification(
+            params=types.CancelledNotificationParams(
+                requestId=request_id, reason="the tool call was cancelled or timed out")))
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(CANCEL_NOTICE_S):
+                await live.session.send_notification(notice)
+
+    async def aclose(self) -> None:
+        """Close the session and stop the server's transport (a stdio server is terminated)."""
+        self._closed = True
+        if self._live is not None:
+            self._retire(self._live.session)
+        tasks = list(self._retired)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=CLOSE_WAIT_S)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _open(self) -> _Live:
+        live = self._live
+        if live is not None and not live.stop.is_set():
+            return live
+        async with self._lock:
+            if self._closed:
+                raise self._unavailable("the connection is closed (shutting down)")
+            live = self._live
+            if live is None or live.stop.is_set():
+                if live is not None:
+                    self._retire(live.session)
+                self._live = live = await self._connect()
+            return live
+
+    async def _connect(self) -> _Live:
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[ClientSession] = loop.create_future()
+        stop = asyncio.Event()
+        task = loop.create_task(self._hold(ready, stop), name=f"mcp server {self.name}")
+        try:
+            async with asyncio.timeout(self._connect_timeout_s):
+                session = await asyncio.shield(ready)
+        except BaseException as exc:
+            stop.set()
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            if isinstance(exc, TimeoutError):
+                raise self._unavailable(
+                    f"no answer within {self._connect_timeout_s:g} s "
+                    "(tools.mcp_connect_timeout_s)") from None
+            if isinstance(exc, Exception):
+                raise self._unavailable(describe_failure(exc)) from None
+            raise
+        log.info("MCP server %s: connected (%s)", self.name, self.server.describe())
+        return _Live(session, stop, task)
+
+    async def _hold(self, ready: asyncio.Future[ClientSession], stop: asyncio.Event) -> None:
+        """Open transport and session, hand the session over, keep both open until `stop`.
+
+        Messages from the server pass through a relay, so the end of the server's stream (a
+        stdio server that exited) ends this task and the next call opens a new session.
+        """
+        try:
+            async with self._transport() as (read, write):
+                relay_in, relay_out = anyio.create_memory_object_stream[
+                    SessionMessage | Exception](0)
+                with read, relay_in, relay_out:  # closed however the relay ends
+                    async with (anyio.create_task_group() as group,
+                                ClientSession(relay_out, write) as session):
+                        group.start_soon(self._relay, read, relay_in, stop)
+                        await session.initialize()
+                        ready.set_result(session)
+                        await stop.wait()
+                        group.cancel_scope.cancel()
+        except Exception as exc:  # ExceptionGroups of the SDK's task groups, OSError, …
+            self._failure = describe_failure(exc)
+            if not ready.done():
+                ready.set_exception(exc)
+            elif not stop.is_set():
+                log.warning("MCP server %s: connection lost: %s", self.name, self._failure)
+        finally:
+            stop.set()
+            if not ready.done():
+                ready.cancel()
+
+    async def _relay(
+        self,
+        source: MemoryObjectReceiveStream[SessionMessage | Exception],
+        sink: MemoryObjectSendStream[SessionMessage | Exception],
+        stop: asyncio.Event,
+    ) -> None:
+        async with sink:
+            async for message in source:
+                await sink.send(message)
+        if not stop.is_set():
+            self._failure = "the server closed the connection"
+            log.warning("MCP server %s: %s", self.name, self._failure)
+            stop.set()
+
+    @asynccontextmanager
+    async def _transport(self) -> AsyncIterator[Streams]:
+        server = self.server
+        if server.command is not None:
+            env = {name: value.get_secret_value() for name, value in server.env.items()}
+            params = StdioServerParameters(
+                command=server.command[0], args=server.command[1:], env=env or None)
+            async with stdio_client(params, errlog=_server_stderr()) as (read, write):
+                yield read, write
+            return
+        headers = {name: value.get_secret_value() for name, value in server.headers.items()}
+        # No read timeout: a tool call may take long, and the executor times calls out.
+        timeout = httpx.Timeout(self._connect_timeout_s, read=None)
+        async with AsyncExitStack() as stack:
+            client = await stack.enter_async_context(
+                create_mcp_http_client(headers=headers, timeout=timeout))
+            read, write, _ = await stack.enter_async_context(
+                streamable_http_client(str(server.url), http_client=client))
+            yield read, write
+
+    def _retire(self, session: ClientSession) -> None:
+        """Stop the session's transport in the background; the next call opens a new one."""
+        live = self._live
+        if live is None or live.session is not session:
+            return
+        self._live = None
+        live.stop.set()
+        self._retired.add(live.task)
+        live.task.add_done_callback(self._retired.discard)
+
+    def _lost(self) -> McpCallError:
+        because = f" ({self._failure})" if self._failure else ""
+        return McpCallError(
+            f"the connection to MCP server {self.name!r} was lost during the call{because}; "
+            "it is re-opened at the next call"
+        )
+
+    def _unavailable(self, reason: str) -> McpUnavailableError:
+        return McpUnavailableError(
+            f"MCP server {self.name!r} ({self.server.describe()}) is unavailable: {reason}"
+        )
+
+
+def _server_stderr() -> TextIO:
+    """Return where a stdio server's stderr goes: ours, when it is a real file."""
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        sys.stderr.fileno()
+        return sys.stderr
+    return sys.__stderr__ or open(os.devnull, "w")
