@@ -15,11 +15,11 @@ from typing import Any, Final, TextIO
 import anyio
 import httpx
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from mcp import ClientSession, McpError, StdioServerParameters, stdio_client, types
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.message import SessionMessage
 
-from mcp import ClientSession, McpError, StdioServerParameters, stdio_client, types
 from toolwire.adapters.mcp.errors import McpCallError, McpUnavailableError, describe_failure
 from toolwire.config import McpServerSettings
 

@@ -6,9 +6,9 @@ import logging
 from typing import Any
 
 import pytest
+from mcp import types
 from pydantic import ValidationError
 
-from mcp import types
 from toolwire.adapters.mcp.results import tool_result
 from toolwire.adapters.mcp.specs import mcp_tool_specs
 from toolwire.config import McpServerSettings

@@ -1,0 +1,1 @@
+"""toolwire's benchmarks beside its peers, in one run: `python -m benchmarks`."""

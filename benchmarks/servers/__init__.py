@@ -1,0 +1,1 @@
+"""The servers the delivery benchmarks measure, each run as its own process."""
