@@ -229,14 +229,18 @@ async def test_max_duration_stops_a_running_tool_and_still_closes_its_call() -> 
     assert final.error is not None and final.error.type == "limit_exceeded"
 
 
-async def test_a_timeout_the_agent_raised_itself_is_an_agent_error_not_the_run_limit() -> None:
+async def test_a_timeout_the_agent_raised_itself_is_an_agent_error_not_the_run_limit(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     h = Harness()
     final = await h.run(ScriptedAgent(failing(TimeoutError("model slow"))), max_duration_s=60)
     assert final.status == "error"
     assert h.last()["error"] == {
         "type": "agent_error",
-        "message": "the agent failed (TimeoutError: the agent timed out on its own)",
+        "message": "the agent timed out on its own (TimeoutError: model slow)",
     }
+    logged = [r for r in caplog.records if r.exc_info]
+    assert logged and str(logged[0].exc_info[1]) == "model slow"  # the original, not a copy
 
 
 async def test_an_agent_that_raises_ends_the_run_as_agent_error_naming_the_exception(

@@ -519,3 +519,42 @@ async def test_shutdown_cancels_runs_still_going_after_the_grace_and_waits_for_t
     await guarded(stopping)
     assert task_of(started).cancelled() and scope.closed
     assert manager.live_count == 0
+
+
+async def test_a_run_that_ended_keeps_no_claim_on_its_request_id_once_another_holds_it(
+    world: World,
+) -> None:
+    manager, scopes = world.manager(max_remembered_requests=1, retention_s=10)
+    first = manager.start(chat(request_id="q-1"), "hi")
+    manager.start(chat(request_id="q-2"), "hi")  # the bound forgets q-1 while its run goes on
+    retry = manager.start(chat(request_id="q-1"), "hi")  # so a retry starts a second run
+    assert retry.task is not None and retry.run_id != first.run_id
+    await finish(scopes, first)  # the first run ending must not schedule q-1's expiry
+    world.clock.now += 11
+    assert manager.start(chat(request_id="q-1"), "hi") == Started(retry.run_id, None)
+
+
+async def test_a_run_that_published_nothing_frees_its_request_id_for_the_retry(
+    world: World,
+) -> None:
+    manager, scopes = world.manager()
+    scopes.refuse = ConnectionError("the event bus went down")  # nothing is published
+    silent = manager.start(chat(request_id="q-1"), "hi")
+    await guarded(task_of(silent))
+    scopes.refuse = None
+    retry = manager.start(chat(request_id="q-1"), "hi")
+    assert retry.task is not None and retry.run_id != silent.run_id
+    await finish(scopes, retry)
+
+
+async def test_a_cancel_aimed_at_shutdown_itself_is_not_swallowed(world: World) -> None:
+    manager, scopes = world.manager()
+    started = manager.start(chat(), "hi")
+    await guarded(scopes.of(started.run_id).started.wait())
+    scopes.of(started.run_id).close_gate.clear()  # the cancelled run is slow to close
+    stopping = asyncio.ensure_future(manager.shutdown(0))
+    await asyncio.sleep(0.01)
+    stopping.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await guarded(stopping)
+    scopes.of(started.run_id).close_gate.set()
