@@ -95,10 +95,12 @@ class RunManager:
         """Return False once shutdown began."""
         return self._accepting
 
-    def start(self, ctx: UserExecutionContext, message: str) -> Started:
+    def start(self, ctx: UserExecutionContext, message: str, *, remember: bool = True) -> Started:
         """Start a run of `ctx`, or name the run its `request_id` already started.
 
-        Raises `WireError`: `unavailable` while shutting down, `rate_limited` past a limit.
+        `remember=False` for a `request_id` the server made up: no client can retry with it,
+        so it takes no memory. Raises `WireError`: `unavailable` while shutting down,
+        `rate_limited` past a limit.
         """
         self._forget_expired()
         key = (ctx.user_id, ctx.request_id)
@@ -119,7 +121,8 @@ class RunManager:
         task.add_done_callback(self._tasks.discard)
         task.add_done_callback(lambda _: self._finished(ctx))  # even if cancelled before it ran
         self._live_per_user[ctx.user_id] = self._live_per_user.get(ctx.user_id, 0) + 1
-        self._remember(key, ctx.run_id)
+        if remember:
+            self._remember(key, ctx.run_id)
         return Started(ctx.run_id, task)
 
     async def check_owner(self, user_id: str, run_id: str) -> None:

@@ -558,3 +558,14 @@ async def test_a_cancel_aimed_at_shutdown_itself_is_not_swallowed(world: World) 
     with pytest.raises(asyncio.CancelledError):
         await guarded(stopping)
     scopes.of(started.run_id).close_gate.set()
+
+
+async def test_a_request_id_the_server_made_up_takes_no_memory(world: World) -> None:
+    manager, scopes = world.manager()
+    made_up = chat()  # the client sent none: no client can retry with it
+    first = manager.start(made_up, "hi", remember=False)
+    await finish(scopes, first)
+    again = manager.start(chat(request_id=made_up.request_id), "hi", remember=False)
+    assert again.task is not None and again.run_id != first.run_id
+    assert manager.start(chat(request_id="q-1"), "hi").task is not None  # sent: remembered
+    assert manager.start(chat(request_id="q-1"), "hi").task is None
