@@ -44,7 +44,7 @@ class InMemoryEventBus(EventBusBase):
         run = self.logs.get(run_id)
         if run is None:
             return []
-        return [event for event in run.events if event.seq > after_seq]
+        return run.after(after_seq)
 
     async def run_owner(self, run_id: str) -> str | None:
         """Return the user of a kept run, or None."""

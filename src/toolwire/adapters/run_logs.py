@@ -2,7 +2,9 @@
 
 A live run keeps at most `max_events` events. An ended run is kept `retention_s`, and the
 ended runs' logs together stay under `max_bytes_per_user` for each user and `max_bytes` in
-all: past either bound the oldest ended logs go first. Bytes are the events' UTF-8 JSON.
+all: past either bound the oldest ended logs go first. An ended log keeps only its events'
+UTF-8 JSON (the events are rebuilt from it on replay), so what the bounds count, the JSON
+plus `ENTRY_OVERHEAD` per event, is what it costs in memory.
 """
 
 from __future__ import annotations
@@ -11,24 +13,37 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Final
 
 from toolwire.services.events import RunEvent
+
+ENTRY_OVERHEAD: Final = 48
+"""What keeping one event's JSON costs beyond its bytes (the bytes object and its slot)."""
 
 
 @dataclass(slots=True, eq=False)
 class RunLog:
-    """The kept events of one run and their size."""
+    """The kept events of one run and their size; an ended run keeps only their JSON."""
 
     run_id: str
     user_id: str
     events: deque[RunEvent] = field(default_factory=deque)
     size: int = 0
     ended_at: float | None = None
+    last_seq: int = 0
+    frozen: tuple[bytes, ...] = ()
 
-    @property
-    def last_seq(self) -> int:
-        """Return the `seq` of the newest kept event (0 when none)."""
-        return self.events[-1].seq if self.events else 0
+    def after(self, seq: int) -> list[RunEvent]:
+        """Return the kept events with `seq` above `seq`, in order."""
+        if self.ended_at is None:
+            return [event for event in self.events if event.seq > seq]
+        first = self.last_seq - len(self.frozen) + 1  # kept seqs are consecutive
+        return [RunEvent.from_json(data) for data in self.frozen[max(0, seq - first + 1):]]
+
+    def freeze(self) -> None:
+        """Keep only the events' JSON (the run has ended)."""
+        self.frozen = tuple(event.encoded() for event in self.events)
+        self.events = deque()
 
 
 class RunLogs:
@@ -53,6 +68,7 @@ class RunLogs:
         self._ended_of_user: dict[str, OrderedDict[str, RunLog]] = {}
         self._user_bytes: dict[str, int] = {}
         self._ended_bytes = 0
+        self._next_expiry = 0.0
 
     @property
     def ended_bytes(self) -> int:
@@ -73,16 +89,18 @@ class RunLogs:
 
     def append(self, user_id: str, event: RunEvent) -> bool:
         """Keep `event`; return False (keeping nothing) for a repeat of a kept `seq`."""
-        self.expire()
+        if self._clock() >= self._next_expiry:  # at most once a second on the publish path
+            self.expire()
         run = self._logs.get(event.run_id)
         if run is None:
             run = self._logs[event.run_id] = RunLog(event.run_id, user_id)
         elif event.seq <= run.last_seq or run.ended_at is not None:
             return False
         run.events.append(event)
-        run.size += len(event.encoded())
+        run.last_seq = event.seq
+        run.size += len(event.encoded()) + ENTRY_OVERHEAD
         if len(run.events) > self._max_events:
-            run.size -= len(run.events.popleft().encoded())
+            run.size -= len(run.events.popleft().encoded()) + ENTRY_OVERHEAD
         if event.type == "agent_completed":
             self._end(run)
         return True
@@ -97,7 +115,9 @@ class RunLogs:
 
     def expire(self) -> None:
         """Drop the ended logs older than the retention window."""
-        cutoff = self._clock() - self._retention_s
+        now = self._clock()
+        self._next_expiry = now + 1.0
+        cutoff = now - self._retention_s
         while self._ended:
             oldest = next(iter(self._ended.values()))
             if oldest.ended_at is not None and oldest.ended_at > cutoff:
@@ -105,6 +125,7 @@ class RunLogs:
             self._drop(oldest)
 
     def _end(self, run: RunLog) -> None:
+        run.freeze()
         run.ended_at = self._clock()
         self._ended[run.run_id] = run
         self._ended_of_user.setdefault(run.user_id, OrderedDict())[run.run_id] = run

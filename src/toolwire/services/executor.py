@@ -8,7 +8,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Final
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.errors import ScopeClosedError, ToolError
@@ -108,19 +108,13 @@ class ToolExecutor:
         except ValidationError as exc:
             return fail("error", "invalid_arguments", describe_validation_error(exc))
         timeout = self.timeout_for(spec)
-        task = asyncio.ensure_future(spec.invoke(parsed))
-        if self._tasks is None:
-            self._tasks = set()
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
         try:
-            raw = await asyncio.wait_for(asyncio.shield(task), timeout)
+            if spec.inline:  # runs to its end on the loop: nothing to time out or cancel
+                raw = await spec.invoke(parsed)
+            else:
+                raw = await self._invoke_in_task(spec, parsed, timeout)
         except TimeoutError:
-            task.cancel()
             return fail("timeout", "timeout", f"{call.tool} took longer than {timeout:g} s")
-        except asyncio.CancelledError:
-            task.cancel()
-            raise
         except ToolError as exc:
             return fail("error", exc.error_type, str(exc) or type(exc).__name__)
         except Exception as exc:
@@ -134,6 +128,19 @@ class ToolExecutor:
             return fail("error", "unserialisable_result", str(exc))
         return ToolCompleted(tool=call.tool, call_id=call.call_id, status="ok",
                              duration_ms=_elapsed_ms(started), result=result)
+
+    async def _invoke_in_task(self, spec: ToolSpec, parsed: BaseModel, limit_s: float) -> Any:
+        """Run the tool as a task this executor can cancel; stop it past `limit_s`."""
+        task = asyncio.ensure_future(spec.invoke(parsed))
+        if self._tasks is None:
+            self._tasks = set()
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), limit_s)
+        except BaseException:  # timed out, cancelled, or the tool raised: it must not linger
+            task.cancel()
+            raise
 
     async def aclose(self) -> None:
         """Cancel tool tasks still running, let their calls report it, refuse new calls."""

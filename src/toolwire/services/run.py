@@ -85,10 +85,9 @@ async def run_agent(
         raise
     except LimitExceededError as exc:
         final = AgentCompleted("error", _ms(started), error=ErrorInfo("limit_exceeded", str(exc)))
-    except TimeoutError:
-        if not deadline.expired():
-            raise_as = TimeoutError("the agent timed out on its own")
-            final = _agent_failed(started, raise_as, log_extra)
+    except TimeoutError as exc:
+        if not deadline.expired():  # the agent's own timeout, not the run's limit
+            final = _agent_failed(started, exc, log_extra, what="the agent timed out on its own")
         else:
             final = AgentCompleted("error", _ms(started), error=ErrorInfo(
                 "limit_exceeded",
@@ -108,12 +107,13 @@ async def _emit_cancelled(sink: EventSink, started: float, log_extra: dict[str, 
 
 
 def _agent_failed(
-    started: float, exc: BaseException, log_extra: dict[str, str]
+    started: float, exc: BaseException, log_extra: dict[str, str],
+    what: str = "the agent failed",
 ) -> AgentCompleted:
-    log.error("agent failed", exc_info=exc, extra=log_extra)
-    detail = f"{type(exc).__name__}: {exc}"[:300]
+    log.error("agent failed", exc_info=exc, extra=log_extra)  # the original, with its traceback
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return AgentCompleted("error", _ms(started), error=ErrorInfo(
-        "agent_error", f"the agent failed ({detail})"))
+        "agent_error", f"{what} ({detail[:300]})"))
 
 
 def _ms(started: float) -> float:

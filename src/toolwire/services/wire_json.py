@@ -14,6 +14,8 @@ from typing import Any, Final
 import orjson
 
 REPLACEMENT: Final = "\ufffd"
+COMPACT_BELOW: Final = 64 * 1024
+"""orjson returns small results in a buffer of several KiB: copy them to their own size."""
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
 
@@ -53,9 +55,12 @@ def encode(value: Any) -> bytes:
     Integers past 64 bits and nesting orjson refuses fall back to the standard library.
     """
     try:
-        return orjson.dumps(value)
+        data = orjson.dumps(value)
     except TypeError:
         pass
+    else:
+        # An event is kept for resume: 4 KiB per 100-byte event would be 40x its size.
+        return bytes(memoryview(data)) if len(data) < COMPACT_BELOW else data
     try:
         text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except RecursionError:

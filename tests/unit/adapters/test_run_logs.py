@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from tests.support import event
 from toolwire.adapters.memory_bus import InMemoryEventBus
-from toolwire.adapters.run_logs import RunLogs
+from toolwire.adapters.run_logs import ENTRY_OVERHEAD, RunLogs
 from toolwire.services.events import RunEvent
 
-SIZE = len(event("r_000", 1).encoded())  # about the size of every event below
+SIZE = len(event("r_000", 1).encoded()) + ENTRY_OVERHEAD  # about every event below
 
 
 def size(events: list[RunEvent]) -> int:
-    """Return the bytes `events` count for: their UTF-8 JSON."""
-    return sum(len(each.encoded()) for each in events)
+    """Return the bytes `events` count for: their UTF-8 JSON and what keeping each costs."""
+    return sum(len(each.encoded()) + ENTRY_OVERHEAD for each in events)
 
 
 class Clock:
@@ -63,7 +63,7 @@ def test_a_live_run_is_never_dropped_for_bytes() -> None:
     for each in ended_run("r_done", 3):
         kept.append("ada", each)
     live = kept.get("r_live")
-    assert live is not None and len(live.events) == 19
+    assert live is not None and len(live.after(0)) == 19
     assert kept.get("r_done") is None
     assert kept.ended_bytes == 0
 
@@ -84,7 +84,9 @@ def test_max_events_trims_a_log_and_its_size() -> None:
     for each in ended_run("r_1", 10):
         kept.append("ada", each)
     run = kept.get("r_1")
-    assert run is not None and [e.seq for e in run.events] == [8, 9, 10]
+    assert run is not None and [e.seq for e in run.after(0)] == [8, 9, 10]
+    assert [e.seq for e in run.after(8)] == [9, 10]
+    assert run.after(5) == ended_run("r_1", 10)[-3:]  # rebuilt from the kept JSON, equal
     assert run.size == kept.ended_bytes == size(ended_run("r_1", 10)[-3:])
 
 

@@ -1,4 +1,4 @@
-"""`@tool` makes a function a validated tool with a JSON schema; the registry keeps names unique."""
+"""`@tool` makes a function a validated tool with a JSON schema."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from typing import Annotated, Any
 import pytest
 from pydantic import BaseModel, Field, ValidationError
 
-from toolwire.services.errors import ToolConflictError
-from toolwire.services.tools.registry import ToolRegistry
 from toolwire.services.tools.spec import ToolSpec, jsonable, tool
 
 
@@ -230,39 +228,3 @@ def test_results_become_json_data(value: Any, expected: Any) -> None:
 def test_results_that_are_not_json_raise_value_error_naming_the_type(value: Any) -> None:
     with pytest.raises(ValueError, match="not JSON-serialisable"):
         jsonable(value)
-
-
-def test_registry_rejects_a_second_tool_with_the_same_name_naming_both_origins() -> None:
-    @tool(name="weather")
-    def other_weather() -> str:
-        return "sunny"
-
-    registry = ToolRegistry([weather])
-    with pytest.raises(ToolConflictError) as caught:
-        registry.register(other_weather)
-    message = str(caught.value)
-    assert "'weather'" in message
-    assert weather.origin in message
-    assert other_weather.origin in message
-
-
-def test_registering_the_same_function_twice_is_harmless() -> None:
-    registry = ToolRegistry([weather, locate])
-    registry.register(weather)
-    assert registry.names() == ["locate", "weather"]
-
-
-def test_overlay_adds_tools_without_changing_the_parent_and_keeps_names_unique() -> None:
-    parent = ToolRegistry([weather])
-    child = parent.overlay([locate])
-    assert child.names() == ["locate", "weather"]
-    assert parent.names() == ["weather"]
-    assert "locate" in child
-    assert "locate" not in parent
-
-    @tool(name="weather")
-    def shadow() -> None:
-        return None
-
-    with pytest.raises(ToolConflictError):
-        child.register(shadow)

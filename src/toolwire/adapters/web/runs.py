@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import OrderedDict, deque
@@ -96,10 +95,12 @@ class RunManager:
         """Return False once shutdown began."""
         return self._accepting
 
-    def start(self, ctx: UserExecutionContext, message: str) -> Started:
+    def start(self, ctx: UserExecutionContext, message: str, *, remember: bool = True) -> Started:
         """Start a run of `ctx`, or name the run its `request_id` already started.
 
-        Raises `WireError`: `unavailable` while shutting down, `rate_limited` past a limit.
+        `remember=False` for a `request_id` the server made up: no client can retry with it,
+        so it takes no memory. Raises `WireError`: `unavailable` while shutting down,
+        `rate_limited` past a limit.
         """
         self._forget_expired()
         key = (ctx.user_id, ctx.request_id)
@@ -120,7 +121,8 @@ class RunManager:
         task.add_done_callback(self._tasks.discard)
         task.add_done_callback(lambda _: self._finished(ctx))  # even if cancelled before it ran
         self._live_per_user[ctx.user_id] = self._live_per_user.get(ctx.user_id, 0) + 1
-        self._remember(key, ctx.run_id)
+        if remember:
+            self._remember(key, ctx.run_id)
         return Started(ctx.run_id, task)
 
     async def check_owner(self, user_id: str, run_id: str) -> None:
@@ -169,9 +171,8 @@ class RunManager:
         for task in tasks:
             if not task.done():
                 task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # gather: a cancel aimed at shutdown itself still propagates, unlike one per task
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def _count_chat(self, user_id: str) -> None:
         now = self._clock()
@@ -197,6 +198,18 @@ class RunManager:
             raise
         except Exception:
             log.exception("run failed", extra=extra)
+            await self._free_request_if_silent(ctx)
+
+    async def _free_request_if_silent(self, ctx: UserExecutionContext) -> None:
+        """Forget the `request_id` of a run that published nothing, so a retry starts one."""
+        try:
+            published = await self._bus.run_owner(ctx.run_id) is not None
+        except Exception:
+            published = False  # the bus is down: nothing of this run can be replayed either
+        key = (ctx.user_id, ctx.request_id)
+        if not published and self._requests.get(key) == ctx.run_id:
+            del self._requests[key]
+            self._forget_at.pop(key, None)
 
     def _cancel_if_here(self, run_id: str) -> None:
         live = self._live.get(run_id)
@@ -213,7 +226,9 @@ class RunManager:
             self._live_per_user[ctx.user_id] = left
         else:
             self._live_per_user.pop(ctx.user_id, None)
-        self._forget_at[(ctx.user_id, ctx.request_id)] = self._clock() + self._limits.retention_s
+        key = (ctx.user_id, ctx.request_id)
+        if self._requests.get(key) == ctx.run_id:  # a later run may hold the key now
+            self._forget_at[key] = self._clock() + self._limits.retention_s
 
     def _remember(self, key: tuple[str, str], run_id: str) -> None:
         self._requests[key] = run_id

@@ -21,7 +21,11 @@ _PARAMETERS_CONFIG: Final = ConfigDict(extra="forbid", protected_namespaces=())
 
 @dataclass(frozen=True, slots=True, eq=False)
 class ToolSpec:
-    """A callable tool: name, description, argument model and where it came from."""
+    """A callable tool: name, description, argument model and where it came from.
+
+    A sync tool runs in a worker thread, unless it is `inline`: quick, CPU-bound and never
+    blocking, it then runs on the event loop and saves the thread hop.
+    """
 
     name: str
     description: str
@@ -31,6 +35,7 @@ class ToolSpec:
     timeout_s: float | None = None
     origin: str = ""
     positional_only: int = 0
+    inline: bool = False
 
     @property
     def is_async(self) -> bool:
@@ -54,7 +59,10 @@ class ToolSpec:
         call_args, call_kwargs = self._call_arguments(parsed)
         if self.is_async:
             return await self.func(*call_args, **call_kwargs)
-        result = await asyncio.to_thread(self.func, *call_args, **call_kwargs)
+        if self.inline:
+            result = self.func(*call_args, **call_kwargs)
+        else:
+            result = await asyncio.to_thread(self.func, *call_args, **call_kwargs)
         if inspect.isawaitable(result):  # a plain function that returns a coroutine
             result = await result
         return result
@@ -128,7 +136,8 @@ def _model_name(tool_name: str) -> str:
 
 
 def _make_spec(
-    func: Callable[..., Any], name: str | None, description: str | None, timeout_s: float | None
+    func: Callable[..., Any], name: str | None, description: str | None,
+    timeout_s: float | None, inline: bool,
 ) -> ToolSpec:
     if isinstance(func, ToolSpec) or not callable(func):
         raise TypeError(f"@tool needs a function, got {func!r}")
@@ -140,11 +149,14 @@ def _make_spec(
         )
     if timeout_s is not None and timeout_s <= 0:
         raise ValueError(f"tool {tool_name!r}: timeout_s must be positive, got {timeout_s}")
+    if inline and inspect.iscoroutinefunction(func):
+        raise ValueError(f"tool {tool_name!r}: inline is for sync tools; async ones never "
+                         "leave the event loop")
     doc = description or inspect.getdoc(func) or tool_name
     model, takes_model, positional_only = _args_model_for(func, tool_name)
     origin = f"{func.__module__}.{getattr(func, '__qualname__', tool_name)}"
     return ToolSpec(
-        tool_name, doc, model, func, takes_model, timeout_s, origin, positional_only
+        tool_name, doc, model, func, takes_model, timeout_s, origin, positional_only, inline
     )
 
 
@@ -158,6 +170,7 @@ def tool(
     description: str | None = None,
     *,
     timeout_s: float | None = None,
+    inline: bool = False,
 ) -> Callable[[Callable[..., Any]], ToolSpec]: ...
 
 
@@ -166,16 +179,19 @@ def tool(
     description: str | None = None,
     *,
     timeout_s: float | None = None,
+    inline: bool = False,
 ) -> ToolSpec | Callable[[Callable[..., Any]], ToolSpec]:
     """Make a function (sync or async) a tool; its arguments become a validated JSON schema.
 
     Use as `@tool`, `@tool("name")` or `@tool(name=..., description=..., timeout_s=...)`.
-    The name defaults to the function's name, the description to its docstring.
+    The name defaults to the function's name, the description to its docstring. A sync tool
+    runs in a worker thread; `inline=True` runs it on the event loop instead, for a tool that
+    is quick and never blocks (no I/O, bounded work: a millisecond at most).
     """
     if callable(name):
-        return _make_spec(name, None, description, timeout_s)
+        return _make_spec(name, None, description, timeout_s, inline)
 
     def wrap(func: Callable[..., Any]) -> ToolSpec:
-        return _make_spec(func, name, description, timeout_s)
+        return _make_spec(func, name, description, timeout_s, inline)
 
     return wrap

@@ -18,7 +18,8 @@ class CalculatorArgs(BaseModel, extra="forbid"):
     )
 
 
-@tool(name="calculator", description="Evaluate an arithmetic expression safely.")
+# inline: the evaluator's work is bounded (1000 characters, 4096-bit integers)
+@tool(name="calculator", description="Evaluate an arithmetic expression safely.", inline=True)
 def calculator(args: CalculatorArgs) -> Number:
     """Return the value of the expression."""
     return evaluate(args.expression)

@@ -23,7 +23,9 @@ class UnknownTimeZoneError(ToolError):
     error_type = "unknown_time_zone"
 
 
-@tool(name="clock", description="Tell the current date and time, in UTC or a given time zone.")
+# inline: zones are read once and cached (by zoneinfo); nothing else touches the disk
+@tool(name="clock", description="Tell the current date and time, in UTC or a given time zone.",
+      inline=True)
 def clock(args: ClockArgs) -> dict[str, str]:
     """Return the current time as ISO 8601 with its zone."""
     zone_name = args.tz or "UTC"
