@@ -239,8 +239,8 @@ async def test_a_timeout_the_agent_raised_itself_is_an_agent_error_not_the_run_l
         "type": "agent_error",
         "message": "the agent timed out on its own (TimeoutError: model slow)",
     }
-    logged = [r for r in caplog.records if r.exc_info]
-    assert logged and str(logged[0].exc_info[1]) == "model slow"  # the original, not a copy
+    logged = [r.exc_info[1] for r in caplog.records if r.exc_info]
+    assert logged and str(logged[0]) == "model slow"  # the original, not a copy
 
 
 async def test_an_agent_that_raises_ends_the_run_as_agent_error_naming_the_exception(
