@@ -1,9 +1,13 @@
-"""Benchmark 3: bytes per live request scope, and a server's RSS after 1k and 100k runs.
+"""Benchmark 3: bytes per live request scope, and a server's RSS from 1k to 100k runs.
 
 Live scopes are counted in-process with tracemalloc (the contexts are built before counting,
 so a scope's figure is its own objects). The RSS figures come from a real `toolwire serve`
 driven over the WebSocket by one socket per user, each chatting again as soon as its run
-completes; the RSS is read after the first checkpoint and after the last.
+completes; the RSS is read at each checkpoint. Three servers: retention at its default (a
+run is kept 15 minutes, so within the benchmark every run is retained: the figure is what a
+retained run costs), retention of 5 s (the time bound is reached) and a 16 MiB byte bound
+(the byte bound is reached). "Flat" is judged over the last half: from the middle checkpoint
+to the last, once a bound holds.
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ from toolwire import RequestScope, UserExecutionContext, create_container
 NAME: Final = "memory"
 DEFAULT_RETENTION: Final = "retention at its default (runs.retention_s = 900)"
 SHORT_RETENTION: Final = "retention 5 s (TOOLWIRE_RUNS__RETENTION_S=5)"
-FLAT_KB_PER_RUN: Final = 0.1  # "flat": 100k more runs add at most 10 MB
+BYTE_BOUND: Final = "16 MiB of ended runs kept (TOOLWIRE_RUNS__RETAINED_BYTES=16777216)"
+FLAT_KB_PER_RUN: Final = 0.1  # "flat": 50k more runs add at most 5 MB
+RETAINED_RUN_KB: Final = 4.2  # what a retained run cost before (issue 12)
 
 T = TypeVar("T")
 
@@ -133,24 +139,27 @@ async def server_rss(work: Path, checkpoints: Sequence[int], users: int,
         elapsed = time.monotonic() - started
     finally:
         server.stop()
-    first, last = (rss[str(c)] for c in (checkpoints[0], checkpoints[-1]))
+    first, middle, last = (rss[str(c)] for c in (checkpoints[0], checkpoints[-2],
+                                                 checkpoints[-1]))
     return {
         "rss_bytes": rss,
         "errors": errors,
         "runs_per_s": (checkpoints[-1] - users) / elapsed,
         "growth_bytes_per_run": (last - first) / (checkpoints[-1] - checkpoints[0]),
+        "late_growth_bytes_per_run": (last - middle) / (checkpoints[-1] - checkpoints[-2]),
     }
 
 
 async def run(cfg: RunConfig) -> dict[str, Any]:
     """Measure live scopes, then the server's RSS at default and at short retention."""
     scopes = await live_scopes(cfg.size(10_000, 500), cfg.size(5, 1))
-    checkpoints = cfg.size([1_000, 100_000], [100, 600])
+    checkpoints = cfg.size([1_000, 50_000, 100_000], [100, 400, 600])
     users = cfg.size(50, 10)
     servers: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="toolwire-bench-") as tmp:
         for label, env in ((DEFAULT_RETENTION, {}),
-                           (SHORT_RETENTION, {"TOOLWIRE_RUNS__RETENTION_S": "5"})):
+                           (SHORT_RETENTION, {"TOOLWIRE_RUNS__RETENTION_S": "5"}),
+                           (BYTE_BOUND, {"TOOLWIRE_RUNS__RETAINED_BYTES": str(16 * 2**20)})):
             servers[label] = await server_rss(Path(tmp) / str(len(servers)), checkpoints, users,
                                               env)
     return {
@@ -169,15 +178,24 @@ def targets(scopes: dict[str, Any], servers: dict[str, Any],
     toy = scopes["bytes"][TOY]["median"]
     rows = [target("memory per live scope (`container.request_scope`, opened)", "≤ 1 KB",
                    f"{ours / 1024:.2f} KB (toy {toy / 1024:.2f} KB)", ours <= 1024)]
-    first, last = (f"{c:,}" for c in (checkpoints[0], checkpoints[-1]))
+    first, middle, last = (f"{c:,}" for c in (checkpoints[0], checkpoints[-2],
+                                                checkpoints[-1]))
     for label, server in servers.items():
         rss = server["rss_bytes"]
+        shown = (f"{rss[str(checkpoints[0])] / 2**20:.1f} → {rss[str(checkpoints[-2])] / 2**20:.1f}"
+                 f" → {rss[str(checkpoints[-1])] / 2**20:.1f} MiB")
+        if label == DEFAULT_RETENTION:  # every run is still retained: what one costs
+            per_run = server["growth_bytes_per_run"] / 1024
+            rows.append(target(
+                f"server RSS per retained run, {first} → {last} runs, {label}",
+                f"below the {RETAINED_RUN_KB} KB it cost before",
+                f"{shown} ({per_run:+.2f} KB per run, {server['errors']} errors)",
+                per_run < RETAINED_RUN_KB and server["errors"] == 0))
+            continue
+        late = server["late_growth_bytes_per_run"] / 1024
         rows.append(target(
-            f"server RSS after {first} vs {last} runs, {label}",
+            f"server RSS from {middle} to {last} runs, {label}",
             f"flat once retention is reached (≤ {FLAT_KB_PER_RUN} KB per run); bounded in bytes",
-            f"{rss[str(checkpoints[0])] / 2**20:.1f} → {rss[str(checkpoints[-1])] / 2**20:.1f} MiB "
-            f"({server['growth_bytes_per_run'] / 1024:+.2f} KB per run, "
-            f"{server['errors']} errors)",
-            server["growth_bytes_per_run"] <= FLAT_KB_PER_RUN * 1024 and server["errors"] == 0))
+            f"{shown} ({late:+.2f} KB per run over the last half, {server['errors']} errors)",
+            late <= FLAT_KB_PER_RUN and server["errors"] == 0))
     return rows
-

@@ -169,8 +169,9 @@ def memory_section(result: dict[str, Any], images: Images) -> str:
     for label, server in result["servers"].items():
         rss = server["rss_bytes"]
         server_rows.append([label] + [f"{rss[k] / 2**20:.1f}" for k in rss] + [
-            f"{server['growth_bytes_per_run'] / 1024:+.2f}", f"{server['runs_per_s']:,.0f}",
-            server["errors"]])
+            f"{server['growth_bytes_per_run'] / 1024:+.2f}",
+            f"{server.get('late_growth_bytes_per_run', float('nan')) / 1024:+.2f}",
+            f"{server['runs_per_s']:,.0f}", server["errors"]])
     any_rss = next(iter(result["servers"].values()))["rss_bytes"]
     return "\n\n".join([
         f"Live scopes: {scopes['count']:,} opened at once, bytes allocated per scope "
@@ -179,7 +180,8 @@ def memory_section(result: dict[str, Any], images: Images) -> str:
         f"Server: `toolwire serve`, {result['params']['users']} users each chatting "
         f"`{result['params']['message']}` again as soon as its run completes.",
         table(["settings"] + [f"RSS MiB after {k} runs" if k != "start" else "RSS MiB at start"
-                              for k in any_rss] + ["KB per run", "runs/s", "errors"],
+                              for k in any_rss] + ["KB per run", "KB per run, last half",
+                                                   "runs/s", "errors"],
               server_rows),
     ])
 

@@ -46,7 +46,7 @@ class WebSocketBridge:
         self.user_context = user_context
         self._bus = bus
         self._retry_for_s = retry_for_s
-        self._observers = tuple(observers)
+        self._observers = observers
         self._clock = clock
         self._seq = 0
         self._closed = False

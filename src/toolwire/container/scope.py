@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Self
 
 from toolwire.container.graph import RequestGraph
@@ -62,17 +61,12 @@ class RequestScope:
         return self
 
     async def __aenter__(self) -> Self:
-        return self.open()
+        if self._state != "new":
+            raise ScopeClosedError("a request scope can be entered only once")
+        self._state = "open"
+        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
+    async def aclose(self, *_exc_info: object) -> None:
         """Close dispatcher, executor (cancelling its tasks) and bridge, in that order."""
         if self._state != "open":
             self._state = "closed"
@@ -87,6 +81,8 @@ class RequestScope:
                 log.exception("closing the %s failed", type(owned).__name__,
                               extra={"run_id": self.user_context.run_id,
                                      "user_id": self.user_context.user_id})
+
+    __aexit__ = aclose  # `async with` closes the scope however its body ended
 
     async def run(self, message: str) -> AgentCompleted:
         """Run the container's agent on `message` inside this scope."""

@@ -29,6 +29,7 @@ _set_thread: Final = _Slots.thread_id.__set__  # type: ignore[attr-defined]
 _set_run: Final = _Slots.run_id.__set__  # type: ignore[attr-defined]
 _set_request: Final = _Slots.request_id.__set__  # type: ignore[attr-defined]
 _set_connections: Final = _Slots.connection_ids.__set__  # type: ignore[attr-defined]
+_new: Final = object.__new__
 
 
 class UserExecutionContext(_Slots):
@@ -57,17 +58,20 @@ class UserExecutionContext(_Slots):
         if type(user_id) is not str or not user_id:
             raise ValueError("UserExecutionContext.user_id must be a non-empty string")
         if not (thread_id and run_id and request_id):
-            ids = f"{_random_bits(192):048x}"
-            thread_id = thread_id or "t_" + ids[:16]
-            run_id = run_id or "r_" + ids[16:32]
-            request_id = request_id or "q_" + ids[32:]
+            # One random draw per context; each kind of id has its own prefix, so sharing
+            # the 64-bit suffix keeps every run id, thread id and request id unique.
+            suffix = f"{_random_bits(64):016x}"
+            thread_id = thread_id or "t_" + suffix
+            run_id = run_id or "r_" + suffix
+            request_id = request_id or "q_" + suffix
         if not (type(thread_id) is str and type(run_id) is str and type(request_id) is str):
             raise ValueError("UserExecutionContext ids must be strings")
         _set_user(self, user_id)
         _set_thread(self, thread_id)
         _set_run(self, run_id)
         _set_request(self, request_id)
-        _set_connections(self, tuple(connection_ids))
+        _set_connections(self, connection_ids if type(connection_ids) is tuple
+                         else tuple(connection_ids))
 
     @classmethod
     def for_user(
@@ -79,7 +83,20 @@ class UserExecutionContext(_Slots):
         connection_ids: tuple[str, ...] = (),
     ) -> UserExecutionContext:
         """Build a context for a new run of `user_id`, generating the ids not given."""
-        return cls(user_id, thread_id or "", "", request_id or "", connection_ids)
+        if type(user_id) is not str or not user_id:
+            raise ValueError("UserExecutionContext.user_id must be a non-empty string")
+        if not (thread_id is None or type(thread_id) is str) or not (
+                request_id is None or type(request_id) is str):
+            raise ValueError("UserExecutionContext ids must be strings")
+        suffix = f"{_random_bits(64):016x}"  # the run's: see __init__
+        ctx = _new(cls)
+        _set_user(ctx, user_id)
+        _set_thread(ctx, thread_id or "t_" + suffix)
+        _set_run(ctx, "r_" + suffix)
+        _set_request(ctx, request_id or "q_" + suffix)
+        _set_connections(ctx, connection_ids if type(connection_ids) is tuple
+                         else tuple(connection_ids))
+        return ctx
 
     def _key(self) -> tuple[str, str, str, str, tuple[str, ...]]:
         return (self.user_id, self.thread_id, self.run_id, self.request_id,
