@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from functools import partial
 from typing import Final
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -140,9 +142,12 @@ async def _start_run(state: WebState, conn: Connection, frame: ChatFrame) -> Non
             await _replay(state, conn, started.run_id, 0)
             return
         # The first frame after a chat that starts a run is its agent_started, so the next
-        # client frame is read only once that event is queued on this socket.
-        await asyncio.wait({first_event, started.task}, timeout=FIRST_EVENT_WAIT_S,
-                           return_when=asyncio.FIRST_COMPLETED)
+        # client frame is read only once that event is queued on this socket (or the run
+        # ended without one, or the bus is too slow to wait for).
+        started.task.add_done_callback(partial(_settle, first_event))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FIRST_EVENT_WAIT_S):
+                await first_event
     finally:
         conn.forget_run(ctx.run_id)
 
@@ -156,6 +161,11 @@ async def _replay(state: WebState, conn: Connection, run_id: str, after_seq: int
     finally:
         if not fetched.done():
             fetched.set_result(events)
+
+
+def _settle(waiter: asyncio.Future[None], _: object) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def check_origin(request: web.Request, allowed: list[str]) -> None:
