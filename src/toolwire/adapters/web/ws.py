@@ -12,7 +12,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from toolwire.adapters.web.auth import authenticate
 from toolwire.adapters.web.connection import Connection
-from toolwire.adapters.web.errors import INVALID_MESSAGE, UNAVAILABLE, WireError, error_code
+from toolwire.adapters.web.errors import INVALID_MESSAGE, error_code
 from toolwire.adapters.web.protocol import (
     CancelFrame,
     ChatFrame,
@@ -119,18 +119,9 @@ async def _dispatch(state: WebState, conn: Connection, fmt: WireFormat,
 
 
 async def _start_run(state: WebState, conn: Connection, frame: ChatFrame) -> None:
-    """Start the chat's run; a repeated `request_id` gets its run's events from seq 1.
-
-    While the event bus is down nothing starts (a run could not even say it started): the
-    chat gets `unavailable` at once, and its `request_id` stays free for the retry.
-    """
+    """Start the chat's run; a repeated `request_id` gets its run's events from seq 1."""
     runs = state.deps.runs()
-    if not runs.accepting:
-        raise WireError(UNAVAILABLE, "the server is shutting down; no new runs start here, "
-                        "retry on another instance or later")
-    if not await state.deps.bus().ping():
-        raise WireError(UNAVAILABLE, "the event bus is unavailable; no run started, "
-                        "try again shortly")
+    await runs.admit()
     ctx = UserExecutionContext.for_user(
         conn.user_id, thread_id=frame.thread_id, request_id=frame.request_id,
         connection_ids=(conn.connection_id,))
