@@ -1,4 +1,4 @@
-"""Helpers shared by test modules: bounded polling and hand-made events."""
+"""Helpers shared by test modules: bounded polling, hand-made events, a run in a scope."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from toolwire.services.events import EventType, RunEvent
+from toolwire.container import ApplicationContainer
+from toolwire.services.context import UserExecutionContext
+from toolwire.services.events import AgentCompleted, EventType, RunEvent
+from toolwire.testing import assert_well_formed
 
 
 def event(run_id: str, seq: int, type_: EventType = "agent_thinking") -> RunEvent:
@@ -27,3 +30,19 @@ async def eventually(check: Callable[[], Awaitable[bool] | bool], within: float 
             return
         assert time.monotonic() < deadline, "condition not met in time"
         await asyncio.sleep(0.01)
+
+
+async def run_in_scope(container: ApplicationContainer, message: str, user: str = "alice",
+                       ) -> tuple[AgentCompleted, list[RunEvent]]:
+    """Run `message` for `user` in a request scope; check it is well-formed; return its end
+    and its events."""
+    ctx = UserExecutionContext.for_user(user)
+    events: list[RunEvent] = []
+    subscription = await container.event_bus().subscribe(user, events.append)
+    try:
+        async with container.request_scope(ctx) as scope:
+            final = await scope.run(message)
+    finally:
+        await subscription.close()
+    assert_well_formed(events)
+    return final, events

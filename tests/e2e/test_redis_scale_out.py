@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import sys
+import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -15,6 +13,7 @@ import aiohttp
 import pytest
 import redis
 
+from tests.e2e.served import Served, serve
 from tests.fixtures_redis import RedisServer
 from tests.support import eventually
 from toolwire.testing import assert_well_formed
@@ -26,60 +25,17 @@ USERS = 200
 CHATS_PER_USER = 10  # 2000 chats: the load at which the old bus refused 544
 
 
-@dataclass
-class Instance:
-    """A running `toolwire serve` process."""
-
-    process: asyncio.subprocess.Process
-    url: str
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _serve(redis_url: str) -> Instance:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOOLWIRE_")}
-    env.update(
-        TOOLWIRE_ENV="test", TOOLWIRE_LOG_LEVEL="WARNING",
-        TOOLWIRE_EVENTS__BACKEND="redis", TOOLWIRE_EVENTS__REDIS_URL=redis_url,
-        TOOLWIRE_EVENTS__REDIS_KEEPALIVE_S="1", TOOLWIRE_EVENTS__REDIS_RECONNECT_MAX_S="0.5",
-        TOOLWIRE_RUNS__SHUTDOWN_GRACE_S="1",
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "toolwire", "serve", "--port", str(port),
-        env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    async with aiohttp.ClientSession() as session, asyncio.timeout(30):
-        while True:
-            try:
-                async with session.get(f"{url}/readyz") as response:
-                    if response.status == 200:
-                        return Instance(process, url)
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.05)
-
-
 @pytest.fixture
-async def instances(durable_redis_server: RedisServer) -> AsyncIterator[tuple[Instance, ...]]:
+async def instances(durable_redis_server: RedisServer) -> AsyncIterator[tuple[Served, ...]]:
     """Two instances on one durable Redis; stopped with SIGTERM, then killed if they linger."""
-    started = [await _serve(durable_redis_server.url) for _ in range(2)]
-    try:
-        yield tuple(started)
-    finally:
-        for each in started:
-            if each.process.returncode is None:
-                each.process.terminate()
-        for each in started:
-            try:
-                await asyncio.wait_for(each.process.wait(), 10)
-            except TimeoutError:
-                each.process.kill()
-                await each.process.wait()
+    settings = {
+        "TOOLWIRE_LOG_LEVEL": "WARNING", "TOOLWIRE_EVENTS__BACKEND": "redis",
+        "TOOLWIRE_EVENTS__REDIS_URL": durable_redis_server.url,
+        "TOOLWIRE_EVENTS__REDIS_KEEPALIVE_S": "1", "TOOLWIRE_EVENTS__REDIS_RECONNECT_MAX_S": "0.5",
+        "TOOLWIRE_RUNS__SHUTDOWN_GRACE_S": "1",
+    }
+    async with contextlib.AsyncExitStack() as stack:
+        yield tuple([await stack.enter_async_context(serve(**settings)) for _ in range(2)])
 
 
 @dataclass
@@ -146,7 +102,7 @@ async def _one_user(session: aiohttp.ClientSession, user: str, urls: list[str]) 
 
 @pytest.mark.scale
 async def test_200_users_on_two_instances_lose_nothing_and_see_only_their_runs(
-    instances: tuple[Instance, ...],
+    instances: tuple[Served, ...],
 ) -> None:
     urls = [each.url for each in instances]
     connector = aiohttp.TCPConnector(limit=0)
@@ -194,7 +150,7 @@ def _kill_pubsub(server: RedisServer) -> None:
 
 @pytest.mark.parametrize("fault", [_restart, _kill_pubsub], ids=["restart", "kill-pubsub"])
 async def test_a_redis_fault_mid_run_leaves_no_gap_on_either_instance(
-    instances: tuple[Instance, ...], durable_redis_server: RedisServer, fault: Any,
+    instances: tuple[Served, ...], durable_redis_server: RedisServer, fault: Any,
 ) -> None:
     urls = [each.url for each in instances]
     async with aiohttp.ClientSession() as session:

@@ -3,77 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import pytest
 
+from tests.e2e.served import Served, free_port, open_socket, serve, serve_env
 from tests.support import eventually
 from toolwire.testing import assert_well_formed
 
 GRACE_S = 1.5
 
 
-@dataclass
-class Served:
-    """A running `toolwire serve` process and its base URL."""
-
-    process: asyncio.subprocess.Process
-    url: str
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOOLWIRE_")}
-    env.update(TOOLWIRE_ENV="test", TOOLWIRE_RUNS__SHUTDOWN_GRACE_S=str(GRACE_S))
-    return env
-
-
 @pytest.fixture
 async def served() -> AsyncIterator[Served]:
-    """Start `python -m toolwire serve` on a free port and wait until it is healthy."""
-    port = _free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "toolwire", "serve", "--port", str(port),
-        env=_env(), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with aiohttp.ClientSession() as session, asyncio.timeout(20):
-            while True:
-                try:
-                    async with session.get(f"{url}/readyz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.05)
-        yield Served(process, url)
-    finally:
-        if process.returncode is None:
-            process.kill()
-        await process.communicate()
-
-
-async def _socket(session: aiohttp.ClientSession, url: str, user: str,
-                  ) -> aiohttp.ClientWebSocketResponse:
-    async with session.post(f"{url}/auth/token", json={"user_id": user}) as response:
-        token = (await response.json())["access_token"]
-    return await session.ws_connect(f"{url}/ws", headers={"Authorization": f"Bearer {token}"})
+    """`python -m toolwire serve` on a free port, healthy, with a short shutdown grace."""
+    async with serve(TOOLWIRE_RUNS__SHUTDOWN_GRACE_S=str(GRACE_S)) as server:
+        yield server
 
 
 async def test_sigterm_ends_every_run_closes_sockets_1001_and_exits_0(served: Served) -> None:
     async with aiohttp.ClientSession() as session:
-        sockets = [await _socket(session, served.url, user) for user in ("ada", "bob")]
+        sockets = [await open_socket(session, served, user) for user in ("ada", "bob")]
         for ws in sockets:
             await ws.send_json({"type": "chat", "message": '/call sleep {"seconds": 60}'})
             await ws.send_json({"type": "chat", "message": '/call sleep {"seconds": 0.5}'})
@@ -122,7 +76,7 @@ async def test_sigterm_ends_every_run_closes_sockets_1001_and_exits_0(served: Se
 async def test_chat_command_prints_the_answer(served: Served) -> None:
     chat = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "toolwire", "chat", "--url", served.url, "what is 6*7?",
-        env=_env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        env=serve_env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     async with asyncio.timeout(30):
         out, err = await chat.communicate()
     assert chat.returncode == 0, err.decode()
@@ -133,8 +87,8 @@ async def test_chat_command_prints_the_answer(served: Served) -> None:
 
 async def test_chat_command_exits_2_when_it_cannot_connect() -> None:
     chat = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "toolwire", "chat", "--url", f"http://127.0.0.1:{_free_port()}",
-        "hi", env=_env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable, "-m", "toolwire", "chat", "--url", f"http://127.0.0.1:{free_port()}",
+        "hi", env=serve_env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     async with asyncio.timeout(30):
         _, err = await chat.communicate()
     assert chat.returncode == 2

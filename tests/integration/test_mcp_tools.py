@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures_models import DEMO_STDIO, McpHttpServer, free_port
-from tests.support import eventually
+from tests.support import eventually, run_in_scope
 from toolwire.adapters.mcp import McpUnavailableError
 from toolwire.config import Settings
 from toolwire.container import (
@@ -23,10 +23,8 @@ from toolwire.container import (
     create_container,
     start_resources,
 )
-from toolwire.services.context import UserExecutionContext
 from toolwire.services.errors import ToolConflictError
-from toolwire.services.events import AgentCompleted, RunEvent
-from toolwire.testing import assert_well_formed
+from toolwire.services.events import RunEvent
 
 Closing = Callable[[ApplicationContainer], ApplicationContainer]
 DEMO = {"name": "demo", "command": DEMO_STDIO}
@@ -40,20 +38,6 @@ def mcp_container(closing: Closing, *servers: dict[str, Any], **tools: Any) -> (
     return closing(create_container(settings))
 
 
-async def run(container: ApplicationContainer, message: str, user: str = "alice") -> tuple[
-    AgentCompleted, list[RunEvent]
-]:
-    """Run `message` for `user` in a request scope; check it is well-formed."""
-    ctx = UserExecutionContext.for_user(user)
-    events: list[RunEvent] = []
-    subscription = await container.event_bus().subscribe(user, events.append)
-    try:
-        async with container.request_scope(ctx) as scope:
-            final = await scope.run(message)
-    finally:
-        await subscription.close()
-    assert_well_formed(events)
-    return final, events
 
 
 def completions(events: list[RunEvent]) -> list[dict[str, Any]]:
@@ -85,7 +69,7 @@ async def test_the_servers_tools_join_the_registry_and_run_through_the_executor(
     assert add is not None and "MCP server 'demo'" in add.origin
     assert add.json_schema()["required"] == ["a", "b"]
 
-    final, events = await run(container, "\n".join(
+    final, events = await run_in_scope(container, "\n".join(
         [call("add", a=2, b=3), call("shout", text="hi"), call("header", name="X-Team")]))
     assert [c["status"] for c in completions(events)] == ["ok", "ok", "ok"]
     added, shouted, header = (c["result"] for c in completions(events))
@@ -99,7 +83,7 @@ async def test_arguments_are_checked_against_the_servers_schema_without_echoing_
 ) -> None:
     container = mcp_container(closing, DEMO)
     await start_resources(container)
-    _, events = await run(container, call("add", a="my-secret-text"))
+    _, events = await run_in_scope(container, call("add", a="my-secret-text"))
     [completed] = completions(events)
     assert completed["status"] == "error" and completed["error"]["type"] == "invalid_arguments"
     message = completed["error"]["message"]
@@ -111,7 +95,7 @@ async def test_arguments_are_checked_against_the_servers_schema_without_echoing_
 async def test_a_tool_that_fails_on_the_server_is_a_tool_error(closing: Closing) -> None:
     container = mcp_container(closing, DEMO)
     await start_resources(container)
-    final, events = await run(container, call("fail", reason="disk full"))
+    final, events = await run_in_scope(container, call("fail", reason="disk full"))
     [completed] = completions(events)
     assert completed["status"] == "error" and completed["error"]["type"] == "tool_error"
     assert "disk full" in completed["error"]["message"]
@@ -125,7 +109,8 @@ async def test_a_slow_call_times_out_is_cancelled_on_the_server_and_the_session_
     server = {**DEMO, "env": {"DEMO_CANCEL_LOG": str(cancelled)}}
     container = mcp_container(closing, server, timeouts={"wait": 0.5})
     await start_resources(container)
-    _, events = await run(container, "\n".join([call("wait", seconds=30), call("add", a=1, b=1)]))
+    _, events = await run_in_scope(
+        container, "\n".join([call("wait", seconds=30), call("add", a=1, b=1)]))
     timed_out, added = completions(events)
     assert timed_out["status"] == "timeout"
     assert added["status"] == "ok" and added["result"] == {"result": 2}
@@ -139,7 +124,8 @@ async def test_users_calling_one_server_at_once_each_see_only_their_own_calls(
     container = mcp_container(closing, DEMO)
     await start_resources(container)
     results = await asyncio.gather(*(
-        run(container, call("shout", text=user), user=user) for user in ("ann", "bob", "cyd")))
+        run_in_scope(container, call("shout", text=user), user=user)
+        for user in ("ann", "bob", "cyd")))
     for user, (final, events) in zip(("ann", "bob", "cyd"), results, strict=True):
         assert final.status == "ok"
         assert [c["result"] for c in completions(events)] == [{"result": user.upper()}]
@@ -151,7 +137,7 @@ async def test_env_reaches_the_stdio_server_and_the_parent_environment_does_not(
     monkeypatch.setenv("PARENT_ONLY_SECRET", "do-not-pass")
     container = mcp_container(closing, {**DEMO, "env": {"DEMO_TOKEN": "t0ken"}})
     await start_resources(container)
-    _, events = await run(container, "\n".join([
+    _, events = await run_in_scope(container, "\n".join([
         call("secret_env", name="DEMO_TOKEN"), call("secret_env", name="PARENT_ONLY_SECRET")]))
     assert [c["result"] for c in completions(events)] == [{"result": "t0ken"}, {"result": "-"}]
 
@@ -171,7 +157,7 @@ async def test_a_prefix_keeps_both_tools(closing: Closing) -> None:
     await start_resources(container)
     names = container.tool_registry().names()
     assert {"echo", "demo_echo", "demo_add"} <= set(names) and "add" not in names
-    _, events = await run(container, "\n".join(
+    _, events = await run_in_scope(container, "\n".join(
         [call("echo", text="built-in"), call("demo_echo", text="remote")]))
     assert [c["result"] for c in completions(events)] == ["built-in", {"result": "remote"}]
 
@@ -193,7 +179,7 @@ async def test_a_server_down_at_start_up_is_a_warning_when_the_setting_says_so(
     assert "add" in container.tool_registry()
     assert any("MCP server 'broken'" in r.getMessage() and "without its tools" in r.getMessage()
                for r in caplog.records)
-    final, _ = await run(container, call("add", a=1, b=2))
+    final, _ = await run_in_scope(container, call("add", a=1, b=2))
     assert final.status == "ok"
 
 
@@ -212,14 +198,14 @@ async def test_a_stdio_server_that_exits_is_started_again_at_the_next_call(
 ) -> None:
     container = mcp_container(closing, DEMO)
     await start_resources(container)
-    _, events = await run(container, call("whoami"))
+    _, events = await run_in_scope(container, call("whoami"))
     first_pid = int(completions(events)[0]["result"]["result"])
     os.kill(first_pid, 9)
     servers = await container.mcp_servers.async_()
     assert servers is not None
     connection = servers.connections["demo"]
     await eventually(lambda: not connection.connected, within=10)
-    _, events = await run(container, call("whoami"))
+    _, events = await run_in_scope(container, call("whoami"))
     [completed] = completions(events)
     assert completed["status"] == "ok" and int(completed["result"]["result"]) != first_pid
 
@@ -229,11 +215,11 @@ async def test_a_restarted_http_server_gets_a_new_session_at_the_next_call(
 ) -> None:
     container = mcp_container(closing, {"name": "demo", "url": mcp_http_server.url})
     await start_resources(container)
-    _, events = await run(container, call("whoami"))
+    _, events = await run_in_scope(container, call("whoami"))
     first_pid = completions(events)[0]["result"]
     mcp_http_server.stop()
     mcp_http_server.start()
-    _, events = await run(container, call("whoami"))
+    _, events = await run_in_scope(container, call("whoami"))
     [completed] = completions(events)
     assert completed["status"] == "ok" and completed["result"] != first_pid
 
@@ -245,7 +231,7 @@ async def test_a_call_while_the_http_server_is_down_fails_clearly_and_the_run_go
                               mcp_connect_timeout_s=2)
     await start_resources(container)
     mcp_http_server.stop()
-    final, events = await run(container, "\n".join([call("whoami"), call("whoami")]))
+    final, events = await run_in_scope(container, "\n".join([call("whoami"), call("whoami")]))
     assert final.status == "ok"
     for completed in completions(events):
         assert completed["status"] == "error"
@@ -256,7 +242,7 @@ async def test_a_call_while_the_http_server_is_down_fails_clearly_and_the_run_go
 async def test_closing_the_container_stops_the_stdio_server(closing: Closing) -> None:
     container = mcp_container(closing, DEMO)
     await start_resources(container)
-    _, events = await run(container, call("whoami"))
+    _, events = await run_in_scope(container, call("whoami"))
     pid = int(completions(events)[0]["result"]["result"])
     await close_resources(container)
     assert not container.mcp_servers.initialized

@@ -26,6 +26,7 @@ from tests.fixtures_models import (
     slow,
     tool_calls,
 )
+from tests.support import run_in_scope
 from toolwire.commands.run import run_once
 from toolwire.config import Settings
 from toolwire.container import (
@@ -34,9 +35,7 @@ from toolwire.container import (
     create_app,
     create_container,
 )
-from toolwire.services.context import UserExecutionContext
-from toolwire.services.events import EVENT_TYPES, AgentCompleted, RunEvent
-from toolwire.testing import assert_well_formed
+from toolwire.services.events import EVENT_TYPES, RunEvent
 
 MakeContainer = Callable[..., ApplicationContainer]
 
@@ -58,20 +57,6 @@ async def make_container() -> AsyncIterator[MakeContainer]:
         await close_resources(container)
 
 
-async def run(container: ApplicationContainer, message: str) -> tuple[
-    AgentCompleted, list[RunEvent]
-]:
-    """Run `message` in a request scope; check the run is well-formed; return end and events."""
-    ctx = UserExecutionContext.for_user("alice")
-    events: list[RunEvent] = []
-    subscription = await container.event_bus().subscribe("alice", events.append)
-    try:
-        async with container.request_scope(ctx) as scope:
-            final = await scope.run(message)
-    finally:
-        await subscription.close()
-    assert_well_formed(events)
-    return final, events
 
 
 def of_type(events: list[RunEvent], kind: str) -> list[dict[str, Any]]:
@@ -84,7 +69,7 @@ async def test_a_streamed_answer_is_thought_aloud_in_coalesced_pieces(
     pieces = ["The ", "answer ", "is ", "forty", "-", "two", "."]
     model = await scripted_model(answer(*pieces))
     container = make_container(model, think_chars=8, think_interval_s=60)
-    final, events = await run(container, "what is the answer?")
+    final, events = await run_in_scope(container, "what is the answer?")
 
     assert final.status == "ok" and final.answer == "The answer is forty-two."
     thoughts = [t["text"] for t in of_type(events, "agent_thinking")]
@@ -103,7 +88,7 @@ async def test_a_time_interval_flushes_a_slow_stream_before_it_is_big(
     scripted_model: StartModel, make_container: MakeContainer
 ) -> None:
     model = await scripted_model(answer("one ", "two ", "three", pause_s=0.15))
-    final, events = await run(
+    final, events = await run_in_scope(
         make_container(model, think_chars=10_000, think_interval_s=0.1), "count")
     thoughts = [t["text"] for t in of_type(events, "agent_thinking")]
     assert len(thoughts) >= 2 and "".join(thoughts) == final.answer == "one two three"
@@ -114,7 +99,7 @@ async def test_one_tool_call_runs_and_its_result_goes_back_to_the_model(
 ) -> None:
     model = await scripted_model(
         tool_calls(("calculator", '{"expression": "6*7"}')), answer_from_tools)
-    final, events = await run(make_container(model), "what is 6*7?")
+    final, events = await run_in_scope(make_container(model), "what is 6*7?")
 
     assert {event.type for event in events} == set(EVENT_TYPES)
     assert events[0].data["agent"] == "openai"
@@ -137,7 +122,7 @@ async def test_the_models_own_words_before_tool_calls_are_its_thought(
 ) -> None:
     model = await scripted_model(
         tool_calls(("echo", '{"text": "hi"}'), content="Let me echo that."), answer("hi"))
-    final, events = await run(make_container(model), "say hi")
+    final, events = await run_in_scope(make_container(model), "say hi")
     assert final.answer == "hi"
     assert [t["text"] for t in of_type(events, "agent_thinking")] == ["Let me echo that.", "hi"]
 
@@ -149,7 +134,7 @@ async def test_parallel_tool_calls_of_one_turn_run_concurrently(
         tool_calls(("sleep", '{"seconds": 0.3}'), ("sleep", '{"seconds": 0.3}'),
                    ("echo", '{"text": "three"}')),
         answer_from_tools)
-    final, events = await run(make_container(model), "three at once")
+    final, events = await run_in_scope(make_container(model), "three at once")
 
     kinds = [e.type for e in events if e.type.startswith("tool_")]
     assert kinds[:3] == ["tool_executing"] * 3, kinds  # all started before any ended
@@ -166,7 +151,7 @@ async def test_malformed_arguments_are_a_tool_error_fed_back_to_the_model(
     model = await scripted_model(
         tool_calls(("calculator", '{"expression": '), ("echo", "[1, 2]")),
         answer("I could not."))
-    final, events = await run(make_container(model), "what is 6*7?")
+    final, events = await run_in_scope(make_container(model), "what is 6*7?")
     first, second = of_type(events, "tool_completed")
     assert first["error"]["type"] == second["error"]["type"] == "invalid_arguments"
     assert "not JSON" in first["error"]["message"]
@@ -181,7 +166,7 @@ async def test_an_unknown_tool_is_a_tool_error_and_the_run_goes_on(
     scripted_model: StartModel, make_container: MakeContainer
 ) -> None:
     model = await scripted_model(tool_calls(("launch_rockets", "{}")), answer("No such tool."))
-    final, events = await run(make_container(model), "launch")
+    final, events = await run_in_scope(make_container(model), "launch")
     [completed] = of_type(events, "tool_completed")
     assert completed["tool"] == "launch_rockets"
     assert completed["status"] == "error" and completed["error"]["type"] == "unknown_tool"
@@ -194,7 +179,7 @@ async def test_a_429_is_retried_and_the_run_succeeds(
     model = await scripted_model(
         http_error(429, "Rate limit reached for gpt-test", **{"retry-after-ms": "20"}),
         answer("after a retry"))
-    final, _ = await run(make_container(model), "hello")
+    final, _ = await run_in_scope(make_container(model), "hello")
     assert final.status == "ok" and final.answer == "after a retry"
     assert len(model.requests) == 2
 
@@ -204,7 +189,7 @@ async def test_a_500_forever_ends_the_run_with_the_apis_message_after_the_retrie
 ) -> None:
     model = await scripted_model(forever=http_error(
         500, "The server had an error while processing your request.", **{"retry-after-ms": "1"}))
-    final, events = await run(make_container(model, max_retries=1), "hello")
+    final, events = await run_in_scope(make_container(model, max_retries=1), "hello")
     assert final.status == "error" and final.error is not None
     assert final.error.type == "agent_error"
     assert "HTTP 500" in final.error.message and "The server had an error" in final.error.message
@@ -216,7 +201,7 @@ async def test_a_response_slower_than_the_timeout_ends_the_run_naming_the_settin
     scripted_model: StartModel, make_container: MakeContainer
 ) -> None:
     model = await scripted_model(forever=slow(2))
-    final, _ = await run(
+    final, _ = await run_in_scope(
         make_container(model, request_timeout_s=0.2, max_retries=1), "hello")
     assert final.status == "error" and final.error is not None
     assert "agent.request_timeout_s" in final.error.message
@@ -229,7 +214,8 @@ async def test_max_tool_calls_ends_the_run_after_the_allowed_calls_of_the_turn(
 ) -> None:
     model = await scripted_model(
         tool_calls(("echo", '{"text": "a"}'), ("echo", '{"text": "b"}'), ("echo", '{"text": "c"}')))
-    final, events = await run(make_container(model, runs={"max_tool_calls": 2}), "echo thrice")
+    final, events = await run_in_scope(
+        make_container(model, runs={"max_tool_calls": 2}), "echo thrice")
     assert final.status == "error" and final.error is not None
     assert final.error.type == "limit_exceeded" and "runs.max_tool_calls" in final.error.message
     assert [c["status"] for c in of_type(events, "tool_completed")] == ["ok", "ok"]
@@ -239,7 +225,7 @@ async def test_a_model_that_never_stops_is_cut_at_max_steps(
     scripted_model: StartModel, make_container: MakeContainer
 ) -> None:
     model = await scripted_model(forever=tool_calls(("echo", '{"text": "again"}')))
-    final, events = await run(make_container(model, max_steps=2), "loop forever")
+    final, events = await run_in_scope(make_container(model, max_steps=2), "loop forever")
     assert final.status == "error" and final.error is not None
     assert final.error.type == "limit_exceeded" and "agent.max_steps" in final.error.message
     assert len(model.requests) == 2
@@ -261,7 +247,7 @@ async def test_the_api_key_appears_in_no_error_event_or_log(
     model = await scripted_model(forever=steps.get(failure, answer("unused")))
     if failure == "unreachable":
         model.url = f"http://127.0.0.1:{free_port()}/v1"
-    final, events = await run(
+    final, events = await run_in_scope(
         make_container(model, request_timeout_s=0.2, max_retries=1), "hello")
 
     assert final.status == "error" and final.error is not None
@@ -280,7 +266,7 @@ async def test_an_agent_override_still_wins_over_the_backend_selector(
     model = await scripted_model()
     container = make_container(model)
     with container.agent.override(providers.Factory(EchoAgent)):
-        final, _ = await run(container, "hello")
+        final, _ = await run_in_scope(container, "hello")
     assert final.answer == "echo: hello"
     assert model.requests == []
 

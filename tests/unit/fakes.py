@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.events import EventPayload, RunEvent
+from toolwire.services.tools.spec import ToolSpec, tool
 
 
 class ListSink:
@@ -25,3 +28,14 @@ class ListSink:
 
     def types(self) -> list[str]:
         return [e.type for e in self.events]
+
+
+def waiting_tool(entered: asyncio.Event) -> ToolSpec:
+    """Return a tool `wait` that sets `entered`, then waits until it is cancelled."""
+
+    @tool(name="wait", description="Wait until cancelled.")
+    async def wait() -> None:
+        entered.set()
+        await asyncio.Event().wait()
+
+    return wait

@@ -6,24 +6,13 @@ import asyncio
 
 import pytest
 
-from tests.unit.fakes import ListSink
+from tests.unit.fakes import ListSink, waiting_tool
 from toolwire.services.dispatcher import ToolDispatcher
 from toolwire.services.errors import LimitExceededError, ScopeClosedError
 from toolwire.services.executor import ToolExecutor
 from toolwire.services.tools.builtin.echo import echo
 from toolwire.services.tools.registry import ToolRegistry
-from toolwire.services.tools.spec import ToolSpec, tool
-
-
-def waiting_tool(entered: asyncio.Event) -> ToolSpec:
-    """Return a tool `wait` that sets `entered`, then waits until it is cancelled."""
-
-    @tool(name="wait", description="Wait until cancelled.")
-    async def wait() -> None:
-        entered.set()
-        await asyncio.Event().wait()
-
-    return wait
+from toolwire.services.tools.spec import tool
 
 
 def make_dispatcher(

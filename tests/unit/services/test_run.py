@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.unit.fakes import ListSink
+from tests.unit.fakes import ListSink, waiting_tool
 from toolwire.services import run as run_module
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.dispatcher import ToolDispatcher
@@ -19,7 +19,6 @@ from toolwire.services.ports import AgentRuntime
 from toolwire.services.run import RunRuntime, run_agent
 from toolwire.services.tools.builtin.echo import echo
 from toolwire.services.tools.registry import ToolRegistry
-from toolwire.services.tools.spec import ToolSpec, tool
 
 Plan = Callable[[AgentRuntime], Awaitable[str]]
 
@@ -82,17 +81,6 @@ class Harness:
 
     def last(self) -> dict[str, object]:
         return self.sink.events[-1].data
-
-
-def waiting_tool(entered: asyncio.Event) -> ToolSpec:
-    """Return a tool `wait` that sets `entered`, then waits until it is cancelled."""
-
-    @tool(name="wait", description="Wait until cancelled.")
-    async def wait() -> None:
-        entered.set()
-        await asyncio.Event().wait()
-
-    return wait
 
 
 def answer(text: str) -> Plan:

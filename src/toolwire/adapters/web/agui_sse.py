@@ -181,12 +181,7 @@ async def _follow(state: WebState, user_id: str, chat: ChatFrame, resume_at: Pos
         await runs.check_owner(user_id, resume_at.run_id)
         feed.run_id = resume_at.run_id
         return
-    if not runs.accepting:
-        raise WireError(UNAVAILABLE, "the server is shutting down; no new runs start here, "
-                        "retry on another instance or later")
-    if not await state.deps.bus().ping():
-        raise WireError(UNAVAILABLE, "the event bus is unavailable; no run started, "
-                        "try again shortly")
+    await runs.admit()
     ctx = UserExecutionContext.for_user(
         user_id, thread_id=chat.thread_id, request_id=chat.request_id,
         connection_ids=(new_id("s"),))

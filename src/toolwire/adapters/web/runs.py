@@ -18,6 +18,8 @@ from toolwire.services.ports import EventBus, Subscription
 log = logging.getLogger(__name__)
 
 MINUTE_S = 60.0
+SHUTTING_DOWN = "the server is shutting down; no new runs start here, retry on another " \
+    "instance or later"
 
 
 class RunScope(Protocol):
@@ -95,6 +97,18 @@ class RunManager:
         """Return False once shutdown began."""
         return self._accepting
 
+    async def admit(self) -> None:
+        """Raise `unavailable` unless a run could start now: not shutting down, the bus up.
+
+        A run that could not publish could not even say it started, so during a bus outage a
+        chat is refused at once, and its `request_id` stays free for the retry.
+        """
+        if not self._accepting:
+            raise WireError(UNAVAILABLE, SHUTTING_DOWN)
+        if not await self._bus.ping():
+            raise WireError(UNAVAILABLE, "the event bus is unavailable; no run started, "
+                            "try again shortly")
+
     def start(self, ctx: UserExecutionContext, message: str, *, remember: bool = True) -> Started:
         """Start a run of `ctx`, or name the run its `request_id` already started.
 
@@ -108,8 +122,7 @@ class RunManager:
         if earlier is not None:
             return Started(earlier, None)
         if not self._accepting:
-            raise WireError(UNAVAILABLE, "the server is shutting down; no new runs start here, "
-                            "retry on another instance or later")
+            raise WireError(UNAVAILABLE, SHUTTING_DOWN)
         if self._live_per_user.get(ctx.user_id, 0) >= self._limits.runs_per_user:
             raise WireError(RATE_LIMITED, f"at most {self._limits.runs_per_user} runs may go "
                             "at once (limits.runs_per_user); retry when one has ended")

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from functools import partial
 from typing import Final
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from toolwire.adapters.web.auth import authenticate
 from toolwire.adapters.web.connection import Connection
-from toolwire.adapters.web.errors import INVALID_MESSAGE, UNAVAILABLE, WireError, error_code
+from toolwire.adapters.web.errors import INVALID_MESSAGE, error_code
 from toolwire.adapters.web.protocol import (
     CancelFrame,
     ChatFrame,
@@ -117,18 +119,9 @@ async def _dispatch(state: WebState, conn: Connection, fmt: WireFormat,
 
 
 async def _start_run(state: WebState, conn: Connection, frame: ChatFrame) -> None:
-    """Start the chat's run; a repeated `request_id` gets its run's events from seq 1.
-
-    While the event bus is down nothing starts (a run could not even say it started): the
-    chat gets `unavailable` at once, and its `request_id` stays free for the retry.
-    """
+    """Start the chat's run; a repeated `request_id` gets its run's events from seq 1."""
     runs = state.deps.runs()
-    if not runs.accepting:
-        raise WireError(UNAVAILABLE, "the server is shutting down; no new runs start here, "
-                        "retry on another instance or later")
-    if not await state.deps.bus().ping():
-        raise WireError(UNAVAILABLE, "the event bus is unavailable; no run started, "
-                        "try again shortly")
+    await runs.admit()
     ctx = UserExecutionContext.for_user(
         conn.user_id, thread_id=frame.thread_id, request_id=frame.request_id,
         connection_ids=(conn.connection_id,))
@@ -140,9 +133,12 @@ async def _start_run(state: WebState, conn: Connection, frame: ChatFrame) -> Non
             await _replay(state, conn, started.run_id, 0)
             return
         # The first frame after a chat that starts a run is its agent_started, so the next
-        # client frame is read only once that event is queued on this socket.
-        await asyncio.wait({first_event, started.task}, timeout=FIRST_EVENT_WAIT_S,
-                           return_when=asyncio.FIRST_COMPLETED)
+        # client frame is read only once that event is queued on this socket (or the run
+        # ended without one, or the bus is too slow to wait for).
+        started.task.add_done_callback(partial(_settle, first_event))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FIRST_EVENT_WAIT_S):
+                await first_event
     finally:
         conn.forget_run(ctx.run_id)
 
@@ -156,6 +152,11 @@ async def _replay(state: WebState, conn: Connection, run_id: str, after_seq: int
     finally:
         if not fetched.done():
             fetched.set_result(events)
+
+
+def _settle(waiter: asyncio.Future[None], _: object) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def check_origin(request: web.Request, allowed: list[str]) -> None:
