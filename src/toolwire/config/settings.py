@@ -19,6 +19,7 @@ from pydantic_settings.exceptions import SettingsError
 from toolwire.config.fields import walk
 from toolwire.config.profiles import PROFILES, EnvName
 from toolwire.config.sources import DEFAULT_ENV_FILE, CheckedDotEnvSource, CheckedEnvSource
+from toolwire.problems import problems
 
 DEFAULT_JWT_SECRET: Final = "toolwire-development-secret-do-not-use"
 MIN_SECRET_BYTES: Final = 32
@@ -441,9 +442,7 @@ def describe_settings_error(error: Exception) -> str:
         return str(error)
     variables = {field.path: field.variable for field in walk(Settings)}
     lines = []
-    for item in error.errors(include_input=False, include_url=False):
-        loc = tuple(str(part) for part in item["loc"])
-        message = str(item["msg"]).removeprefix("Value error, ")
+    for loc, message in problems(error):
         known = [loc[:n] for n in range(len(loc), 0, -1) if loc[:n] in variables]
         where = ".".join(loc)
         if known:

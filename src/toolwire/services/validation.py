@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+from toolwire.problems import problems
+
 
 def describe_validation_error(error: ValidationError, *, skip_tag: bool = False) -> str:
     """Summarise as `field: problem; …`; `skip_tag` drops a discriminated union's tag."""
     parts = []
-    for item in error.errors(include_input=False, include_url=False):
-        loc = item["loc"][1:] if skip_tag and len(item["loc"]) > 1 else item["loc"]
-        where = ".".join(str(part) for part in loc)
-        parts.append(f"{where}: {item['msg']}" if where else str(item["msg"]))
+    for loc, message in problems(error):
+        where = ".".join(loc[1:] if skip_tag and len(loc) > 1 else loc)
+        parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts)
