@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from benchmarks import plots
 from benchmarks.targets import mark
@@ -228,6 +228,10 @@ SECTIONS: dict[str, Callable[[dict[str, Any], Images], str]] = {
 }
 
 
+ANALYSIS: Final = Path(__file__).with_name("analysis.md")
+"""The hand-written reading of the missed targets, placed after the targets table."""
+
+
 def render(results: dict[str, dict[str, Any]], images: Images) -> str:
     """Return the whole page; the plots are written as it goes."""
     ordered = {name: results[name] for name in TITLES if name in results}
@@ -240,6 +244,8 @@ def render(results: dict[str, dict[str, Any]], images: Images) -> str:
         "## Machine\n\n" + machine_section(newest["machine"]),
         "## Targets (issue 12)\n\n" + targets_section(ordered),
     ]
+    if ANALYSIS.exists() and not quick:
+        parts.append(ANALYSIS.read_text(encoding="utf-8").strip())
     for name, result in ordered.items():
         when = (f"*Measured {result['machine']['date']}, load {result['machine']['load_avg_1m']}"
                 f", {result['duration_s']:.0f} s.*")
