@@ -24,6 +24,8 @@ import pytest_asyncio
 from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
+from tests.support import free_port
+
 if TYPE_CHECKING:
     from toolwire.container import ApplicationContainer
 
@@ -152,11 +154,6 @@ async def scripted_model(aiohttp_server: AiohttpServer) -> StartModel:
     return start
 
 
-def free_port() -> int:
-    """Return a loopback port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

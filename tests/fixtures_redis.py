@@ -16,14 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import free_port
+
 _START_TIMEOUT_S = 5.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class RedisServer:
@@ -33,7 +30,7 @@ class RedisServer:
         self, binary: str, workdir: Path, *, aof: bool = False, port: int | None = None,
         extra: tuple[str, ...] = (),
     ) -> None:
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._binary = binary
         self._workdir = workdir
@@ -113,7 +110,7 @@ def durable_redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 def _free_cluster_port() -> int:
     """Return a free port whose cluster-bus port (port + 10000) is free too."""
     while True:
-        port = _free_port()
+        port = free_port()
         if port + 10000 > 65535:
             continue
         with socket.socket() as sock:

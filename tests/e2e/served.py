@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -14,6 +13,8 @@ from typing import TypedDict, Unpack
 
 import aiohttp
 import psutil
+
+from tests.support import free_port
 
 START_TIMEOUT_S = 30.0
 
@@ -26,11 +27,6 @@ class SocketOptions(TypedDict, total=False):
     autoping: bool
 
 
-def free_port() -> int:
-    """Return a TCP port that is free on loopback right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def serve_env(**settings: str) -> dict[str, str]:

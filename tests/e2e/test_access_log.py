@@ -11,8 +11,8 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_log import AccessLogger
 
 from tests.e2e.conftest import test_settings as e2e_settings
-from tests.e2e.served import free_port, serve, token
-from tests.support import eventually
+from tests.e2e.served import serve, token
+from tests.support import eventually, free_port
 from toolwire import PathOnlyAccessLogger, create_app, create_container
 
 

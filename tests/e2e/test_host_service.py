@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from typing import Any
 
 import aiohttp
 
+from tests.support import free_port
 from toolwire.testing import assert_well_formed
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,10 +24,6 @@ COMMAND_ENV = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_the_documented_command_is_the_one_this_test_runs() -> None:

@@ -11,8 +11,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.e2e.served import Served, free_port, open_socket, serve, serve_env
-from tests.support import eventually
+from tests.e2e.served import Served, open_socket, serve, serve_env
+from tests.support import eventually, free_port
 from toolwire.testing import assert_well_formed
 
 GRACE_S = 1.5

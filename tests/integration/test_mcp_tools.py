@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures_models import DEMO_STDIO, McpHttpServer, free_port
-from tests.support import eventually, run_in_scope
+from tests.fixtures_models import DEMO_STDIO, McpHttpServer
+from tests.support import eventually, free_port, run_in_scope
 from toolwire.adapters.mcp import McpUnavailableError
 from toolwire.config import Settings
 from toolwire.container import (

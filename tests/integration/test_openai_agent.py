@@ -21,12 +21,11 @@ from tests.fixtures_models import (
     StartModel,
     answer,
     answer_from_tools,
-    free_port,
     http_error,
     slow,
     tool_calls,
 )
-from tests.support import run_in_scope
+from tests.support import free_port, run_in_scope
 from toolwire.commands.run import run_once
 from toolwire.config import Settings
 from toolwire.container import (

@@ -6,7 +6,6 @@ Synchronous, for Playwright's sync API (tests/e2e/served.py has the asyncio one)
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,14 +17,11 @@ from typing import Protocol
 
 import pytest
 
+from tests.support import free_port
+
 START_TIMEOUT_S = 20.0
 
 
-def free_port() -> int:
-    """Return a port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
