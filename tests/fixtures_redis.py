@@ -3,8 +3,9 @@
 `redis_server` is a plain server per test, `durable_redis_server` one with AOF on (so a
 restart keeps what it acknowledged), `redis_cluster_url` a 3-master Redis Cluster shared by
 a module's tests and emptied before each. `secured_redis` serves the options a deployment
-may need: an ACL user with a password (the default user off), TLS on its own port with
-certificates made for the test (client certificates required), and a unix socket.
+may need: an ACL user with a password, limited to the `toolwire:` keys and channels (the
+default user off), TLS on its own port with certificates made for the test (client
+certificates required), and a unix socket.
 """
 
 from __future__ import annotations
@@ -267,7 +268,7 @@ def secured_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredR
     unix_socket = workdir / "redis.sock"
     server = RedisServer(_binary("redis-server"), workdir / "data", extra=(
         "--user", "default", "off",
-        "--user", ACL_USER, "on", f">{ACL_PASSWORD}", "~*", "&*", "+@all",
+        "--user", ACL_USER, "on", f">{ACL_PASSWORD}", "~toolwire:*", "&toolwire:*", "+@all",
         "--tls-port", str(tls_port), "--tls-cert-file", str(tls.server_cert),
         "--tls-key-file", str(tls.server_key), "--tls-ca-cert-file", str(tls.ca),
         "--tls-auth-clients", "yes",
