@@ -113,10 +113,14 @@ class EventsSettings(BaseModel):
         None, description="PEM private key of `redis_tls_cert_file`.")
 
     @model_validator(mode="after")
-    def _tls_files_need_tls(self) -> EventsSettings:
-        """Refuse TLS files the URL would not use, and a certificate without its key."""
-        files = [self.redis_tls_ca_file, self.redis_tls_cert_file, self.redis_tls_key_file]
+    def _redis_connection(self) -> EventsSettings:
+        """Refuse an unknown URL scheme, TLS files the URL would not use, and a certificate
+        without its key."""
         scheme = urlsplit(self.redis_url.get_secret_value()).scheme
+        if scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(f"events.redis_url must start with redis://, rediss:// or "
+                             f"unix://, not {scheme}://")
+        files = [self.redis_tls_ca_file, self.redis_tls_cert_file, self.redis_tls_key_file]
         if any(files) and scheme != "rediss":
             raise ValueError("events.redis_tls_* files are set but events.redis_url does not "
                              "start with rediss://")

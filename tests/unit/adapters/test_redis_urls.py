@@ -51,3 +51,8 @@ def test_tls_files_need_a_rediss_url() -> None:
 def test_a_client_certificate_needs_its_key() -> None:
     with pytest.raises(ValidationError, match="go together"):
         Settings(events={"redis_url": "rediss://h:6380/0", "redis_tls_cert_file": "/c.pem"})
+
+
+def test_a_redis_url_of_another_scheme_is_refused_naming_the_setting() -> None:
+    with pytest.raises(ValidationError, match=r"events\.redis_url must start with redis://"):
+        Settings(events={"redis_url": "http://127.0.0.1:6379/0"})
