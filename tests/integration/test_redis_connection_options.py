@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -104,6 +105,15 @@ async def test_an_untrusted_certificate_fails_clearly_and_names_no_secret(
     assert f"127.0.0.1:{secured_redis.tls_port}" in str(pubsub.value)
     for error in (command.value, pubsub.value):
         assert ACL_PASSWORD not in str(error)
+
+
+async def test_a_missing_ca_file_is_named(secured_redis: SecuredRedis, tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-ca.pem"
+    connector = RedisConnector(RedisOptions(url=secured_redis.url("tls"),
+                                            tls_ca_file=str(missing)))
+    with pytest.raises(RedisConnectionError, match=r"events\.redis_tls_ca_file") as error:
+        await connector.pubsub()
+    assert str(missing) in str(error.value) and ACL_PASSWORD not in str(error.value)
 
 
 async def test_without_the_client_certificate_a_server_that_asks_for_one_refuses(

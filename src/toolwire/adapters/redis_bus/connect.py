@@ -64,9 +64,17 @@ class RedisOptions:
 
     def tls_context(self) -> ssl.SSLContext:
         """Return the TLS context of the pub/sub connections (hostname checked)."""
-        context = ssl.create_default_context(cafile=self.tls_ca_file)
+        try:
+            context = ssl.create_default_context(cafile=self.tls_ca_file)
+        except OSError as exc:
+            raise OSError(f"cannot read events.redis_tls_ca_file {self.tls_ca_file}: "
+                          f"{exc}") from exc
         if self.tls_cert_file is not None:
-            context.load_cert_chain(self.tls_cert_file, self.tls_key_file)
+            try:
+                context.load_cert_chain(self.tls_cert_file, self.tls_key_file)
+            except OSError as exc:
+                raise OSError(f"cannot read events.redis_tls_cert_file {self.tls_cert_file} "
+                              f"with its key: {exc}") from exc
         return context
 
     def tls_arguments(self) -> dict[str, Any]:
@@ -143,7 +151,7 @@ class RedisConnector:
             raise AuthenticationError(
                 f"Redis at {masked_url(self.options.url)} refused the pub/sub sign-in: "
                 f"{exc}") from None
-        except (OSError, TimeoutError) as exc:
+        except OSError as exc:  # TimeoutError and ssl.SSLError are OSErrors
             raise RedisConnectionError(
                 f"cannot open a pub/sub connection to {masked_url(self.options.url)}: "
                 f"{type(exc).__name__}: {exc}") from exc
