@@ -249,12 +249,15 @@ class SecuredRedis:
     unix_socket: Path
 
     def url(self, how: str, *, password: str = ACL_PASSWORD) -> str:
-        """Return the URL of `how` (`tcp`, `tls` or `unix`) signed in as the ACL user."""
+        """Return the URL of `how` (`tcp`, `tls`, `unix` or `unix-query`: the credentials as
+        query parameters) signed in as the ACL user."""
         secret = quote(password, safe="")
         if how == "tls":
             return f"rediss://{ACL_USER}:{secret}@127.0.0.1:{self.tls_port}/0"
         if how == "unix":
             return f"unix://{ACL_USER}:{secret}@{self.unix_socket}?db=0"
+        if how == "unix-query":
+            return f"unix://{self.unix_socket}?username={ACL_USER}&password={secret}&db=0"
         return f"redis://{ACL_USER}:{secret}@127.0.0.1:{self.port}/0"
 
 

@@ -28,7 +28,7 @@ from toolwire.testing import ContainerFactory
 pytestmark = pytest.mark.redis
 
 WRONG_PASSWORD = "not-the-Pa55word"
-WAYS = ["tcp", "tls", "unix"]
+WAYS = ["tcp", "tls", "unix", "unix-query"]
 
 MakeBus = Callable[..., RedisEventBus]
 
