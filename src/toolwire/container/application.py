@@ -74,6 +74,9 @@ class ApplicationContainer(containers.DeclarativeContainer):
             pool_timeout_s=settings.provided.events.redis_pool_timeout_s,
             keepalive_s=settings.provided.events.redis_keepalive_s,
             reconnect_max_s=settings.provided.events.redis_reconnect_max_s,
+            tls_ca_file=settings.provided.events.redis_tls_ca_file,
+            tls_cert_file=settings.provided.events.redis_tls_cert_file,
+            tls_key_file=settings.provided.events.redis_tls_key_file,
         ),
     )
 
