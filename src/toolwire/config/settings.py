@@ -46,6 +46,14 @@ class ServerSettings(BaseModel):
     host: str = Field("127.0.0.1", description="Interface `toolwire serve` listens on.")
     port: int = Field(8080, ge=0, le=65535,
                       description="Port `toolwire serve` listens on; 0 picks a free one.")
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="Seconds a new connection may take to send its first request "
+        "head (idle and slowloris connections are dropped past it).")
+    keepalive_s: float = Field(
+        30.0, gt=0, description="Seconds an idle keep-alive HTTP connection is kept open.")
+    max_pending_connections: int = Field(
+        256, ge=1, description="Connections that have not sent a request head yet, at most; "
+        "past it the one that waited longest is dropped.")
     workers: int = Field(
         1, ge=1, le=256,
         description="Worker processes `toolwire serve` runs on one port (gunicorn with "
