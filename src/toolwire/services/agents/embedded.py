@@ -61,14 +61,14 @@ class EmbeddedAgent:
             if outcome.ok:
                 return f"{expression} = {_number(outcome.result)}"
             return f"I could not compute {expression}: {_error_text(outcome)}"
-        if _TIME.search(head):
-            zone = _ZONE.search(head)
+        if asks_for_time(head):
+            zone = find_zone(head)
             if zone is None:
                 await runtime.think("This asks for the time; calling clock.")
                 outcome = await runtime.call_tool("clock", {})
             else:
-                await runtime.think(f"This asks for the time in {zone[0]}; calling clock.")
-                outcome = await runtime.call_tool("clock", {"tz": zone[0]})
+                await runtime.think(f"This asks for the time in {zone}; calling clock.")
+                outcome = await runtime.call_tool("clock", {"tz": zone})
             await runtime.think("Writing the answer.")
             if outcome.ok and isinstance(outcome.result, dict):
                 return f"It is {outcome.result.get('iso')} ({outcome.result.get('tz')})."
@@ -114,6 +114,17 @@ def find_arithmetic(message: str) -> str | None:
         if (best is None or len(candidate) > len(best)) and _OPERATOR.search(candidate):
             best = candidate
     return best
+
+
+def asks_for_time(message: str) -> bool:
+    """Return True when `message` asks for the time or the date."""
+    return _TIME.search(message) is not None
+
+
+def find_zone(message: str) -> str | None:
+    """Return the first IANA time-zone name in `message` (`Asia/Tokyo`), if any."""
+    zone = _ZONE.search(message)
+    return None if zone is None else zone[0]
 
 
 def _describe(outcome: ToolCompleted) -> str:
