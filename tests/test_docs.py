@@ -132,3 +132,13 @@ def test_data_blocks_parse(block: Block) -> None:
         json.loads(block.code)
 
 
+
+
+def test_commands_run_in_a_directory_holding_only_the_page_files(tmp_path: Path) -> None:
+    page = next(p for p in pages() if p.name == "embedding.md")
+    probe = Block(page, 1, "console", "$ ls -A; pwd\n")
+    [(_, output, code)] = run_console(probe, tmp_path)
+    shown = output.split()
+    files = sorted(b.file for b in blocks(page) if b.file is not None)
+    assert code == 0 and files and shown[:-1] == files
+    assert not shown[-1].startswith(str(Path(__file__).parents[1]))  # not in the clone
