@@ -73,14 +73,11 @@ def reply_to(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Rep
 
 def _quote_results(messages: list[dict[str, Any]]) -> str:
     """Answer with the results of the last turn's tool calls, one clause each."""
-    results = {}
-    for message in reversed(messages):
-        if message.get("role") != "tool":
-            asked = message.get("tool_calls") or []
-            break
-        results[message.get("tool_call_id")] = _text(message.get("content"))
-    else:
-        asked = []
+    end = len(messages)
+    while end and messages[end - 1].get("role") == "tool":
+        end -= 1
+    results = {m.get("tool_call_id"): _text(m.get("content")) for m in messages[end:]}
+    asked = (messages[end - 1].get("tool_calls") or []) if end else []
     clauses = []
     for call in asked:
         function = call.get("function", {})
