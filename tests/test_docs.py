@@ -4,7 +4,9 @@ The convention, for everyone who writes in docs/ (the helpers are in tests/docs_
 
 - ```python blocks are executed in order, all the blocks of one page in one namespace (a
   later block may use what an earlier one defined), in a subprocess whose working directory
-  is an empty temporary directory. Top-level `await` works, as in `python -m asyncio`.
+  is an empty temporary directory. Top-level `await` works, as in `python -m asyncio`, but
+  only a page that says so (its snippets are fragments of an `async def`) may use it: a
+  reader who pastes a block into a file runs it as a script.
 - ```console blocks run in a reader's project, one bash session per block: an empty temporary
   directory holding only the page's `file:` blocks (below), with toolwire installed from the
   clone and nothing else of it reachable. `$ command`
@@ -76,6 +78,17 @@ def test_blocks_not_run_say_why() -> None:
     for block in ALL:
         if block.no_run is not None:
             assert len(block.no_run.split()) >= 3, f"{block.where}: say why it is not run"
+
+
+@pytest.mark.parametrize("block", _select("python"), ids=_ids(_select("python")))
+def test_python_blocks_run_as_scripts_unless_the_page_says_otherwise(block: Block) -> None:
+    if "python -m asyncio" in block.page.read_text(encoding="utf-8"):
+        return  # the page says its snippets are fragments of an `async def`
+    try:
+        compile(block.code, block.where, "exec")
+    except SyntaxError as error:  # top-level `await`: a SyntaxError in a script
+        pytest.fail(f"{block.where}: {error.msg}; put it in `async def main()` and "
+                    "`asyncio.run(main())`")
 
 
 @pytest.mark.parametrize("page", sorted({b.page for b in _select("python")}),
