@@ -42,6 +42,15 @@ def test_run_answers_arithmetic_questions() -> None:
     assert "42" in last["data"]["answer"]
 
 
+def test_run_tells_the_time_in_the_zone_the_question_names() -> None:
+    done = toolwire("run", "what time is it in Asia/Tokyo?")
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    [executing] = [e for e in events if e["type"] == "tool_executing"]
+    assert executing["data"]["args"] == {"tz": "Asia/Tokyo"}
+    assert events[-1]["data"]["answer"].endswith("+09:00 (Asia/Tokyo).")
+
+
 def test_run_exits_non_zero_when_the_run_fails() -> None:
     done = toolwire("run", "\n".join(["/call clock {}"] * 3),
                     env={"TOOLWIRE_RUNS__MAX_TOOL_CALLS": "1"})

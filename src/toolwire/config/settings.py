@@ -18,7 +18,12 @@ from pydantic_settings.exceptions import SettingsError
 
 from toolwire.config.fields import walk
 from toolwire.config.profiles import PROFILES, EnvName
-from toolwire.config.sources import DEFAULT_ENV_FILE, CheckedDotEnvSource, CheckedEnvSource
+from toolwire.config.sources import (
+    DEFAULT_ENV_FILE,
+    CheckedDotEnvSource,
+    CheckedEnvSource,
+    dotenv_origin,
+)
 from toolwire.problems import problems
 
 DEFAULT_JWT_SECRET: Final = "toolwire-development-secret-do-not-use"
@@ -483,6 +488,8 @@ def describe_settings_error(error: Exception) -> str:
         known = [loc[:n] for n in range(len(loc), 0, -1) if loc[:n] in variables]
         where = ".".join(loc)
         if known:
-            where += f" ({variables[known[0]]})"
+            variable = variables[known[0]]
+            origin = dotenv_origin(variable)
+            where += f" ({variable} in {origin})" if origin else f" ({variable})"
         lines.append(f"{where}: {message}" if loc else message)
     return "invalid settings: " + "\n  ".join(lines)

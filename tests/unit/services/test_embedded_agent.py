@@ -78,6 +78,26 @@ async def test_time_questions_use_the_clock() -> None:
     assert "2026-01-01T00:00:00+00:00" in answer
 
 
+@pytest.mark.parametrize(("message", "zone"), [
+    ("what time is it in Asia/Tokyo?", "Asia/Tokyo"),
+    ("The date in America/Argentina/Buenos_Aires, please", "America/Argentina/Buenos_Aires"),
+    ("time now (Etc/GMT+9)", "Etc/GMT+9"),
+])
+async def test_time_questions_naming_a_zone_ask_the_clock_for_it(message: str, zone: str) -> None:
+    runtime = ScriptedRuntime({"clock": {"iso": "2026-01-01T09:00:00+09:00", "tz": zone}})
+    answer = await EmbeddedAgent().run(message, runtime)
+    assert ("call", ("clock", {"tz": zone})) in runtime.log
+    assert answer == f"It is 2026-01-01T09:00:00+09:00 ({zone})."
+
+
+@pytest.mark.parametrize("message", ["what time is it in asia/tokyo?", "time for and/or",
+                                     "the time, see docs/Tokyo"])
+async def test_time_questions_without_a_zone_name_use_utc(message: str) -> None:
+    runtime = ScriptedRuntime({"clock": {"iso": "2026-01-01T00:00:00+00:00", "tz": "UTC"}})
+    await EmbeddedAgent().run(message, runtime)
+    assert ("call", ("clock", {})) in runtime.log
+
+
 async def test_other_text_is_echoed_without_tools() -> None:
     runtime = ScriptedRuntime()
     answer = await EmbeddedAgent().run("good morning", runtime)
