@@ -46,8 +46,9 @@ class ToolDispatcher:
         return self._closed
 
     def tools(self) -> list[ToolSpec]:
-        """Return the tools this scope may call."""
-        return self.executor.registry.specs()
+        """Return the tools this scope's user may call."""
+        executor = self.executor
+        return [spec for spec in executor.registry.specs() if executor.may_call(spec)]
 
     async def dispatch(
         self, tool: str, args: dict[str, Any], *, call_id: str | None = None
