@@ -9,7 +9,6 @@ from toolwire.services.context import UserExecutionContext
 from toolwire.services.dispatcher import ToolDispatcher
 from toolwire.services.executor import ToolExecutor
 from toolwire.services.tools.builtin import builtin_tools
-from toolwire.services.tools.calls import ToolCall
 from toolwire.services.tools.permissions import ToolPermissions
 from toolwire.services.tools.registry import ToolRegistry
 from toolwire.services.tools.spec import tool
