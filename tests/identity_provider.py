@@ -7,10 +7,11 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Literal, Self
 
 import jwt
+import pytest_asyncio
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -127,6 +128,30 @@ class IdentityProvider:
         signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
         return f"{signing_input}.{_b64(signature)}"
 
+    def bad_tokens(self) -> dict[str, str]:
+        """Return tokens that must never verify, by what is wrong with them (uses `rsa-1`)."""
+        if "unlisted" not in self.keys:
+            self.new_key("unlisted", "RS256", publish=False)
+        return {
+            "wrong audience": self.token("rsa-1", aud="another-api"),
+            "wrong issuer": self.token("rsa-1", iss="https://evil.example/"),
+            "key not in the JWKS": self.token("unlisted"),
+            "expired": self.token("rsa-1", lifetime_s=-60),
+            "alg none": self.unsigned("rsa-1", "none"),
+            "HS256 keyed with the RSA public key": self.unsigned(
+                "rsa-1", "HS256", key=self.public_pem("rsa-1")),
+            "no kid": self.unsigned("", "RS256"),
+            "lives too long": self.token("rsa-1", lifetime_s=10 * 24 * 3600),
+        }
+
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@pytest_asyncio.fixture
+async def identity_provider() -> AsyncIterator[IdentityProvider]:
+    """A running test identity provider with one published RS256 key, `rsa-1`."""
+    async with IdentityProvider() as provider:
+        provider.new_key("rsa-1", "RS256")
+        yield provider
