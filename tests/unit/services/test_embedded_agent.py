@@ -41,6 +41,9 @@ class ScriptedRuntime:
     def tools(self) -> list[Any]:
         return [SimpleNamespace(name=name) for name in self.offered]
 
+    def may_call(self, tool: str) -> bool:
+        return tool in self.offered
+
 
 @pytest.mark.parametrize(
     ("message", "expression"),
@@ -89,7 +92,7 @@ async def test_other_text_is_echoed_without_tools() -> None:
 
 
 @pytest.mark.parametrize("message", ["what is 6*7?", "What time is it?"])
-async def test_the_rules_never_call_a_tool_the_run_does_not_offer(message: str) -> None:
+async def test_the_rules_never_call_a_tool_the_user_may_not_call(message: str) -> None:
     runtime = ScriptedRuntime({"calculator": 42, "clock": {"iso": "x", "tz": "UTC"}},
                               offered=["echo"])
     answer = await EmbeddedAgent().run(message, runtime)

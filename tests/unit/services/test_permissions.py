@@ -83,3 +83,12 @@ def test_required_and_visible() -> None:
     assert permissions.required(echo) == {"ops"} and echo.scopes == frozenset()
     visible = permissions.visible(specs, frozenset({"ops"}))
     assert [s.name for s in visible] == ["calculator", "clock", "echo"]
+
+
+def test_may_call_refuses_only_a_known_tool_the_user_lacks_scopes_for() -> None:
+    dispatcher, _ = scope_for({"billing"})
+    assert not dispatcher.may_call("refund")
+    assert dispatcher.may_call("echo")
+    assert dispatcher.may_call("no_such_tool")  # calling it reports unknown_tool
+    allowed, _ = scope_for({"billing", "write"})
+    assert allowed.may_call("refund")

@@ -37,8 +37,8 @@ _TRAILING: Final = "+-*/% \t\r\n\f\v"
 class EmbeddedAgent:
     """Runs `/call <tool> <json>` lines in order; answers arithmetic and time questions.
 
-    The arithmetic and time rules use `calculator` and `clock` only when the run offers them
-    (the user may call them); explicit `/call` lines are run as asked.
+    The arithmetic and time rules never call `calculator` or `clock` for a user who may not
+    call them; explicit `/call` lines are run as asked.
     """
 
     name = "embedded"
@@ -51,16 +51,16 @@ class EmbeddedAgent:
             if first is not None:
                 return await self._run_calls(first, calls, runtime)
         head = message[:RULES_WINDOW]
-        # The rules call only tools this user may call; otherwise the message is echoed.
+        # The rules call no tool this user may not call; the message is echoed instead.
         expression = find_arithmetic(head)
-        if expression is not None and _offers(runtime, "calculator"):
+        if expression is not None and runtime.may_call("calculator"):
             await runtime.think(f"This is arithmetic; calling calculator on {expression}.")
             outcome = await runtime.call_tool("calculator", {"expression": expression})
             await runtime.think("Writing the answer.")
             if outcome.ok:
                 return f"{expression} = {_number(outcome.result)}"
             return f"I could not compute {expression}: {_error_text(outcome)}"
-        if _TIME.search(head) and _offers(runtime, "clock"):
+        if _TIME.search(head) and runtime.may_call("clock"):
             await runtime.think("This asks for the time; calling clock.")
             outcome = await runtime.call_tool("clock", {})
             await runtime.think("Writing the answer.")
@@ -83,10 +83,6 @@ class EmbeddedAgent:
             lines.append(_describe(outcome))
         await runtime.think("Writing the answer.")
         return "\n".join(lines)
-
-
-def _offers(runtime: AgentRuntime, tool: str) -> bool:
-    return any(spec.name == tool for spec in runtime.tools())
 
 
 def call_lines(message: str) -> Iterator[re.Match[str]]:
