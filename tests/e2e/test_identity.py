@@ -10,7 +10,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from tests.e2e.conftest import ServerFactory, receive
+from tests.e2e.conftest import test_settings as e2e_settings
 from tests.identity_provider import AUDIENCE, ISSUER, IdentityProvider
+from toolwire.container import create_app, create_container
 
 Client = TestClient[web.Request, web.Application]
 APP_ORIGIN = "https://app.example"
@@ -140,3 +142,15 @@ async def test_the_websocket_origin_check_is_unchanged(start_server: ServerFacto
     async with client.ws_connect("/ws", headers={**bearer(token), "Origin": APP_ORIGIN}) as ws:
         await ws.send_json({"type": "ping"})
         assert await receive(ws) == {"type": "pong"}
+
+
+async def test_preflights_reach_toolwire_mounted_in_a_host_app(aiohttp_client: Any) -> None:
+    host = web.Application()
+    host.add_subapp("/agent", create_app(create_container(
+        e2e_settings(auth={"allowed_origins": [APP_ORIGIN]}))))
+    client: Client = await aiohttp_client(host)
+    ok = await client.options("/agent/agui", headers={"Origin": APP_ORIGIN, **PREFLIGHT})
+    assert ok.status == 204 and ok.headers["Access-Control-Allow-Origin"] == APP_ORIGIN
+    other = await client.options("/agent/agui", headers={"Origin": "https://x.example",
+                                                         **PREFLIGHT})
+    assert other.status == 403
