@@ -96,3 +96,17 @@ async def test_legacy_callers_pass_scopes_on_their_user_context(
             assert outcome.ok is allowed, (ctx, outcome)
             if not allowed:
                 assert outcome.error.type == "forbidden"
+
+
+async def test_a_settings_override_reaches_the_next_scopes_permissions(
+        toolwire_container: ApplicationContainer) -> None:
+    message = '/call calculator {"expression": "1+1"}'
+    before = await run_as(toolwire_container, message, set())
+    assert [e.data["status"] for e in before if e.type == "tool_completed"] == ["ok"]
+    with toolwire_container.settings.override(Settings(env="test", tools={"scopes": SCOPES})):
+        after = await run_as(toolwire_container, message, set())
+        calculator = toolwire_container.tool_registry().get("calculator")
+        assert calculator is not None
+        assert toolwire_container.tool_permissions().required(calculator) == {"math"}
+    [done] = [e.data for e in after if e.type == "tool_completed"]
+    assert done["error"]["type"] == "forbidden"
