@@ -144,3 +144,9 @@ async def test_an_outage_is_retried_at_most_once_per_interval(idp: IdentityProvi
         with pytest.raises(AuthError):
             await verifier.verify(idp.token("rsa-1"))
     assert idp.fetches == 1
+
+
+async def test_a_refusal_does_not_echo_the_tokens_kid(idp: IdentityProvider) -> None:
+    with pytest.raises(AuthError) as refused:
+        await verifier_of(idp).verify(idp.unsigned("<script>kid</script>", "RS256"))
+    assert "script" not in str(refused.value) and "no such key" in str(refused.value)
