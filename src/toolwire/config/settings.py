@@ -62,7 +62,7 @@ class AuthSettings(BaseModel):
         description="Key that signs and verifies access tokens (HMAC). Production refuses "
         f"the default and any key shorter than {MIN_SECRET_BYTES} bytes.")
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = Field(
-        "HS256", description="The one algorithm tokens must be signed with.")
+        "HS256", description="The one algorithm of tokens signed with `jwt_secret`.")
     token_ttl_s: int = Field(
         3600, gt=0, description="Lifetime in seconds of the tokens `POST /auth/token` issues.")
     jwks_url: str | None = Field(
