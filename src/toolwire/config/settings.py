@@ -237,7 +237,7 @@ class ToolsSettings(BaseModel):
         default_factory=list,
         description="MCP servers whose tools join the registry at start-up (a JSON list of "
         '`{"name", "command": [...], "env"?}` or `{"name", "url", "headers"?}`, each with an '
-        "optional `prefix`).",
+        "optional `prefix` and `scopes`, the scopes a user needs for the server's tools).",
     )
     mcp_on_unavailable: Literal["error", "warn"] = Field(
         "error",
