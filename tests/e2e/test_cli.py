@@ -51,6 +51,18 @@ def test_run_tells_the_time_in_the_zone_the_question_names() -> None:
     assert events[-1]["data"]["answer"].endswith("+09:00 (Asia/Tokyo).")
 
 
+def test_run_and_tools_know_scopes() -> None:
+    env = {"TOOLWIRE_TOOLS__SCOPES": '{"calculator": ["math"]}'}
+    message = '/call calculator {"expression": "1+1"}'
+    refused = [json.loads(line) for line in toolwire("run", message, env=env).stdout.splitlines()]
+    assert refused[3]["data"]["error"]["type"] == "forbidden"
+    granted = toolwire("run", "--scope", "math", "--scope", "other", message, env=env)
+    assert granted.returncode == 0, granted.stderr
+    assert json.loads(granted.stdout.splitlines()[3])["data"]["result"] == 2
+    listed = json.loads(toolwire("tools", "--json", env=env).stdout)
+    assert {t["name"]: t["scopes"] for t in listed}["calculator"] == ["math"]
+
+
 def test_run_exits_non_zero_when_the_run_fails() -> None:
     done = toolwire("run", "\n".join(["/call clock {}"] * 3),
                     env={"TOOLWIRE_RUNS__MAX_TOOL_CALLS": "1"})

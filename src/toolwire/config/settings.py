@@ -31,6 +31,8 @@ MIN_SECRET_BYTES: Final = 32
 MCP_SERVER_NAME: Final = r"^[A-Za-z0-9_.-]{1,64}$"
 
 StrList = Annotated[list[str], NoDecode]
+ScopeName = Annotated[str, Field(pattern=r"^\S+$")]
+"""A scope as tokens carry it in `scope`: no spaces."""
 
 
 def _split_list(value: Any) -> Any:
@@ -73,14 +75,29 @@ class AuthSettings(BaseModel):
         description="Key that signs and verifies access tokens (HMAC). Production refuses "
         f"the default and any key shorter than {MIN_SECRET_BYTES} bytes.")
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = Field(
-        "HS256", description="The one algorithm tokens must be signed with.")
+        "HS256", description="The one algorithm of tokens signed with `jwt_secret`.")
     token_ttl_s: int = Field(
         3600, gt=0, description="Lifetime in seconds of the tokens `POST /auth/token` issues.")
+    jwks_url: str | None = Field(
+        None, pattern=r"^https?://",
+        description="JWKS endpoint of your identity provider; when set, RS256/ES256/EdDSA "
+        "tokens are verified with its keys (the key's algorithm, never the token's choice). "
+        "HMAC tokens signed with `jwt_secret` are still accepted.")
+    jwks_cache_s: float = Field(
+        300.0, gt=0, description="Seconds the fetched JWKS is used before it is fetched again.")
+    jwks_refresh_interval_s: float = Field(
+        30.0, ge=0,
+        description="Fewest seconds between two JWKS fetches caused by a token with an unknown "
+        "`kid`, or between retries while the JWKS cannot be fetched (keys already fetched "
+        "keep working meanwhile).")
+    jwks_timeout_s: float = Field(
+        5.0, gt=0, description="Seconds a JWKS fetch may take.")
     audience: str | None = Field(
         None, description="When set, tokens must carry this `aud` claim.")
     issuer: str | None = Field(None, description="When set, tokens must carry this `iss` claim.")
     leeway_s: float = Field(
-        10.0, ge=0, description="Clock skew in seconds tolerated when checking `exp`.")
+        10.0, ge=0, description="Clock skew in seconds tolerated when checking `exp`, `nbf` "
+        "and `iat`.")
     max_token_ttl_s: int = Field(
         24 * 3600, gt=0,
         description="Longest lifetime a token may claim (exp minus iat, or exp minus now "
@@ -90,9 +107,10 @@ class AuthSettings(BaseModel):
         "Never allowed in production.")
     allowed_origins: StrList = Field(
         default_factory=list,
-        description="Browser origins allowed to open `/ws` (comma-separated or a JSON list); "
-        "`*` allows any origin, and so does an empty list outside production, which "
-        "requires it to be set.")
+        description="Browser origins allowed to open `/ws` and to call the HTTP API and "
+        "`POST /agui` from a page (CORS), comma-separated or a JSON list; `*` allows any "
+        "origin. An empty list lets any origin open `/ws` outside production (which "
+        "requires it to be set) and answers no CORS preflight.")
 
     _split = field_validator("allowed_origins", mode="before")(_split_list)
 
@@ -175,6 +193,10 @@ class McpServerSettings(BaseModel):
         "", pattern=r"^[A-Za-z0-9_.-]*$",
         description="Prepended to each of the server's tool names, e.g. `files_`.",
     )
+    scopes: list[ScopeName] = Field(
+        default_factory=list,
+        description="Scopes a user needs to see and call the server's tools (all of them).",
+    )
 
     @model_validator(mode="after")
     def _one_transport(self) -> McpServerSettings:
@@ -217,12 +239,18 @@ class ToolsSettings(BaseModel):
         None, description="Only these built-in tools are on (unset: all of them).")
     disabled: StrList = Field(
         default_factory=list, description="Built-in tools that are off.")
+    scopes: dict[str, list[ScopeName]] = Field(
+        default_factory=dict,
+        description='Scopes a user needs to see and call a tool, per tool name, a JSON object '
+        'such as `{"sleep": ["admin"]}`; a user needs all of them. It replaces what the tool '
+        "(`@tool(scopes=...)`) or its MCP server (`scopes`) asks for; `[]` opens a tool to "
+        "every user.")
 
     mcp_servers: list[McpServerSettings] = Field(
         default_factory=list,
         description="MCP servers whose tools join the registry at start-up (a JSON list of "
         '`{"name", "command": [...], "env"?}` or `{"name", "url", "headers"?}`, each with an '
-        "optional `prefix`).",
+        "optional `prefix` and `scopes`, the scopes a user needs for the server's tools).",
     )
     mcp_on_unavailable: Literal["error", "warn"] = Field(
         "error",
@@ -469,6 +497,10 @@ def unsafe_production_settings(settings: Settings) -> list[str]:
             "set TOOLWIRE_AUTH__ALLOWED_ORIGINS to the origins of your web pages "
             "(comma-separated), or to * to let any origin connect"
         )
+    jwks_url = settings.auth.jwks_url
+    if jwks_url is not None and not jwks_url.startswith("https://"):
+        problems.append("set TOOLWIRE_AUTH__JWKS_URL to an https:// URL (keys fetched over "
+                        "plain http can be replaced on the way)")
     if settings.tools.sleep_enabled:
         problems.append("set TOOLWIRE_TOOLS__SLEEP_ENABLED=false (the sleep tool is dev-only)")
     return problems

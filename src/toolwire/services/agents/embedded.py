@@ -40,7 +40,9 @@ _TRAILING: Final = "+-*/% \t\r\n\f\v"
 class EmbeddedAgent:
     """Runs `/call <tool> <json>` lines in order; answers arithmetic and time questions.
 
-    A time question that names an IANA zone (`Asia/Tokyo`) is answered in that zone.
+    A time question that names an IANA zone (`Asia/Tokyo`) is answered in that zone. The
+    arithmetic and time rules never call `calculator` or `clock` for a user who may not call
+    them; explicit `/call` lines are run as asked.
     """
 
     name = "embedded"
@@ -53,15 +55,16 @@ class EmbeddedAgent:
             if first is not None:
                 return await self._run_calls(first, calls, runtime)
         head = message[:RULES_WINDOW]
+        # The rules call no tool this user may not call; the message is echoed instead.
         expression = find_arithmetic(head)
-        if expression is not None:
+        if expression is not None and runtime.may_call("calculator"):
             await runtime.think(f"This is arithmetic; calling calculator on {expression}.")
             outcome = await runtime.call_tool("calculator", {"expression": expression})
             await runtime.think("Writing the answer.")
             if outcome.ok:
                 return f"{expression} = {_number(outcome.result)}"
             return f"I could not compute {expression}: {_error_text(outcome)}"
-        if asks_for_time(head):
+        if asks_for_time(head) and runtime.may_call("clock"):
             zone = find_zone(head)
             if zone is None:
                 await runtime.think("This asks for the time; calling clock.")
