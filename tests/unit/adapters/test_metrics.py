@@ -11,7 +11,7 @@ def test_runs_by_status_and_active_runs() -> None:
     metrics = Metrics()
     for status in ("ok", "ok", "error"):
         metrics.run_started()
-        metrics.run_ended(status)
+        metrics.run_ended(status, 0.5)
     metrics.run_started()
     text = metrics.render().decode()
     assert 'toolwire_runs_total{status="ok"} 2.0' in text
@@ -31,5 +31,5 @@ def test_legacy_calls_are_read_at_scrape_time() -> None:
 def test_two_containers_keep_separate_counts() -> None:
     one, two = Metrics(), Metrics()
     one.run_started()
-    one.run_ended("ok")
+    one.run_ended("ok", 0.5)
     assert 'status="ok"' not in two.render().decode()
