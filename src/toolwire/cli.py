@@ -16,6 +16,7 @@ COMMANDS = {
     "config": "toolwire.commands.config:config",
     "tools": "toolwire.commands.tools:tools",
     "check": "toolwire.commands.check:check",
+    "graph": "toolwire.commands.graph:graph",
 }
 
 
