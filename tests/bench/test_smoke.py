@@ -38,7 +38,7 @@ def test_the_quick_run_measures_everything_and_writes_the_page(tmp_path: Path) -
     assert "Quick smoke run" in text
     for heading in ("## Targets (issue 12)", "## 1. Request scope", "## 2. Event delivery",
                     "## 3. Memory", "## 4. Many users", "## 5. Legacy", "## 6. `toolwire check`",
-                    "## 7. Tracing"):
+                    "## 8. Tracing"):
         assert heading in text
     for plot in ("scope.png", "throughput.png", "latency.png"):
         assert (results / plot).stat().st_size > 1000

@@ -137,7 +137,6 @@ class ApplicationContainer(containers.DeclarativeContainer):
         bridge=bridge.provider,
         executor=executor.provider,
         dispatcher=dispatcher.provider,
-        registry=tool_registry.provider,
         runner=agent_runner.provider,
     )
     """`async with container.request_scope(ctx) as scope:` builds the three objects above
