@@ -25,6 +25,7 @@ from tests.fixtures_models import (
 )
 from tests.support import run_in_scope
 from tests.tracing_support import children, memory_tracing, spans_of
+from toolwire.adapters.metrics import Metrics
 from toolwire.adapters.tracing.otel import OtelTracing
 from toolwire.config import Settings
 from toolwire.container import (
@@ -33,7 +34,9 @@ from toolwire.container import (
     create_container,
     start_resources,
 )
+from toolwire.container.observed import ObservedSink
 from toolwire.services.context import UserExecutionContext
+from toolwire.services.events import EventPayload, RunEvent, ToolExecuting
 
 Traced = tuple[OtelTracing, InMemorySpanExporter]
 
@@ -186,3 +189,26 @@ async def test_an_mcp_call_over_http_carries_its_tool_span_as_traceparent(
     assert context is not None
     traceparent = completed["result"]["result"]  # what the server saw in the HTTP request
     assert traceparent.startswith(f"00-{context.trace_id:032x}-{context.span_id:016x}-")
+
+
+class Unpublishable:
+    """A sink whose bus is down: nothing it is given is published."""
+
+    async def emit(self, payload: EventPayload) -> RunEvent:
+        raise ConnectionError("the bus is down")
+
+    async def aclose(self) -> None:
+        """Nothing to close."""
+
+
+async def test_a_tool_call_whose_start_is_not_published_ends_its_span(traced: Traced) -> None:
+    tracing, exporter = traced
+    trace = tracing.run(UserExecutionContext.for_user("alice"), "embedded")
+    sink = ObservedSink(Unpublishable(), trace, Metrics())
+    with pytest.raises(ConnectionError):
+        await sink.emit(ToolExecuting("calculator", "call-1", {"expression": "1"}))
+    trace.ended("error", "the bus is down")
+
+    (call,) = spans_of(exporter.get_finished_spans(), "execute_tool")
+    assert call.status.status_code is StatusCode.ERROR
+    assert (call.attributes or {})["error.type"] == "ConnectionError"

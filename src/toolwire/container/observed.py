@@ -26,7 +26,12 @@ class ObservedSink:
         """Publish `payload` through the wrapped sink."""
         if type(payload) is ToolExecuting:
             self._trace.tool_started(payload.tool, payload.call_id)
-        elif type(payload) is ToolCompleted:
+            try:
+                return await self._sink.emit(payload)
+            except Exception as exc:  # not published: no `tool_completed` will follow
+                self._trace.tool_ended(payload.call_id, "error", type(exc).__name__)
+                raise
+        if type(payload) is ToolCompleted:
             try:
                 return await self._sink.emit(payload)
             finally:

@@ -52,7 +52,8 @@ class AgentRunner:
         started = time.perf_counter()
         trace = self._tracing.run(scope.user_context, self._agent.name)
         executor = scope.executor
-        executor.sink = ObservedSink(executor.sink, trace, self._metrics)
+        if isinstance(executor, ToolExecutor):  # an override of another kind is left alone
+            executor.sink = ObservedSink(executor.sink, trace, self._metrics)
         status, error = "error", "the run raised"  # what a run that raised counts as
         try:
             final = await run_agent(
