@@ -1,4 +1,4 @@
-"""A chat over /ws with a `traceparent`, traced to a real OTLP/HTTP receiver."""
+"""A chat over /ws with a `traceparent`, traced to a real OTLP/HTTP receiver and counted."""
 
 from __future__ import annotations
 
@@ -61,6 +61,7 @@ async def test_a_chat_with_a_traceparent_is_traced_in_that_trace(
                 operation(s) == "invoke_agent" for s in spans)
 
         spans = await receiver.spans_until(complete)
+        metrics = await (await client.get("/metrics")).text()
     finally:
         container.tracing().shutdown()
 
@@ -82,3 +83,10 @@ async def test_a_chat_with_a_traceparent_is_traced_in_that_trace(
     reported = sorted((attributes(s)["gen_ai.usage.input_tokens"],
                        attributes(s)["gen_ai.usage.output_tokens"]) for s in requests)
     assert reported == sorted(model.usage) and len(reported) == 2
+
+    input_tokens, output_tokens = (sum(usage[i] for usage in model.usage) for i in (0, 1))
+    assert f'toolwire_model_tokens_total{{kind="input"}} {float(input_tokens)}' in metrics
+    assert f'toolwire_model_tokens_total{{kind="output"}} {float(output_tokens)}' in metrics
+    assert 'toolwire_run_duration_seconds_count{status="ok"} 1.0' in metrics
+    for tool in ("calculator", "echo"):
+        assert f'toolwire_tool_call_duration_seconds_count{{tool="{tool}"}} 1.0' in metrics
