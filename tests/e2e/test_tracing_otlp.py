@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -90,3 +94,14 @@ async def test_a_chat_with_a_traceparent_is_traced_in_that_trace(
     assert 'toolwire_run_duration_seconds_count{status="ok"} 1.0' in metrics
     for tool in ("calculator", "echo"):
         assert f'toolwire_tool_call_duration_seconds_count{{tool="{tool}"}} 1.0' in metrics
+
+
+def test_an_exporter_toolwire_lacks_stops_serve_naming_the_variable(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TOOLWIRE_", "OTEL_"))}
+    env.update(TOOLWIRE_ENV="test", OTEL_TRACES_EXPORTER="zipkin")
+    done = subprocess.run([sys.executable, "-m", "toolwire", "serve", "--port", "0"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert done.returncode == 1
+    assert "Error: OTEL_TRACES_EXPORTER='zipkin': toolwire exports otlp or console" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -11,6 +11,7 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
 )
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
+from toolwire.adapters.tracing import TracingConfigError
 from toolwire.adapters.tracing.otel import exporter
 
 
@@ -36,5 +37,5 @@ def test_the_variables_pick_the_exporter(environ: dict[str, str], kind: type) ->
 ])
 def test_an_exporter_toolwire_lacks_is_refused_by_name(environ: dict[str, str],
                                                        named: str) -> None:
-    with pytest.raises(RuntimeError, match=named):
+    with pytest.raises(TracingConfigError, match=named):
         exporter(environ)

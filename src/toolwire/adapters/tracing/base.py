@@ -9,10 +9,16 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
+from toolwire.services.errors import ToolwireError
+
 if TYPE_CHECKING:
     from aiohttp.typedefs import Middleware
 
     from toolwire.services.context import UserExecutionContext
+
+
+class TracingConfigError(ToolwireError):
+    """The `OTEL_*` variables ask for tracing toolwire cannot do (start-up stops, naming it)."""
 
 
 class ModelTrace:

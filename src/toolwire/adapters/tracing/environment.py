@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from typing import Literal
 
-from toolwire.adapters.tracing.base import Tracing
+from toolwire.adapters.tracing.base import Tracing, TracingConfigError
 
 TracingBackend = Literal["off", "otel"]
 
@@ -35,7 +35,7 @@ def otel_tracing() -> Tracing:
     try:
         from toolwire.adapters.tracing.otel import OtelTracing
     except ImportError as exc:
-        raise RuntimeError(
+        raise TracingConfigError(
             "the OTEL_* variables turn tracing on, but OpenTelemetry is not installed: "
             "pip install 'toolwire[otel]'"
         ) from exc

@@ -22,7 +22,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExport
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from toolwire._version import __version__
-from toolwire.adapters.tracing.base import ModelTrace, RunTrace, Tracing
+from toolwire.adapters.tracing.base import ModelTrace, RunTrace, Tracing, TracingConfigError
 from toolwire.adapters.tracing.propagation import propagate_with
 
 if TYPE_CHECKING:
@@ -182,14 +182,15 @@ def exporter(environ: Mapping[str, str]) -> SpanExporter:
     if kind == "console":
         return ConsoleSpanExporter()
     if kind != "otlp":
-        raise RuntimeError(f"OTEL_TRACES_EXPORTER={kind!r}: toolwire exports otlp or console")
+        raise TracingConfigError(
+            f"OTEL_TRACES_EXPORTER={kind!r}: toolwire exports otlp or console")
     protocol = environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or environ.get(
         "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
     if protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
         return OTLPSpanExporter()
     if protocol != "http/protobuf":
-        raise RuntimeError(
+        raise TracingConfigError(
             f"OTLP protocol {protocol!r}: toolwire exports http/protobuf or grpc")
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
         OTLPSpanExporter as HttpSpanExporter,
