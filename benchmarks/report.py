@@ -20,6 +20,7 @@ TITLES = {
     "legacy": "5. Legacy entry point vs the container path",
     "checker": "6. `toolwire check`",
     "cost": "7. Server CPU per short run, beside the bare-aiohttp floor",
+    "tracing": "8. Tracing: off and on",
 }
 
 INTRO = """\
@@ -230,6 +231,7 @@ SECTIONS: dict[str, Callable[[dict[str, Any], Images], str]] = {
     "legacy": timed_section,
     "checker": timed_section,
     "cost": timed_section,
+    "tracing": timed_section,
 }
 
 

@@ -9,6 +9,7 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
+    Histogram,
     generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily, Metric
@@ -31,8 +32,14 @@ class _LegacyCallsCollector(Collector):
         yield family
 
 
+RUN_BUCKETS_S = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+TOOL_BUCKETS_S = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+UNKNOWN_TOOL = "(unknown)"
+"""The `tool` label of calls of a tool that does not exist: model-chosen names stay unbounded."""
+
+
 class Metrics:
-    """Run, socket and legacy-call metrics; `render()` gives the Prometheus text format."""
+    """Run, model, tool, socket and legacy-call metrics; `render()` gives the text format."""
 
     content_type = CONTENT_TYPE_LATEST
 
@@ -42,6 +49,17 @@ class Metrics:
                             registry=self.registry)
         self.runs_active = Gauge("toolwire_runs_active", "Agent runs going now",
                                  registry=self.registry)
+        self.run_duration = Histogram(
+            "toolwire_run_duration_seconds", "How long agent runs took, by status", ["status"],
+            buckets=RUN_BUCKETS_S, registry=self.registry)
+        self.model_tokens = Counter(
+            "toolwire_model_tokens", "Tokens the models reported, by kind (input, output)",
+            ["kind"], registry=self.registry)
+        for kind in ("input", "output"):
+            self.model_tokens.labels(kind)
+        self.tool_call_duration = Histogram(
+            "toolwire_tool_call_duration_seconds", "How long tool calls took, by tool",
+            ["tool"], buckets=TOOL_BUCKETS_S, registry=self.registry)
         self.sockets_open = Gauge("toolwire_sockets_open", "Open WebSocket connections",
                                   registry=self.registry)
         if legacy_calls is not None:
@@ -51,10 +69,20 @@ class Metrics:
         """Count a run that has started."""
         self.runs_active.inc()
 
-    def run_ended(self, status: str) -> None:
-        """Count a run that has ended with `status` (ok, error, cancelled)."""
+    def run_ended(self, status: str, duration_s: float) -> None:
+        """Count a run that has ended with `status` (ok, error, cancelled) after `duration_s`."""
         self.runs_active.dec()
         self.runs.labels(status).inc()
+        self.run_duration.labels(status).observe(duration_s)
+
+    def model_usage(self, input_tokens: int, output_tokens: int) -> None:
+        """Count the tokens a model reported for one request."""
+        self.model_tokens.labels("input").inc(input_tokens)
+        self.model_tokens.labels("output").inc(output_tokens)
+
+    def tool_call_ended(self, tool: str, duration_s: float) -> None:
+        """Time one tool call of `tool` (`UNKNOWN_TOOL` for a name no tool has)."""
+        self.tool_call_duration.labels(tool).observe(duration_s)
 
     def render(self) -> bytes:
         """Return every metric in the Prometheus text exposition format."""

@@ -16,6 +16,7 @@ from toolwire.adapters.memory_bus import InMemoryEventBus
 from toolwire.adapters.metrics import Metrics
 from toolwire.adapters.redis_bus import RedisEventBus
 from toolwire.adapters.tool_loading import load_registry, mcp_tools
+from toolwire.adapters.tracing import Tracing, otel_tracing, tracing_backend
 from toolwire.adapters.web.state import WebDeps
 from toolwire.config import Settings
 from toolwire.container.runner import AgentRunner
@@ -86,6 +87,17 @@ class ApplicationContainer(containers.DeclarativeContainer):
 
     token_verifier = providers.Singleton(TokenVerifier.from_settings, settings.provided.auth)
 
+    legacy_calls = providers.Singleton(Counter[str])
+
+    metrics = providers.Singleton(Metrics, legacy_calls=legacy_calls)
+
+    tracing = providers.Selector(
+        providers.Singleton(tracing_backend),
+        off=providers.Singleton(Tracing),
+        otel=providers.Singleton(otel_tracing),
+    )
+    """Spans of runs, tool calls and model requests: on when the `OTEL_*` variables say."""
+
     llm_client = providers.Resource(openai_client, settings.provided.agent)
 
     agent = providers.Selector(
@@ -99,12 +111,10 @@ class ApplicationContainer(containers.DeclarativeContainer):
             system_prompt=setting(settings, "agent.system_prompt"),
             think_chars=setting(settings, "agent.think_chars"),
             think_interval_s=setting(settings, "agent.think_interval_s"),
+            tracing=tracing,
+            metrics=metrics,
         ),
     )
-
-    legacy_calls = providers.Singleton(Counter[str])
-
-    metrics = providers.Singleton(Metrics, legacy_calls=legacy_calls)
 
     # -- One request: built for one user context (`user_context=`). ----------------------
     # The bridge stamps and publishes the run's events; the executor reports every tool
@@ -122,6 +132,7 @@ class ApplicationContainer(containers.DeclarativeContainer):
         AgentRunner,
         agent=agent,
         metrics=metrics,
+        tracing=tracing,
         max_duration_s=setting(settings, "runs.max_duration_s"),
     )
 
