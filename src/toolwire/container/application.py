@@ -9,9 +9,10 @@ from dependency_injector import containers, providers
 
 from toolwire.adapters.bridge import WebSocketBridge
 from toolwire.adapters.llm import OpenAIAgent, openai_client
+from toolwire.adapters.memory import InMemoryThreadStore, memory_run_eraser
 from toolwire.adapters.memory_bus import InMemoryEventBus
 from toolwire.adapters.metrics import Metrics
-from toolwire.adapters.redis_bus import RedisEventBus
+from toolwire.adapters.redis_bus import RedisEventBus, RedisThreadStore
 from toolwire.adapters.tool_loading import load_registry, mcp_tools
 from toolwire.adapters.web.auth import TokenVerifier
 from toolwire.adapters.web.runs import RunLimits, RunManager
@@ -23,11 +24,18 @@ from toolwire.container.scope import RequestScope
 from toolwire.services.agents import EmbeddedAgent
 from toolwire.services.dispatcher import ToolDispatcher
 from toolwire.services.executor import ToolExecutor
+from toolwire.services.threads.history import HistoryBounds
+from toolwire.services.threads.recorder import TurnRecorder
 
 
 def setting(settings: providers.Provider[Settings], path: str) -> SettingValue:
     """Return a provider of one settings value, read once (request paths stay cheap)."""
     return SettingValue(attrgetter(path), settings)
+
+
+def _claim_hold_s(settings: Settings) -> float:
+    """Return how long a run's claim on its thread lasts if nothing ends it (a lost instance)."""
+    return settings.runs.max_duration_s + settings.runs.shutdown_grace_s + 30.0
 
 
 class ApplicationContainer(containers.DeclarativeContainer):
@@ -69,6 +77,35 @@ class ApplicationContainer(containers.DeclarativeContainer):
             keepalive_s=settings.provided.events.redis_keepalive_s,
             reconnect_max_s=settings.provided.events.redis_reconnect_max_s,
         ),
+    )
+
+    thread_store = providers.Selector(
+        setting(settings, "events.backend"),
+        memory=providers.Singleton(
+            InMemoryThreadStore,
+            max_bytes_per_user=settings.provided.threads.max_bytes_per_user,
+            max_bytes=settings.provided.threads.max_bytes,
+            max_stored_turns=settings.provided.threads.max_stored_turns,
+            retention_s=settings.provided.threads.retention_s,
+            erase_runs=providers.Callable(memory_run_eraser, event_bus),
+        ),
+        redis=providers.Singleton(
+            RedisThreadStore,
+            url=settings.provided.events.redis_url.get_secret_value.call(),
+            prefix=settings.provided.events.redis_prefix,
+            cluster=settings.provided.events.redis_cluster,
+            pool_size=settings.provided.events.redis_pool_size,
+            pool_timeout_s=settings.provided.events.redis_pool_timeout_s,
+            retention_s=settings.provided.threads.retention_s,
+            max_stored_turns=settings.provided.threads.max_stored_turns,
+        ),
+    )
+    """Each user's threads: in memory beside the memory bus, in Redis beside the Redis bus."""
+
+    history_bounds = providers.Singleton(
+        HistoryBounds,
+        max_turns=settings.provided.threads.max_turns,
+        max_bytes=settings.provided.threads.max_history_bytes,
     )
 
     token_verifier = providers.Singleton(TokenVerifier.from_settings, settings.provided.auth)
@@ -117,6 +154,14 @@ class ApplicationContainer(containers.DeclarativeContainer):
         max_tool_calls=setting(settings, "runs.max_tool_calls"),
     )
 
+    turn_recorder = providers.Factory(
+        TurnRecorder,
+        store=thread_store,
+        max_result_chars=setting(settings, "threads.max_result_chars"),
+        hold_s=providers.Callable(_claim_hold_s, settings),
+    )
+    """Writes a run's turn to its thread from the run's events (one per request scope)."""
+
     request_graph = providers.Singleton(
         RequestGraph,
         bridge=bridge.provider,
@@ -129,9 +174,12 @@ class ApplicationContainer(containers.DeclarativeContainer):
         agent=agent.provider,
         metrics=metrics,
         max_duration_s=setting(settings, "runs.max_duration_s"),
+        threads=thread_store,
+        bounds=history_bounds,
     )
 
-    request_scope = providers.Factory(RequestScope, graph=request_graph, runner=agent_runner)
+    request_scope = providers.Factory(
+        RequestScope, graph=request_graph, runner=agent_runner, recorder=turn_recorder.provider)
     """`async with container.request_scope(ctx) as scope:` opens the three objects above."""
 
     # -- The web app: every run it starts gets `request_scope(ctx)`. ---------------------
@@ -158,5 +206,6 @@ class ApplicationContainer(containers.DeclarativeContainer):
         runs=run_manager.provider,
         tools=tool_registry.provider,
         metrics=metrics.provider,
+        threads=thread_store.provider,
     )
     """What the web handlers use, as providers: they resolve them on every use."""

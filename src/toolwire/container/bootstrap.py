@@ -25,9 +25,13 @@ async def start_resources(container: ApplicationContainer) -> None:
 
 
 async def close_resources(container: ApplicationContainer) -> None:
-    """Close the app-wide connections: the event bus, the model client, the MCP servers."""
+    """Close the app-wide connections: the event bus, the thread store, the model client,
+    the MCP servers."""
     try:
-        await container.event_bus().aclose()
+        try:
+            await container.event_bus().aclose()
+        finally:
+            await container.thread_store().aclose()
     finally:
         try:
             llm = container.llm_client

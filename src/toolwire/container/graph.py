@@ -35,7 +35,7 @@ class SettingValue(providers.Singleton[Any]):
 ScopeObjects = tuple[EventSink, ToolExecutor, ToolDispatcher]
 """What one request scope owns: its bridge, executor and dispatcher."""
 
-_Build = Callable[[UserExecutionContext], ScopeObjects]
+_Build = Callable[[UserExecutionContext, Sequence[EventObserver]], ScopeObjects]
 
 
 class RequestGraph:
@@ -71,12 +71,12 @@ class RequestGraph:
         for provider in self._watched:
             if provider.last_overriding is not None:
                 return self._through_providers(user_context, tools, observers)
-        if tools or observers:
+        if tools:
             return self._through_providers(user_context, tools, observers)
         compiled = self._compiled
         if compiled is None:
             compiled = self._compiled = self._compile()
-        return compiled(user_context)
+        return compiled(user_context, observers)
 
     def _through_providers(
         self, ctx: UserExecutionContext, tools: Sequence[ToolSpec],
@@ -122,8 +122,9 @@ class RequestGraph:
         if to_executor != 1:
             raise TypeError("the dispatcher must link to the executor")
 
-        def build(ctx: UserExecutionContext) -> ScopeObjects:
-            bridge = make_bridge(user_context=ctx)
+        def build(ctx: UserExecutionContext, observers: Sequence[EventObserver]) -> ScopeObjects:
+            bridge = (make_bridge(user_context=ctx, observers=observers) if observers
+                      else make_bridge(user_context=ctx))
             executor = make_executor(user_context=ctx, **{sink: bridge})
             return bridge, executor, make_dispatcher(user_context=ctx, **{executor_of: executor})
 

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from toolwire.adapters.metrics import Metrics
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.dispatcher import ToolDispatcher
 from toolwire.services.events import AgentCompleted
-from toolwire.services.ports import Agent, EventSink
+from toolwire.services.ports import Agent, EventSink, ThreadStore
 from toolwire.services.run import run_agent
+from toolwire.services.threads.history import HistoryBounds, bound_history
+from toolwire.services.threads.models import Turn
+
+log = logging.getLogger(__name__)
 
 
 class OpenScope(Protocol):
@@ -23,29 +28,45 @@ class OpenScope(Protocol):
 
 
 class AgentRunner:
-    """Runs a fresh agent per run within `max_duration_s`, with the run metrics."""
+    """Runs a fresh agent per run within `max_duration_s`, with the run metrics and the
+    history of its thread (read from `threads`, within `bounds`)."""
 
-    __slots__ = ("_agent", "_max_duration_s", "_metrics")
+    __slots__ = ("_agent", "_bounds", "_max_duration_s", "_metrics", "_threads")
 
     def __init__(
-        self, *, agent: Callable[[], Agent], metrics: Metrics, max_duration_s: float
+        self, *, agent: Callable[[], Agent], metrics: Metrics, max_duration_s: float,
+        threads: ThreadStore, bounds: HistoryBounds,
     ) -> None:
         self._agent = agent
         self._metrics = metrics
         self._max_duration_s = max_duration_s
+        self._threads = threads
+        self._bounds = bounds
 
-    async def run(self, scope: OpenScope, message: str) -> AgentCompleted:
-        """Run the agent on `message` with the scope's dispatcher and bridge."""
+    async def run(
+        self, scope: OpenScope, message: str, history: Sequence[Turn] | None = None
+    ) -> AgentCompleted:
+        """Run the agent on `message` with the scope's dispatcher and bridge.
+
+        The agent sees `history` (bounded like a stored thread) when given, else the
+        stored thread of the scope's `thread_id`.
+        """
+        ctx = scope.user_context
+        if history is None:
+            history = await self._stored_history(ctx)
+        elif history:
+            history = bound_history(history, self._bounds)
         self._metrics.run_started()
         status = "error"  # what a run that raised counts as
         try:
             final = await run_agent(
-                user_context=scope.user_context,
+                user_context=ctx,
                 message=message,
                 agent=self._agent(),
                 dispatcher=scope.dispatcher,
                 sink=scope.bridge,
                 max_duration_s=self._max_duration_s,
+                history=history,
             )
             status = final.status
         except asyncio.CancelledError:
@@ -54,3 +75,17 @@ class AgentRunner:
         finally:
             self._metrics.run_ended(status)
         return final
+
+    async def _stored_history(self, ctx: UserExecutionContext) -> Sequence[Turn]:
+        """Return the thread's bounded history; a store that fails gives none (logged)."""
+        bounds = self._bounds
+        try:
+            return await self._threads.history(
+                ctx.user_id, ctx.thread_id, max_turns=bounds.max_turns,
+                max_bytes=bounds.max_bytes)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("reading the thread's history failed; the agent sees none",
+                          extra={"run_id": ctx.run_id, "user_id": ctx.user_id})
+            return ()

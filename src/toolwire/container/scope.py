@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Self
 
 from toolwire.container.graph import RequestGraph
@@ -13,6 +13,7 @@ from toolwire.services.context import UserExecutionContext
 from toolwire.services.errors import ScopeClosedError
 from toolwire.services.events import AgentCompleted
 from toolwire.services.ports import EventObserver
+from toolwire.services.threads.models import Turn
 from toolwire.services.tools.spec import ToolSpec
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,8 @@ class RequestScope:
     The container's request graph builds them with the scope (so every override applies) and
     the scope closes them on exit, each even if another fails, also when the body raised or
     was cancelled. `tools` are added for this scope only; `observers` see every event it
-    publishes (the legacy emitters use this).
+    publishes (the legacy emitters use this), and so does the `recorder` the container
+    makes for the scope (it writes the run's turn to its thread).
     """
 
     __slots__ = ("_runner", "_state", "bridge", "dispatcher", "executor", "user_context")
@@ -37,6 +39,7 @@ class RequestScope:
         runner: AgentRunner,
         tools: Sequence[ToolSpec] = (),
         observers: Sequence[EventObserver] = (),
+        recorder: Callable[..., EventObserver] | None = None,
     ) -> None:
         if type(user_context) is not UserExecutionContext:
             raise TypeError(
@@ -44,6 +47,8 @@ class RequestScope:
             )
         self.user_context = user_context
         self._runner = runner
+        if recorder is not None:
+            observers = (*observers, recorder(user_context=user_context))
         self.bridge, self.executor, self.dispatcher = graph.build(
             user_context, tools=tools, observers=observers)
         self._state = "new"
@@ -84,8 +89,11 @@ class RequestScope:
 
     __aexit__ = aclose  # `async with` closes the scope however its body ended
 
-    async def run(self, message: str) -> AgentCompleted:
-        """Run the container's agent on `message` inside this scope."""
+    async def run(self, message: str, history: Sequence[Turn] | None = None) -> AgentCompleted:
+        """Run the container's agent on `message` inside this scope.
+
+        The agent sees `history` when given (an AG-UI client's own), else the stored thread.
+        """
         if self._state != "open":
             raise ScopeClosedError("enter the request scope before running in it")
-        return await self._runner.run(self, message)
+        return await self._runner.run(self, message, history)

@@ -19,20 +19,30 @@ from toolwire.services.events import (
     ToolCompleted,
 )
 from toolwire.services.ports import Agent, EventSink
+from toolwire.services.threads.models import Turn
 from toolwire.services.tools.spec import ToolSpec
 
 log = logging.getLogger(__name__)
 
 
 class RunRuntime:
-    """The `AgentRuntime` of one run: thoughts go to the sink, tool calls to the dispatcher."""
+    """The `AgentRuntime` of one run: thoughts go to the sink, tool calls to the dispatcher,
+    and `history` holds the thread's earlier turns."""
 
-    __slots__ = ("_dispatcher", "_sink", "_step")
+    __slots__ = ("_dispatcher", "_history", "_sink", "_step")
 
-    def __init__(self, dispatcher: ToolDispatcher, sink: EventSink) -> None:
+    def __init__(
+        self, dispatcher: ToolDispatcher, sink: EventSink, history: Sequence[Turn] = ()
+    ) -> None:
         self._dispatcher = dispatcher
         self._sink = sink
+        self._history = history
         self._step = 0
+
+    @property
+    def history(self) -> Sequence[Turn]:
+        """Return the thread's earlier turns, oldest first."""
+        return self._history
 
     async def think(self, text: str) -> None:
         """Emit an `agent_thinking` event with the next step number."""
@@ -56,8 +66,11 @@ async def run_agent(
     dispatcher: ToolDispatcher,
     sink: EventSink,
     max_duration_s: float,
+    history: Sequence[Turn] = (),
 ) -> AgentCompleted:
     """Run `agent` on `message` and return the final event it emitted.
+
+    `history` is what the agent sees of its thread's earlier turns (`runtime.history`).
 
     Cancellation is re-raised after `agent_completed` (status `cancelled`) is emitted. When
     not even `agent_started` can be published, the error propagates and nothing is emitted.
@@ -74,7 +87,7 @@ async def run_agent(
     except asyncio.CancelledError:
         await _emit_cancelled(sink, started, log_extra)
         raise
-    runtime = RunRuntime(dispatcher, sink)
+    runtime = RunRuntime(dispatcher, sink, history)
     final: AgentCompleted
     try:
         async with asyncio.timeout(max_duration_s) as deadline:

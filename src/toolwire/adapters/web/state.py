@@ -16,7 +16,7 @@ from toolwire.adapters.web.runs import RunManager
 from toolwire.adapters.web.slots import SocketSlots
 from toolwire.adapters.web.ws.connection import Connection
 from toolwire.config import Settings
-from toolwire.services.ports import EventBus
+from toolwire.services.ports import EventBus, ThreadStore
 from toolwire.services.tools.registry import ToolRegistry
 
 
@@ -34,6 +34,7 @@ class WebDeps:
     runs: Callable[[], RunManager]
     tools: Callable[[], ToolRegistry]
     metrics: Callable[[], Metrics]
+    threads: Callable[[], ThreadStore]
 
 
 @dataclass(slots=True, eq=False)
