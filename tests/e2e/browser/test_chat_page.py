@@ -77,8 +77,10 @@ def test_golden_path_several_runs_live_with_tools_results_and_answers(
     expect(card(page, 1)).to_have_attribute("data-status", "ok")
     expect(card(page, 1).locator("li.tool .result")).to_have_count(3)
     expect(card(page, 1).locator("button.cancel")).to_be_hidden()
-    send(page, "what is 7*6?")
+    send(page, '/call echo {"text": "Both are **42**:\\n\\n- `6*7`\\n- `2**10 - 982`"}')
     expect(card(page, 2)).to_have_attribute("data-status", "ok")
+    expect(card(page, 2).locator("li.answer .md strong")).to_have_text("42")
+    expect(card(page, 2).locator("li.answer .md li code")).to_have_text(["6*7", "2**10 - 982"])
 
     shot = tmp_path / "chat-page.png"
     page.screenshot(path=str(shot), full_page=True)
