@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis, RedisCluster
@@ -241,8 +242,9 @@ async def test_redis_cluster_keeps_a_users_keys_in_one_slot(redis_cluster_url: s
         await store.aclose()
 
 
-async def _keys_holding(client: Redis, text: bytes) -> list[bytes]:
+async def _keys_holding(client: Redis, text: bytes) -> list[Any]:
     found = []
+    values: list[Any]
     for key in await client.keys("*"):
         kind = (await client.type(key)).decode()
         if kind == "string":
@@ -252,9 +254,10 @@ async def _keys_holding(client: Redis, text: bytes) -> list[bytes]:
         elif kind == "hash":
             values = list((await client.hgetall(key)).values())
         elif kind == "stream":
-            values = [v for _, fields in await client.xrange(key) for v in fields.values()]
+            entries: list[Any] = await client.xrange(key) or []
+            values = [v for _, fields in entries for v in fields.values()]
         else:
-            values = [m for m in await client.zrange(key, 0, -1)]
+            values = list(await client.zrange(key, 0, -1))
         if any(text in (v or b"") for v in values):
             found.append(key)
     return found
