@@ -246,7 +246,8 @@ async def _keys_holding(client: Redis, text: bytes) -> list[Any]:
     found = []
     values: list[Any]
     for key in await client.keys("*"):
-        kind = (await client.type(key)).decode()
+        kind: Any = await client.type(key)
+        kind = kind.decode()
         if kind == "string":
             values = [await client.get(key)]
         elif kind == "list":
