@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
 from toolwire.services.agents.embedded import EmbeddedAgent, find_arithmetic
 from toolwire.services.events import ErrorInfo
+from toolwire.services.threads.models import ToolCallRecord, Turn
 from toolwire.services.tools.calls import ToolOutcome, UnparsedArguments
 
 
 class ScriptedRuntime:
     """Records thoughts and calls; answers tool calls from a table."""
 
-    def __init__(self, results: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, results: dict[str, Any] | None = None, history: Sequence[Turn] = ()
+    ) -> None:
         self.log: list[tuple[str, Any]] = []
         self.results = results or {}
+        self.history = history
 
     async def think(self, text: str) -> None:
         self.log.append(("think", text))
@@ -83,3 +88,47 @@ async def test_other_text_is_echoed_without_tools() -> None:
     answer = await EmbeddedAgent().run("good morning", runtime)
     assert answer == "You said: good morning"
     assert [kind for kind, _ in runtime.log] == ["think"]
+
+
+def _turn(message: str, answer: str, result: Any = None, status: str = "ok") -> Turn:
+    calls = () if result is None else (ToolCallRecord(
+        call_id="c", tool="calculator", args={"expression": "x"}, status="ok", result=result),)
+    return Turn(run_id="r", message=message, status="ok" if status == "ok" else "error",
+                started_at="t", ended_at="t", answer=answer if status == "ok" else None,
+                error=None if status == "ok" else ErrorInfo("agent_error", "x"),
+                tool_calls=calls)
+
+
+async def test_ans_is_the_threads_last_numeric_answer() -> None:
+    history = [_turn("what is 1+1?", "1+1 = 2", 2), _turn("what is 6*7?", "6*7 = 42", 42),
+               _turn("hello", "You said: hello")]
+    runtime = ScriptedRuntime({"calculator": 84}, history)
+    answer = await EmbeddedAgent().run("ans*2", runtime)
+    assert ("call", ("calculator", {"expression": "42*2"})) in runtime.log
+    assert answer == "42*2 = 84"
+
+
+async def test_a_negative_ans_keeps_its_sign() -> None:
+    runtime = ScriptedRuntime({"calculator": 9}, [_turn("what is 1-4?", "1-4 = -3", -3)])
+    await EmbeddedAgent().run("ans*ans", runtime)
+    assert ("call", ("calculator", {"expression": "(-3)*(-3)"})) in runtime.log
+
+
+async def test_failed_turns_give_no_ans() -> None:
+    runtime = ScriptedRuntime({"calculator": 4}, [_turn("what is 6*7?", "", 42, status="error")])
+    answer = await EmbeddedAgent().run("what is ans*2?", runtime)
+    assert answer == "There is no earlier numeric answer in this thread for `ans` to stand for."
+    assert [kind for kind, _ in runtime.log] == ["think"]
+
+
+async def test_ans_outside_arithmetic_is_plain_text() -> None:
+    runtime = ScriptedRuntime()
+    assert await EmbeddedAgent().run("ans is a word", runtime) == "You said: ans is a word"
+
+
+async def test_history_lists_the_earlier_messages_numbered() -> None:
+    runtime = ScriptedRuntime(history=[_turn("what is 6*7?", "42"), _turn("ans*2", "84")])
+    answer = await EmbeddedAgent().run("/history", runtime)
+    assert answer == "1. what is 6*7?\n2. ans*2"
+    empty = await EmbeddedAgent().run(" /history ", ScriptedRuntime())
+    assert empty == "This thread has no earlier messages."

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from toolwire.adapters.web.errors import NOT_FOUND, RATE_LIMITED, UNAVAILABLE, WireError
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.ports import EventBus, Subscription
+from toolwire.services.threads.models import Turn
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +26,8 @@ SHUTTING_DOWN = "the server is shutting down; no new runs start here, retry on a
 class RunScope(Protocol):
     """What the server needs of a request scope: run one message."""
 
-    async def run(self, message: str) -> Any:
-        """Run the agent on `message`."""
+    async def run(self, message: str, history: Sequence[Turn] | None = None) -> Any:
+        """Run the agent on `message` (seeing `history`, else its stored thread)."""
         ...
 
 
@@ -109,12 +110,13 @@ class RunManager:
             raise WireError(UNAVAILABLE, "the event bus is unavailable; no run started, "
                             "try again shortly")
 
-    def start(self, ctx: UserExecutionContext, message: str, *, remember: bool = True) -> Started:
+    def start(self, ctx: UserExecutionContext, message: str, *, remember: bool = True,
+              history: Sequence[Turn] | None = None) -> Started:
         """Start a run of `ctx`, or name the run its `request_id` already started.
 
         `remember=False` for a `request_id` the server made up: no client can retry with it,
-        so it takes no memory. Raises `WireError`: `unavailable` while shutting down,
-        `rate_limited` past a limit.
+        so it takes no memory. `history` (an AG-UI client's own) replaces the stored thread.
+        Raises `WireError`: `unavailable` while shutting down, `rate_limited` past a limit.
         """
         self._forget_expired()
         key = (ctx.user_id, ctx.request_id)
@@ -128,7 +130,7 @@ class RunManager:
                             "at once (limits.runs_per_user); retry when one has ended")
         self._count_chat(ctx.user_id)
         task = asyncio.get_running_loop().create_task(
-            self._run(ctx, message), name=f"run-{ctx.run_id}")
+            self._run(ctx, message, history), name=f"run-{ctx.run_id}")
         self._live[ctx.run_id] = _LiveRun(ctx, task)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -198,12 +200,13 @@ class RunManager:
                             f"minute (limits.chats_per_minute); retry in {retry_in:.0f} s")
         recent.append(now)
 
-    async def _run(self, ctx: UserExecutionContext, message: str) -> None:
+    async def _run(self, ctx: UserExecutionContext, message: str,
+                   history: Sequence[Turn] | None) -> None:
         extra = {"run_id": ctx.run_id, "user_id": ctx.user_id}
         try:
             async with self._scope_factory(ctx) as scope:
                 try:
-                    await scope.run(message)
+                    await scope.run(message, history)
                 finally:
                     self._finished(ctx)  # before the scope closes: the client may chat again
         except asyncio.CancelledError:

@@ -186,7 +186,7 @@ async def _follow(state: WebState, user_id: str, chat: ChatFrame, resume_at: Pos
         user_id, thread_id=chat.thread_id, request_id=chat.request_id,
         connection_ids=(new_id("s"),))
     feed.run_id = ctx.run_id  # before the start: the feed must see the run's first event
-    started = runs.start(ctx, chat.message)
+    started = runs.start(ctx, chat.message, history=getattr(chat, "history", None))
     if started.repeated:  # the same runId again: that run, from its start
         await runs.check_owner(user_id, started.run_id)  # still kept?
         feed.run_id = started.run_id
