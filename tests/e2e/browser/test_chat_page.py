@@ -112,6 +112,7 @@ def test_two_tabs_of_one_user_show_the_same_runs_and_no_one_else_does(
     # It opens the latest chat and shows the run going on it at once, from seq 1.
     expect(card(late, 1)).to_have_attribute("data-status", "running")
     expect(card(late, 1).locator("li.tool")).to_have_count(2)
+    expect(card(late, 1).locator("li.tool .result")).to_have_count(1)  # before the sleep ends
     for tab in (tab_a, tab_b, late):
         expect(card(tab, 1)).to_have_attribute("data-status", "ok", timeout=15_000)
     shown = assert_each_event_once(card(tab_a, 1))
@@ -238,6 +239,7 @@ def test_bad_input_is_shown_as_an_error(serve: ServerFactory, new_page: Any) -> 
     expect(card(page, 0).locator(".badge")).to_have_text("not started")
     expect(card(page, 0).locator("li.failure")).to_have_text(
         re.compile(r"^at most 1 runs may go at once \(limits\.runs_per_user\).* \(rate_limited\)$"))
+    expect(thread_items(page)).to_have_count(1)  # a chat whose run never started is not listed
 
     send(page, "x" * 3000)  # over ws.max_message_bytes: the server closes the socket 1009
     expect(card(page, 1).locator("li.failure")).to_have_text(
