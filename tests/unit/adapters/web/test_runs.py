@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
 
@@ -16,6 +16,7 @@ from toolwire.adapters.memory_bus import InMemoryEventBus
 from toolwire.adapters.web.errors import NOT_FOUND, RATE_LIMITED, UNAVAILABLE, WireError
 from toolwire.adapters.web.runs import RunLimits, RunManager, Started
 from toolwire.services.context import UserExecutionContext
+from toolwire.services.threads.models import Turn
 
 T = TypeVar("T")
 HANG_GUARD_S = 5.0
@@ -63,7 +64,7 @@ class FakeScope:
         self.outcome: str | None = None
         self.closed = False
 
-    async def run(self, message: str) -> str:
+    async def run(self, message: str, history: Sequence[Turn] | None = None) -> str:
         self.messages.append(message)
         self.started.set()
         try:

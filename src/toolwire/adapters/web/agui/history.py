@@ -31,7 +31,7 @@ def turns_of_messages(messages: Sequence[Message]) -> tuple[Turn, ...]:
             for call in message.tool_calls or ():
                 current.calls[call.id] = (call.function.name, _args(call.function.arguments))
         elif isinstance(message, ToolMessage):
-            current.results[message.tool_call_id] = (message.content, message.error)
+            current.results[message.tool_call_id] = (_text(message.content), message.error)
     if current is not None:
         turns.append(current.build())
     return tuple(turns)
