@@ -162,6 +162,17 @@ def test_a_dropped_connection_reconnects_and_resumes_with_nothing_lost_or_double
         expect(run.locator("[data-type=agent_completed]")).to_contain_text("a\n")
         assert seqs(run) == seqs(card(watcher, 0))
         assert_each_event_once(run)
+
+        assert proxy.go_down() >= 1  # a run that starts while the page is away...
+        expect(page.locator("#status")).to_have_attribute("data-state", "reconnecting")
+        send(watcher, SLEEP)
+        expect(card(watcher, 1).locator("li.tool")).to_have_count(1)
+        proxy.come_back()  # ...shows on the page once it is back, before the run's next event
+        expect(card(page, 1)).to_have_attribute("data-status", "running", timeout=15_000)
+        expect(card(page, 1).locator("li.you")).to_have_text(SLEEP)
+        card(page, 1).locator("button.cancel").click()
+        for tab in (page, watcher):
+            expect(card(tab, 1)).to_have_attribute("data-status", "cancelled")
     finally:
         proxy.close()
 

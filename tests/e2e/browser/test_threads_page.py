@@ -155,3 +155,19 @@ def test_another_user_never_sees_a_chat_even_under_its_id(
     expect(titles(ada)).to_have_text(["/call echo {\"text\": \"ada's secret\"}"])
     expect(ada.locator("article.run")).to_have_count(1)
     expect(ada.locator("#app")).not_to_contain_text("6*7")
+
+
+def test_older_chats_come_a_page_at_a_time(serve: ServerFactory, new_page: Any) -> None:
+    server = serve(TOOLWIRE_THREADS__LIST_LIMIT="2")
+    page = new_page()
+    open_signed_in(page, server.url)
+    for n in range(3):
+        chat(page, f"what is {n}+1?", new=n > 0)
+    page.reload()
+    expect(page.locator("#status")).to_have_attribute("data-state", "connected")
+    expect(titles(page)).to_have_text(["what is 2+1?", "what is 1+1?"])
+    page.click("#more-threads")
+    expect(titles(page)).to_have_text(["what is 2+1?", "what is 1+1?", "what is 0+1?"])
+    expect(page.locator("#more-threads")).to_be_hidden()
+    thread_items(page).nth(2).locator(".open").click()
+    expect(card(page, 0).locator("li.answer .md")).to_have_text("0+1 = 1")
