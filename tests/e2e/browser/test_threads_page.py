@@ -21,6 +21,7 @@ from tests.e2e.browser.pages import (
     titles,
 )
 from tests.e2e.browser.restartable import ServerFactory
+from tests.fixtures_redis import RedisServer
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 
@@ -171,3 +172,37 @@ def test_older_chats_come_a_page_at_a_time(serve: ServerFactory, new_page: Any) 
     expect(page.locator("#more-threads")).to_be_hidden()
     thread_items(page).nth(2).locator(".open").click()
     expect(card(page, 0).locator("li.answer .md")).to_have_text("0+1 = 1")
+
+
+def test_on_redis_every_instance_shows_the_same_chats_and_a_restart_keeps_them(
+    serve: ServerFactory, new_page: Any, redis_server: RedisServer,
+) -> None:
+    env = {"TOOLWIRE_EVENTS__BACKEND": "redis", "TOOLWIRE_EVENTS__REDIS_URL": redis_server.url}
+    one, two = serve(**env), serve(**env)
+    page = new_page()
+    open_signed_in(page, one.url)
+    chat(page, "what is 6*7?", new=False)
+    chat(page, '/call echo {"text": "**kept**"}')
+    both = ['/call echo {"text": "**kept**"}', "what is 6*7?"]
+
+    other = new_page()  # the same user on the other instance
+    open_signed_in(other, two.url)
+    expect(titles(other)).to_have_text(both)
+    expect(card(other, 0).locator("li.answer .md strong")).to_have_text("kept")
+    send(other, SLEEP)
+    expect(card(other, 1).locator("li.tool")).to_have_count(1)
+    late = new_page()  # a tab on the first instance, opened while that run goes on
+    open_signed_in(late, one.url)
+    expect(card(late, 1)).to_have_attribute("data-status", "running")
+    card(late, 1).locator("button.cancel").click()
+    expect(card(other, 1)).to_have_attribute("data-status", "cancelled")
+
+    one.stop()
+    one.start()
+    page.reload()
+    expect(page.locator("#status")).to_have_attribute("data-state", "connected")
+    expect(titles(page)).to_have_text(both)
+    expect(page.locator("article.run")).to_have_count(2)
+    expect(card(page, 1)).to_have_attribute("data-status", "cancelled")
+    thread_items(page).nth(1).locator(".open").click()
+    expect(card(page, 0).locator("li.answer .md")).to_have_text("6*7 = 42")
