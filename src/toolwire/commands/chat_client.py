@@ -129,10 +129,10 @@ class ChatClient:
         `agent_completed`; return the exit code."""
         assert self._ws is not None, "use ChatClient as an async context manager"
         request_id = new_id("q")
-        frame: dict[str, Any] = {"type": "chat", "message": message, "request_id": request_id}
+        sent: dict[str, Any] = {"type": "chat", "message": message, "request_id": request_id}
         if thread_id is not None:
-            frame["thread_id"] = thread_id
-        await self._ws.send_json(frame)
+            sent["thread_id"] = thread_id
+        await self._ws.send_json(sent)
         run_id: str | None = None
         async for msg in self._ws:
             if msg.type is not aiohttp.WSMsgType.TEXT:

@@ -11,7 +11,7 @@ from toolwire.adapters.bridge import WebSocketBridge
 from toolwire.adapters.llm import OpenAIAgent, openai_client
 from toolwire.adapters.memory import InMemoryThreadStore, memory_run_eraser
 from toolwire.adapters.memory_bus import InMemoryEventBus
-from toolwire.adapters.metrics import Metrics
+from toolwire.adapters.metrics import Metrics, thread_stats_of
 from toolwire.adapters.redis_bus import RedisEventBus, RedisThreadStore
 from toolwire.adapters.tool_loading import load_registry, mcp_tools
 from toolwire.adapters.web.auth import TokenVerifier
@@ -128,7 +128,9 @@ class ApplicationContainer(containers.DeclarativeContainer):
 
     legacy_calls = providers.Singleton(Counter[str])
 
-    metrics = providers.Singleton(Metrics, legacy_calls=legacy_calls)
+    metrics = providers.Singleton(
+        Metrics, legacy_calls=legacy_calls,
+        thread_stats=providers.Callable(thread_stats_of, thread_store))
 
     # -- One request: built for one user context (`user_context=`). ----------------------
     # The bridge stamps and publishes the run's events; the executor reports every tool

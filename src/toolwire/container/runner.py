@@ -57,6 +57,7 @@ class AgentRunner:
         elif history:
             history = bound_history(history, self._bounds)
         self._metrics.run_started()
+        self._metrics.history_seen(sum(turn.size for turn in history))
         status = "error"  # what a run that raised counts as
         try:
             final = await run_agent(

@@ -50,8 +50,7 @@ async def test_past_the_total_bound_anyones_oldest_thread_goes_first() -> None:
     await add(store, "cy", "c", turn("r3"))
     assert await store.get("ada", "a") is None
     assert await store.get("bob", "b") is not None
-    assert store.thread_count == 2
-    assert store.total_bytes == cost(1) * 2
+    assert store.stats() == (2, cost(1) * 2)
 
 
 async def test_a_thread_alone_past_the_bound_drops_its_oldest_turns() -> None:
@@ -72,7 +71,7 @@ async def test_idle_threads_are_dropped_after_the_retention() -> None:
     clock.now += 50
     assert await store.get("ada", "old") is None
     assert await store.get("ada", "new") is not None
-    assert store.thread_count == 1
+    assert store.stats()[0] == 1
 
 
 async def test_deleting_a_thread_erases_its_runs_from_the_memory_bus() -> None:

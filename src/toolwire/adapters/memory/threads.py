@@ -94,15 +94,9 @@ class InMemoryThreadStore:
         self._user_bytes: dict[str, int] = {}
         self._bytes = 0
 
-    @property
-    def thread_count(self) -> int:
-        """Return how many threads are kept."""
-        return len(self._all)
-
-    @property
-    def total_bytes(self) -> int:
-        """Return what the kept threads cost, as the bounds count it."""
-        return self._bytes
+    def stats(self) -> tuple[int, int]:
+        """Return how many threads are kept and what they cost (for the metrics)."""
+        return len(self._all), self._bytes
 
     async def claim(
         self, user_id: str, thread_id: str, run_id: str, *, message: str, hold_s: float
