@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.e2e.conftest import chat_run, connect, token_for
+from tests.e2e.conftest import ServerFactory, chat_run, connect, token_for
 
 Client = TestClient[web.Request, web.Application]
 
@@ -136,3 +136,42 @@ async def test_threads_need_a_token_and_a_sane_query(server: Client) -> None:
     assert (await _get(server, token, "/threads?limit=0"))[0] == 400
     assert (await _get(server, token, "/threads?limit=abc"))[0] == 400
     assert (await _get(server, token, "/threads?before=%%%"))[0] == 400
+
+
+async def test_a_chat_on_a_busy_thread_is_a_conflict_naming_the_run(server: Client) -> None:
+    ws = await connect(server, "ada")
+    await ws.send_json({"type": "chat", "message": '/call sleep {"seconds": 30}',
+                        "thread_id": "busy", "request_id": "q-1"})
+    started = await ws.receive_json(timeout=10)
+    await ws.send_json({"type": "chat", "message": "hi", "thread_id": "busy",
+                        "request_id": "q-2"})
+    refused = await ws.receive_json(timeout=10)
+    while refused["type"] != "error":  # the first run's own events go on meanwhile
+        refused = await ws.receive_json(timeout=10)
+    assert refused["code"] == "conflict"
+    assert refused["request_id"] == "q-2"
+    assert started["run_id"] in refused["message"]
+    await ws.send_json({"type": "cancel", "run_id": started["run_id"]})
+    await ws.close()
+
+
+async def test_interrupt_cancels_the_threads_run_for_the_new_chat(
+    start_server: ServerFactory,
+) -> None:
+    server = await start_server(threads={"on_busy": "interrupt"})
+    ws = await connect(server, "ada")
+    await ws.send_json({"type": "chat", "message": '/call sleep {"seconds": 30}',
+                        "thread_id": "t"})
+    first = (await ws.receive_json(timeout=10))["run_id"]
+    await ws.send_json({"type": "chat", "message": "what is 1+1?", "thread_id": "t"})
+    ends: dict[str, str] = {}
+    while len(ends) < 2:
+        frame = await ws.receive_json(timeout=10)
+        if frame["type"] == "agent_completed":
+            ends[frame["run_id"]] = frame["data"]["status"]
+    assert ends.pop(first) == "cancelled"
+    assert list(ends.values()) == ["ok"]
+    token = await token_for(server, "ada")
+    _, thread = await _get(server, token, "/threads/t")
+    assert [t["status"] for t in thread["turns"]] == ["cancelled", "ok"]
+    await ws.close()

@@ -73,3 +73,27 @@ async def test_two_instances_share_threads_and_a_restart_keeps_them(
             durable_redis_server.start()
             assert await _ask(session, restarted, "ada", "ans+1", "maths") == "84+1 = 85"
             assert restarted.tracebacks() == []
+
+
+async def test_a_thread_busy_on_one_instance_is_a_conflict_on_the_other(
+    redis_server: RedisServer,
+) -> None:
+    settings = _settings(redis_server)
+    async with aiohttp.ClientSession() as session, serve(**settings) as first, \
+            serve(**settings) as second:
+        ws = await open_socket(session, first, "ada")
+        await ws.send_json({"type": "chat", "message": '/call sleep {"seconds": 30}',
+                            "thread_id": "busy"})
+        run_id = (await ws.receive_json(timeout=10))["run_id"]
+        other = await open_socket(session, second, "ada")
+        await other.send_json({"type": "chat", "message": "hi", "thread_id": "busy"})
+        refused = await other.receive_json(timeout=10)
+        while refused["type"] != "error":
+            refused = await other.receive_json(timeout=10)
+        assert refused["code"] == "conflict"
+        assert run_id in refused["message"]
+        status, thread = await _get(session, second, "ada", "/threads/busy")
+        assert (status, thread["active_run_id"]) == (200, run_id)
+        await other.send_json({"type": "cancel", "run_id": run_id})
+        await ws.close()
+        await other.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 from toolwire.adapters.metrics import Metrics
@@ -15,6 +15,7 @@ from toolwire.services.ports import Agent, EventSink, ThreadStore
 from toolwire.services.run import run_agent
 from toolwire.services.threads.history import HistoryBounds, bound_history
 from toolwire.services.threads.models import Turn
+from toolwire.services.threads.recorder import TurnRecorder
 
 log = logging.getLogger(__name__)
 
@@ -25,23 +26,25 @@ class OpenScope(Protocol):
     user_context: UserExecutionContext
     dispatcher: ToolDispatcher
     bridge: EventSink
+    recorder: TurnRecorder | None
 
 
 class AgentRunner:
-    """Runs a fresh agent per run within `max_duration_s`, with the run metrics and the
-    history of its thread (read from `threads`, within `bounds`)."""
+    """Runs one run's agent within `max_duration_s`, with the run metrics and the history
+    of its thread (read from `threads`, within `bounds`)."""
 
-    __slots__ = ("_agent", "_bounds", "_max_duration_s", "_metrics", "_threads")
+    __slots__ = ("_agent", "_bounds", "_hold_s", "_max_duration_s", "_metrics", "_threads")
 
     def __init__(
-        self, *, agent: Callable[[], Agent], metrics: Metrics, max_duration_s: float,
-        threads: ThreadStore, bounds: HistoryBounds,
+        self, *, agent: Agent, metrics: Metrics, max_duration_s: float,
+        threads: ThreadStore, bounds: HistoryBounds, hold_s: float,
     ) -> None:
         self._agent = agent
         self._metrics = metrics
         self._max_duration_s = max_duration_s
         self._threads = threads
         self._bounds = bounds
+        self._hold_s = hold_s
 
     async def run(
         self, scope: OpenScope, message: str, history: Sequence[Turn] | None = None
@@ -52,22 +55,26 @@ class AgentRunner:
         stored thread of the scope's `thread_id`.
         """
         ctx = scope.user_context
+        seen: Sequence[Turn]
         if history is None:
-            history = await self._stored_history(ctx)
-        elif history:
-            history = bound_history(history, self._bounds)
+            _, seen = await asyncio.gather(self._claim(ctx, message), self._stored_history(ctx))
+        else:
+            await self._claim(ctx, message)
+            seen = bound_history(history, self._bounds)
+        recorder = scope.recorder
         self._metrics.run_started()
-        self._metrics.history_seen(sum(turn.size for turn in history))
+        self._metrics.history_seen(sum(turn.size for turn in seen))
         status = "error"  # what a run that raised counts as
         try:
             final = await run_agent(
                 user_context=ctx,
                 message=message,
-                agent=self._agent(),
+                agent=self._agent,
                 dispatcher=scope.dispatcher,
                 sink=scope.bridge,
                 max_duration_s=self._max_duration_s,
-                history=history,
+                history=seen,
+                before_end=None if recorder is None else recorder.finish,
             )
             status = final.status
         except asyncio.CancelledError:
@@ -76,6 +83,20 @@ class AgentRunner:
         finally:
             self._metrics.run_ended(status)
         return final
+
+    async def _claim(self, ctx: UserExecutionContext, message: str) -> None:
+        """Make this run the thread's (creating it); the server's supervisor did already."""
+        extra = {"run_id": ctx.run_id, "user_id": ctx.user_id}
+        try:
+            holder = await self._threads.claim(ctx.user_id, ctx.thread_id, ctx.run_id,
+                                               message=message, hold_s=self._hold_s)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("claiming the thread failed; its turn may not be kept", extra=extra)
+            return
+        if holder is not None:
+            log.warning("run %s still holds this thread", holder, extra=extra)
 
     async def _stored_history(self, ctx: UserExecutionContext) -> Sequence[Turn]:
         """Return the thread's bounded history; a store that fails gives none (logged)."""

@@ -27,3 +27,30 @@ class ScopeClosedError(ToolwireError):
 
 class ToolLoadError(ToolwireError):
     """A module or entry point named in the settings could not provide its tools."""
+
+
+class RateLimitedError(ToolwireError):
+    """A user passed one of their quotas; the message says which and when to retry."""
+
+
+class UnavailableError(ToolwireError):
+    """No run can start or be reached now (shutting down, or the event bus is down)."""
+
+
+class RunNotFoundError(ToolwireError):
+    """No such run of this user: unknown, expired, or another user's (never said which)."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"no run {run_id!r} (unknown, expired, or not yours)")
+        self.run_id = run_id
+
+
+class ThreadBusyError(ToolwireError):
+    """The thread has a run going, and `threads.on_busy` is `reject`."""
+
+    def __init__(self, thread_id: str, run_id: str) -> None:
+        super().__init__(
+            f"thread {thread_id!r} has a run going ({run_id}): wait for it to end or cancel "
+            "it (threads.on_busy is reject)")
+        self.thread_id = thread_id
+        self.run_id = run_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from toolwire.services.context import UserExecutionContext
@@ -23,6 +23,9 @@ from toolwire.services.threads.models import Turn
 from toolwire.services.tools.spec import ToolSpec
 
 log = logging.getLogger(__name__)
+
+EndHook = Callable[[AgentCompleted], Awaitable[None]]
+"""Sees a run's final event just before it is published."""
 
 
 class RunRuntime:
@@ -67,10 +70,13 @@ async def run_agent(
     sink: EventSink,
     max_duration_s: float,
     history: Sequence[Turn] = (),
+    before_end: EndHook | None = None,
 ) -> AgentCompleted:
     """Run `agent` on `message` and return the final event it emitted.
 
-    `history` is what the agent sees of its thread's earlier turns (`runtime.history`).
+    `history` is what the agent sees of its thread's earlier turns (`runtime.history`);
+    `before_end` sees the final event just before it is published (a client that sees the
+    run end finds its turn stored).
 
     Cancellation is re-raised after `agent_completed` (status `cancelled`) is emitted. When
     not even `agent_started` can be published, the error propagates and nothing is emitted.
@@ -85,7 +91,7 @@ async def run_agent(
         # finishes an interrupted publish), so the run must end properly.
         await sink.emit(AgentStarted(agent.name, message, user_context.request_id))
     except asyncio.CancelledError:
-        await _emit_cancelled(sink, started, log_extra)
+        await _emit_cancelled(sink, started, log_extra, before_end)
         raise
     runtime = RunRuntime(dispatcher, sink, history)
     final: AgentCompleted
@@ -94,7 +100,7 @@ async def run_agent(
             answer = await agent.run(message, runtime)
         final = AgentCompleted("ok", _ms(started), answer=answer)
     except asyncio.CancelledError:
-        await _emit_cancelled(sink, started, log_extra)
+        await _emit_cancelled(sink, started, log_extra, before_end)
         raise
     except LimitExceededError as exc:
         final = AgentCompleted("error", _ms(started), error=ErrorInfo("limit_exceeded", str(exc)))
@@ -109,14 +115,30 @@ async def run_agent(
     except Exception as exc:
         final = _agent_failed(started, exc, log_extra)
     log.info("run ended: %s in %.1f ms", final.status, final.duration_ms, extra=log_extra)
-    await sink.emit(final)
+    await _end(sink, final, before_end, log_extra)
     return final
 
 
-async def _emit_cancelled(sink: EventSink, started: float, log_extra: dict[str, str]) -> None:
+async def _emit_cancelled(
+    sink: EventSink, started: float, log_extra: dict[str, str], before_end: EndHook | None
+) -> None:
     log.info("run cancelled", extra=log_extra)
     cancelled = ErrorInfo("cancelled", "the run was cancelled")
-    await sink.emit(AgentCompleted("cancelled", _ms(started), error=cancelled))
+    await _end(sink, AgentCompleted("cancelled", _ms(started), error=cancelled), before_end,
+               log_extra)
+
+
+async def _end(sink: EventSink, final: AgentCompleted, before_end: EndHook | None,
+               log_extra: dict[str, str]) -> None:
+    """Let `before_end` see `final` (its failure is logged, never the run's), then emit it."""
+    if before_end is not None:
+        try:
+            await before_end(final)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("recording the run's end failed", extra=log_extra)
+    await sink.emit(final)
 
 
 def _agent_failed(

@@ -1,5 +1,8 @@
-"""In-memory stores for a single process."""
+"""In-process state for a one-process deployment: the request ledger, the user quotas and
+the thread store."""
 
+from toolwire.adapters.memory.ledger import MemoryRequestLedger
+from toolwire.adapters.memory.quotas import MemoryUserQuotas
 from toolwire.adapters.memory.threads import InMemoryThreadStore, memory_run_eraser
 
-__all__ = ["InMemoryThreadStore", "memory_run_eraser"]
+__all__ = ["InMemoryThreadStore", "MemoryRequestLedger", "MemoryUserQuotas", "memory_run_eraser"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final, cast
 from urllib.parse import quote
 
@@ -116,10 +116,14 @@ class RedisThreadStore:
         pool_timeout_s: float = 5.0,
         retention_s: float = 30 * 24 * 3600.0,
         max_stored_turns: int = 1000,
-        clock: Any = time.time,
+        tls_ca_file: str | None = None,
+        tls_cert_file: str | None = None,
+        tls_key_file: str | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._connector = RedisConnector(RedisOptions(
-            url=url, cluster=cluster, pool_size=pool_size, pool_timeout_s=pool_timeout_s))
+            url=url, cluster=cluster, pool_size=pool_size, pool_timeout_s=pool_timeout_s,
+            tls_ca_file=tls_ca_file, tls_cert_file=tls_cert_file, tls_key_file=tls_key_file))
         self._prefix = prefix
         self._run_keys = RedisKeys(prefix)
         self._ttl_ms = max(1, round(retention_s * 1000))

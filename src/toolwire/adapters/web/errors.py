@@ -7,6 +7,12 @@ from typing import Final
 
 from pydantic import ValidationError
 
+from toolwire.services.errors import (
+    RateLimitedError,
+    RunNotFoundError,
+    ThreadBusyError,
+    UnavailableError,
+)
 from toolwire.services.validation import describe_validation_error
 from toolwire.services.wire_json import JsonProblem
 
@@ -18,6 +24,7 @@ UNKNOWN_TYPE: Final = "unknown_type"
 MESSAGE_TOO_LARGE: Final = "message_too_large"  # a WebSocket closes 1009; POST /agui gets 413
 RATE_LIMITED: Final = "rate_limited"
 UNAVAILABLE: Final = "unavailable"  # shutting down, or the event bus is down: retry later
+CONFLICT: Final = "conflict"  # the thread has a run going (threads.on_busy = reject)
 NOT_FOUND: Final = "not_found"  # also for another user's run: nothing reveals it exists
 INTERNAL_ERROR: Final = "internal_error"  # a server bug; the details stay in the server log
 
@@ -31,10 +38,30 @@ class WireError(Exception):
         self.message = message
 
 
+DOMAIN_CODES: Final[tuple[tuple[type[Exception], str], ...]] = (
+    (RateLimitedError, RATE_LIMITED),
+    (UnavailableError, UNAVAILABLE),
+    (RunNotFoundError, NOT_FOUND),
+    (ThreadBusyError, CONFLICT),
+)
+"""The domain errors a client may cause, and the wire code each one is."""
+
+
+def as_wire_error(exc: BaseException) -> WireError | None:
+    """Return `exc` as a `WireError` when it is one or a domain error a client may cause."""
+    if isinstance(exc, WireError):
+        return exc
+    for kind, code in DOMAIN_CODES:
+        if isinstance(exc, kind):
+            return WireError(code, str(exc))
+    return None
+
+
 def error_code(exc: BaseException, *, user_id: str) -> tuple[str, str]:
     """Return `(code, message)` for `exc`; anything unexpected is logged and kept vague."""
-    if isinstance(exc, WireError):
-        return exc.code, exc.message
+    wire = as_wire_error(exc)
+    if wire is not None:
+        return wire.code, wire.message
     if isinstance(exc, JsonProblem):
         code = INVALID_JSON if exc.syntax else INVALID_MESSAGE
         return code, f"the frame is not acceptable JSON: {exc}"

@@ -3,34 +3,31 @@
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 from toolwire.services.context import UserExecutionContext
-from toolwire.services.events import ErrorInfo, RunEvent
+from toolwire.services.events import AgentCompleted, ErrorInfo, RunEvent
 from toolwire.services.ports import ThreadStore
 from toolwire.services.threads.models import ToolCallRecord, Turn
-
-log = logging.getLogger(__name__)
+from toolwire.services.wire_json import timestamp
 
 CUT_MARK = "…[cut]"
 
 
 class TurnRecorder:
-    """An event observer of one run: `agent_started` claims the thread, `agent_completed`
-    adds the turn (message, status, answer or error, tool calls with their results)."""
+    """Writes one run's turn: an event observer of the run (its message, its tool calls with
+    their arguments and results) whose `finish` stores the turn just before the run's
+    `agent_completed` is published."""
 
-    __slots__ = ("_args", "_calls", "_hold_s", "_max_result_chars", "_message", "_started_at",
-                 "_store", "user_context")
+    __slots__ = ("_args", "_calls", "_max_result_chars", "_message", "_started_at", "_store",
+                 "user_context")
 
     def __init__(
-        self, *, user_context: UserExecutionContext, store: ThreadStore,
-        max_result_chars: int, hold_s: float,
+        self, *, user_context: UserExecutionContext, store: ThreadStore, max_result_chars: int,
     ) -> None:
         self.user_context = user_context
         self._store = store
         self._max_result_chars = max_result_chars
-        self._hold_s = hold_s
         self._message = ""
         self._started_at = ""
         self._args: dict[str, tuple[str, dict[str, Any]]] = {}
@@ -47,14 +44,6 @@ class TurnRecorder:
         elif kind == "agent_started":
             self._message = data["message"]
             self._started_at = event.ts
-            ctx = self.user_context
-            holder = await self._store.claim(ctx.user_id, ctx.thread_id, ctx.run_id,
-                                             message=self._message, hold_s=self._hold_s)
-            if holder is not None:
-                log.warning("thread %s is held by run %s", ctx.thread_id, holder,
-                            extra={"run_id": ctx.run_id, "user_id": ctx.user_id})
-        elif kind == "agent_completed":
-            await self._completed(event)
 
     def _tool_completed(self, data: dict[str, Any]) -> None:
         call_id = data["call_id"]
@@ -66,17 +55,16 @@ class TurnRecorder:
             error=ErrorInfo(error["type"], error["message"]) if error else None,
         ))
 
-    async def _completed(self, event: RunEvent) -> None:
-        data = event.data
-        error = data.get("error")
-        turn = Turn(
-            run_id=event.run_id, message=self._message, status=data["status"],
-            started_at=self._started_at or event.ts, ended_at=event.ts,
-            answer=data.get("answer"),
-            error=ErrorInfo(error["type"], error["message"]) if error else None,
-            tool_calls=tuple(self._calls),
-        )
+    async def finish(self, final: AgentCompleted) -> None:
+        """Store the run's turn, ended by `final` (called before `final` is published)."""
         ctx = self.user_context
+        ended_at = timestamp()
+        turn = Turn(
+            run_id=ctx.run_id, message=self._message, status=final.status,
+            started_at=self._started_at or ended_at, ended_at=ended_at,
+            answer=final.answer if final.status == "ok" else None,
+            error=final.error, tool_calls=tuple(self._calls),
+        )
         await self._store.append(ctx.user_id, ctx.thread_id, turn)
 
     def _cut(self, result: Any) -> Any:

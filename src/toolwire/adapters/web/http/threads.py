@@ -9,9 +9,9 @@ from typing import Final
 from aiohttp import web
 
 from toolwire.adapters.web.auth import authenticate
-from toolwire.adapters.web.errors import WireError
 from toolwire.adapters.web.state import STATE
 from toolwire.adapters.web.ws.protocol import MAX_IDENT_CHARS
+from toolwire.services.errors import RunNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ async def delete_thread(request: web.Request) -> web.Response:
     if detail is None:
         raise _not_found(thread_id)
     if detail.active_run_id is not None:
-        with contextlib.suppress(WireError):  # ended meanwhile: nothing to cancel
+        with contextlib.suppress(RunNotFoundError):  # ended meanwhile: nothing to cancel
             await state.deps.runs().cancel(user_id, detail.active_run_id)
     if await store.delete(user_id, thread_id) is None:
         raise _not_found(thread_id)
