@@ -5,9 +5,9 @@ memory and on the Redis backend (a `redis-server` of its own), through the conta
 server runs it: `RunSupervisor.start` (request ledger, quotas, the thread's claim), the
 request scope, the stored history read, the embedded agent answering `what is 6*7?` with
 one `calculator` call, the turn written, until a subscriber of the bus receives the run's
-`agent_completed`. The four variants run interleaved in a random order, one chat at a time;
-the figure is the median (p50) per variant over every chat, and the extra cost of history
-is p50(50 turns) - p50(new thread) per backend.
+`agent_completed`. The four variants take turns chat by chat, in a fresh random order each
+time; the figure is the median (p50) per variant over every chat, and the extra cost of
+history is p50(50 turns) - p50(new thread) per backend.
 
 **Memory per stored turn.** The same calculator turn (its JSON is about 300 bytes) appended
 10 000 times over 100 threads: the memory store's bytes by tracemalloc, and Redis's
@@ -114,12 +114,13 @@ async def latency(cfg: RunConfig, redis_url: str) -> dict[str, Any]:
                 await chats.chat("long")
         variants = [(backend, history) for backend in runners for history in ("new", "50")]
         rng = cfg.rng(NAME)
-        for _ in range(rounds):
+        # Chat by chat, each variant once in a random order: load from elsewhere on the
+        # machine falls on every variant alike.
+        for _ in range(rounds * chats_per_round):
             for backend, history in rng.sample(variants, len(variants)):
                 key = f"{backend}, {'new thread' if history == 'new' else '50 earlier turns'}"
-                for _ in range(chats_per_round):
-                    thread = "long" if history == "50" else f"new-{time.perf_counter_ns()}"
-                    samples.setdefault(key, []).append(await runners[backend].chat(thread))
+                thread = "long" if history == "50" else f"new-{time.perf_counter_ns()}"
+                samples.setdefault(key, []).append(await runners[backend].chat(thread))
     finally:
         for container in containers.values():
             await container.run_supervisor().shutdown(5)
