@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ag_ui.core import TextMessageContentEvent
+from ag_ui.core import RunStartedEvent, TextMessageContentEvent
 
+from tests.agui_conformance import as_event
 from tests.e2e.agui_client import Client, agui_socket, ends_run, events_until, post_agui, read_sse
 from tests.e2e.conftest import token_for
 
@@ -61,3 +62,15 @@ async def test_the_agui_socket_reads_the_history_too(server: Client) -> None:
     events = await events_until(ws, ends_run())
     assert answer_of(events) == "3*3 = 9"
     await ws.close()
+
+
+async def test_a_busy_thread_is_a_409_conflict(server: Client) -> None:
+    token = await token_for(server, "ada")
+    sleeping = await post_agui(server, token, run_input([user('/call sleep {"seconds": 30}', 1)],
+                                                        "q1"))
+    head = await read_sse(sleeping, stop_after=1)
+    busy = await post_agui(server, token, run_input([user("hi", 2)], "q2"))
+    body = await busy.json()
+    assert (busy.status, body["error"]) == (409, "conflict")
+    assert as_event(head[0].event, RunStartedEvent).run_id in body["message"]
+    sleeping.close()

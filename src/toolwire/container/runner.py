@@ -13,7 +13,7 @@ from toolwire.services.dispatcher import ToolDispatcher
 from toolwire.services.events import AgentCompleted
 from toolwire.services.ports import Agent, EventSink, ThreadStore
 from toolwire.services.run import run_agent
-from toolwire.services.threads.history import HistoryBounds, bound_history
+from toolwire.services.threads.history import HistoryBounds, bound_history, history_size
 from toolwire.services.threads.models import Turn
 from toolwire.services.threads.recorder import TurnRecorder
 
@@ -63,7 +63,7 @@ class AgentRunner:
             seen = bound_history(history, self._bounds)
         recorder = scope.recorder
         self._metrics.run_started()
-        self._metrics.history_seen(sum(turn.size for turn in seen))
+        self._metrics.history_seen(history_size(seen))
         status = "error"  # what a run that raised counts as
         try:
             final = await run_agent(

@@ -26,8 +26,9 @@ from toolwire.services.threads.models import (
 )
 from toolwire.services.wire_json import timestamp
 
-TURN_OVERHEAD: Final = 400
-"""What keeping one turn costs beyond its JSON text (the objects around it), in bytes."""
+TURN_OVERHEAD: Final = 900
+"""What keeping one turn costs beyond its JSON text (the objects holding it), in bytes: a turn
+with one tool call measured about 880 (`python -m benchmarks.threads`)."""
 THREAD_OVERHEAD: Final = 600
 """What keeping one thread costs beyond its turns, in bytes."""
 

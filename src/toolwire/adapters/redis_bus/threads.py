@@ -24,7 +24,7 @@ from urllib.parse import quote
 from toolwire.adapters.redis_bus.connect import RedisConnector, RedisOptions
 from toolwire.adapters.redis_bus.keys import RedisKeys
 from toolwire.services.threads.cursor import decode_cursor, encode_cursor
-from toolwire.services.threads.history import HistoryBounds, bound_history
+from toolwire.services.threads.history import HistoryBounds, StoredHistory, bound_texts
 from toolwire.services.threads.models import (
     ThreadDetail,
     ThreadPage,
@@ -166,7 +166,7 @@ class RedisThreadStore:
                 self.keys(user_id, thread_id)[2], -max_turns, -1))
         if not texts:
             return ()
-        return bound_history(self._turns(texts), HistoryBounds(max_turns, max_bytes))
+        return StoredHistory(bound_texts(texts, HistoryBounds(max_turns, max_bytes)))
 
     async def get(self, user_id: str, thread_id: str) -> ThreadDetail | None:
         """Return the thread and its kept turns."""
