@@ -118,3 +118,17 @@ def test_an_answer_is_rendered_as_markdown_live_and_from_the_stored_turn(
         expect(answer.locator("a").first).to_have_attribute("rel", "noopener noreferrer nofollow")
         expect(answer.locator("a").nth(1)).to_have_attribute("href", "https://example.org/a")
         expect(card(page, 0).locator("li.answer")).to_have_count(1)
+
+
+def test_a_paragraph_too_long_for_markdown_is_shown_as_plain_text(
+    serve: ServerFactory, new_page: Any,
+) -> None:
+    server = serve()
+    page = new_page()
+    open_signed_in(page, server.url)
+    long_text = "**a** " * 2000  # 12,000 characters: past the page's 10,000 for one paragraph
+    send(page, echo(f"Short **bold**.\n\n{long_text}"))
+    answer = card(page, 0).locator("li.answer .md")
+    expect(answer.locator("p")).to_have_count(2)
+    expect(answer.locator("strong")).to_have_text(["bold"])  # the short one only
+    expect(answer.locator("p").nth(1)).to_have_text(long_text.strip())
