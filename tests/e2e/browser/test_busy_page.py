@@ -26,10 +26,15 @@ def test_a_message_to_a_busy_chat_is_refused_naming_the_run_that_holds_it(
     expect(refused.locator("li.failure")).to_contain_text(str(holder))
     expect(refused.locator("li.failure")).to_contain_text("(conflict)")
     expect(thread_items(page)).to_have_count(1)
+    page.reload()  # mid-run: the run shows at once; the refused message, never a turn, is gone
+    expect(page.locator("#status")).to_have_attribute("data-state", "connected")
+    expect(page.locator("article.run")).to_have_count(1)
+    expect(card(page, 0)).to_have_attribute("data-status", "running")
+    expect(card(page, 0).locator("li.tool")).to_have_count(1)
     card(page, 0).locator("button.cancel").click()
     expect(card(page, 0)).to_have_attribute("data-status", "cancelled")
     send(page, "what is 6*7?")
-    expect(card(page, 2)).to_have_attribute("data-status", "ok")
+    expect(card(page, 1)).to_have_attribute("data-status", "ok")
 
 
 def test_with_enqueue_the_next_message_starts_when_the_run_ends(
