@@ -46,6 +46,10 @@ class ServerSettings(BaseModel):
     host: str = Field("127.0.0.1", description="Interface `toolwire serve` listens on.")
     port: int = Field(8080, ge=0, le=65535,
                       description="Port `toolwire serve` listens on; 0 picks a free one.")
+    workers: int = Field(
+        1, ge=1, le=256,
+        description="Worker processes `toolwire serve` runs on one port (gunicorn with "
+        "aiohttp's worker); more than 1 needs `events.backend` = `redis`.")
 
 
 class AuthSettings(BaseModel):

@@ -182,7 +182,6 @@ class ApplicationContainer(containers.DeclarativeContainer):
         bridge=bridge.provider,
         executor=executor.provider,
         dispatcher=dispatcher.provider,
-        registry=tool_registry.provider,
         runner=agent_runner.provider,
         recorder=turn_recorder.provider,
     )

@@ -17,7 +17,6 @@ from toolwire.services.executor import ToolExecutor
 from toolwire.services.ports import EventObserver, EventSink
 from toolwire.services.threads.models import Turn
 from toolwire.services.threads.recorder import TurnRecorder
-from toolwire.services.tools.registry import ToolRegistry
 from toolwire.services.tools.spec import ToolSpec
 
 log = logging.getLogger(__name__)
@@ -53,7 +52,6 @@ class RequestScope:
         bridge: Callable[..., EventSink],
         executor: Callable[..., ToolExecutor],
         dispatcher: Callable[..., ToolDispatcher],
-        registry: Callable[[], ToolRegistry],
         runner: Callable[[], AgentRunner],
         tools: Sequence[ToolSpec] = (),
         observers: Sequence[EventObserver] = (),
@@ -74,7 +72,7 @@ class RequestScope:
             self.bridge = bridge(user_context=user_context)
         if tools:
             self.executor = executor(user_context=user_context, sink=self.bridge,
-                                     registry=registry().overlay(tools))
+                                     extra_tools=tools)
         else:
             self.executor = executor(user_context=user_context, sink=self.bridge)
         self.dispatcher = dispatcher(user_context=user_context, executor=self.executor)

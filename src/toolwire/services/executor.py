@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
@@ -45,8 +45,12 @@ class ToolExecutor:
         default_timeout_s: float = 30.0,
         timeouts: Mapping[str, float] = _NO_TIMEOUTS,
         settings: ScopeSettings | None = None,
+        extra_tools: Sequence[ToolSpec] = (),
     ) -> None:
-        """Build an executor; `settings` (the container passes its own) supplies the timeouts."""
+        """Build an executor; `settings` (the container passes its own) supplies the timeouts,
+        `extra_tools` join `registry` for this executor only."""
+        if extra_tools:
+            registry = registry.overlay(extra_tools)
         if settings is not None:
             tools = settings.tools
             default_timeout_s, timeouts = tools.timeout_s, tools.timeouts

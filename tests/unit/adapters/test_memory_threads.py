@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from toolwire.adapters.memory import InMemoryThreadStore, memory_run_eraser
-from toolwire.adapters.memory.threads import THREAD_OVERHEAD, TURN_OVERHEAD
+from toolwire.adapters.memory.threads import THREAD_OVERHEAD, turn_cost
 from toolwire.adapters.memory_bus import InMemoryEventBus
 from toolwire.services.events import AgentCompleted, AgentStarted, RunEvent
 from toolwire.services.threads.models import Turn
@@ -29,7 +29,7 @@ async def add(store: InMemoryThreadStore, user: str, thread: str, each: Turn) ->
 
 
 def cost(turns: int, size: int = 1000) -> int:
-    return THREAD_OVERHEAD + turns * (turn("r0", size).size + TURN_OVERHEAD)
+    return THREAD_OVERHEAD + turns * turn_cost(turn("r0", size))
 
 
 async def test_a_user_past_the_bound_loses_the_least_recently_active_thread() -> None:

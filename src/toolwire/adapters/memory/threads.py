@@ -1,8 +1,8 @@
 """`InMemoryThreadStore`: one process's threads, bounded in bytes per user and in total.
 
 Past a bound the least recently active threads go first (of that user, or of anyone); a
-thread idle for `retention_s` is dropped. What the bounds count is each turn's JSON text plus
-`TURN_OVERHEAD`, which is what a kept turn costs.
+thread idle for `retention_s` is dropped. What the bounds count is what a kept turn costs:
+twice its JSON text (its fields and its JSON) plus `TURN_OVERHEAD`.
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ from toolwire.services.threads.models import (
 )
 from toolwire.services.wire_json import timestamp
 
-TURN_OVERHEAD: Final = 900
-"""What keeping one turn costs beyond its JSON text (the objects holding it), in bytes: a turn
-with one tool call measured about 880 (`python -m benchmarks.threads`)."""
+TURN_OVERHEAD: Final = 480
+"""What keeping one turn costs beyond twice its JSON text (a kept turn holds its fields' text
+and its JSON), in bytes: a turn with one tool call measured about 470 more
+(`python -m benchmarks.threads`)."""
 THREAD_OVERHEAD: Final = 600
 """What keeping one thread costs beyond its turns, in bytes."""
 
@@ -53,6 +54,11 @@ class _Thread:
 
 
 _NONE: Final[dict[str, _Thread]] = {}
+
+
+def turn_cost(turn: Turn) -> int:
+    """Return what keeping `turn` costs, as the bounds count it."""
+    return 2 * turn.size + TURN_OVERHEAD
 
 
 async def _erase_nothing(user_id: str, run_ids: Sequence[str]) -> None:
@@ -127,7 +133,7 @@ class InMemoryThreadStore:
             thread.active_run = None
         thread.turns.append(turn)
         thread.count += 1
-        cost = turn.size + TURN_OVERHEAD
+        cost = turn_cost(turn)
         thread.size += cost
         self._account(user_id, cost)
         while len(thread.turns) > self._max_stored_turns:
@@ -227,7 +233,7 @@ class InMemoryThreadStore:
         self._bytes += size
 
     def _drop_oldest_turn(self, user_id: str, thread: _Thread) -> None:
-        size = thread.turns.popleft().size + TURN_OVERHEAD
+        size = turn_cost(thread.turns.popleft())
         thread.size -= size
         self._account(user_id, -size)
 

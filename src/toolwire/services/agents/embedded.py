@@ -53,7 +53,7 @@ class EmbeddedAgent:
             first = next(calls, None)
             if first is not None:
                 return await self._run_calls(first, calls, runtime)
-        if message.strip() == HISTORY_COMMAND:
+        if len(message) < 64 and message.strip() == HISTORY_COMMAND:
             await runtime.think("Listing this thread's earlier messages.")
             return describe_history(runtime.history)
         head = message[:RULES_WINDOW]

@@ -13,9 +13,10 @@ TITLE_CHARS: Final = 80
 
 
 def title_of(message: str) -> str:
-    """Return the title a thread gets from its first message."""
-    line = " ".join(message.split())
-    return line[:TITLE_CHARS]
+    """Return the title a thread gets from its first message (whitespace folded)."""
+    # Folding reads a bounded head: a 1 MiB message costs what an 80-character one does.
+    head = message[:TITLE_CHARS * 8]
+    return " ".join(head.split())[:TITLE_CHARS]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,9 @@ class Turn:
         """Return the compact JSON text, computed once (stores keep it, bounds count it)."""
         cached = self._encoded
         if cached is None:
-            cached = encode(self.to_wire())
+            # An exact-size copy: a kept turn must not keep the encoder's spare buffer (for a
+            # 2 MB turn that was five times its size).
+            cached = bytes(memoryview(encode(self.to_wire())))
             object.__setattr__(self, "_encoded", cached)
         return cached
 

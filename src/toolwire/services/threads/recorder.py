@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.events import AgentCompleted, ErrorInfo, RunEvent
 from toolwire.services.ports import ThreadStore
 from toolwire.services.threads.models import ToolCallRecord, Turn
-from toolwire.services.wire_json import timestamp
+from toolwire.services.wire_json import encode, timestamp
 
 CUT_MARK = "…[cut]"
 
@@ -74,5 +73,5 @@ class TurnRecorder:
             return result
         if isinstance(result, str):
             return result if len(result) <= limit else result[:limit] + CUT_MARK
-        text = json.dumps(result, ensure_ascii=False)
+        text = encode(result).decode()
         return result if len(text) <= limit else text[:limit] + CUT_MARK
