@@ -303,6 +303,38 @@ class RunsSettings(BaseModel):
         "runs go on and stay resumable).")
 
 
+class ThreadsSettings(BaseModel):
+    """Conversations: what a thread keeps, what an agent sees of it, and busy threads."""
+
+    max_turns: int = Field(
+        50, ge=0, description="Earlier turns of its thread an agent sees at most (the "
+        "oldest are left out first).")
+    max_history_bytes: int = Field(
+        256 * 1024, ge=0, description="Bytes (of the turns' JSON) of history an agent sees "
+        "at most; the oldest turns are left out first, never a turn cut in half.")
+    max_result_chars: int = Field(
+        4000, ge=0, description="Characters of each tool result a stored turn keeps; a "
+        "longer result is kept as its JSON text cut to this length.")
+    max_stored_turns: int = Field(
+        1000, gt=0, description="Turns a thread keeps; past it its oldest turns are dropped.")
+    retention_s: float = Field(
+        30 * 24 * 3600.0, gt=0, description="Seconds an idle thread is kept (Redis "
+        "expires it, the memory store drops it).")
+    max_bytes_per_user: int = Field(
+        16 * 1024 * 1024, gt=0, description="Bytes of turns kept per user (memory store); "
+        "past it the user's least recently active threads are dropped first.")
+    max_bytes: int = Field(
+        256 * 1024 * 1024, gt=0, description="Bytes of turns kept in all (memory store); "
+        "past it the least recently active threads are dropped first.")
+    on_busy: Literal["reject", "enqueue", "interrupt"] = Field(
+        "reject", description="A chat on a thread whose run is still going: `reject` "
+        "(error `conflict` naming that run), `enqueue` (starts when it ends) or "
+        "`interrupt` (cancels it, then starts).")
+    list_limit: int = Field(
+        50, gt=0, le=500, description="Threads `GET /threads` returns when the request "
+        "sets no `limit` (it may ask for up to 500).")
+
+
 class WsSettings(BaseModel):
     """WebSocket transport limits."""
 
@@ -444,6 +476,8 @@ class Settings(BaseSettings):
     events: EventsSettings = Field(default_factory=EventsSettings, description="Event bus.")
     tools: ToolsSettings = Field(default_factory=ToolsSettings, description="Tools.")
     runs: RunsSettings = Field(default_factory=RunsSettings, description="Agent runs.")
+    threads: ThreadsSettings = Field(
+        default_factory=ThreadsSettings, description="Conversations (threads).")
     ws: WsSettings = Field(default_factory=WsSettings, description="WebSocket transport.")
     limits: LimitsSettings = Field(default_factory=LimitsSettings, description="Quotas.")
     legacy: LegacySettings = Field(

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from toolwire.adapters.llm.failures import model_error
+from toolwire.adapters.llm.history import history_messages
 from toolwire.adapters.llm.thoughts import ThoughtStream
 from toolwire.adapters.llm.turn import ModelToolCall, ModelTurn, TurnBuilder
 from toolwire.adapters.metrics import Metrics
@@ -58,10 +59,14 @@ class OpenAIAgent:
         self._metrics = metrics
 
     async def run(self, message: str, runtime: AgentRuntime) -> str:
-        """Answer `message`: ask the model, run the tools it calls, feed their results back."""
+        """Answer `message`: ask the model, run the tools it calls, feed their results back.
+
+        The thread's earlier turns go first, as the messages they were.
+        """
         tools = [function_tool(spec) for spec in runtime.tools()]
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": self._system_prompt},
+            *history_messages(runtime.history),
             {"role": "user", "content": message},
         ]
         for _ in range(self._max_steps):
