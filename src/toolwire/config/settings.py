@@ -7,7 +7,6 @@ from typing import Annotated, Any, Final, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -17,12 +16,22 @@ from pydantic_settings import (
 from pydantic_settings.exceptions import SettingsError
 
 from toolwire.config.fields import walk
-from toolwire.config.profiles import PROFILES, EnvName
-from toolwire.config.sources import DEFAULT_ENV_FILE, CheckedDotEnvSource, CheckedEnvSource
+from toolwire.config.policy import (
+    DEFAULT_JWT_SECRET,
+    MAX_LEEWAY_S,
+    MAX_TOKEN_TTL_S,
+    MIN_SECRET_BYTES,
+    unsafe_settings,
+)
+from toolwire.config.profiles import EnvName
+from toolwire.config.sources import (
+    DEFAULT_ENV_FILE,
+    CheckedDotEnvSource,
+    CheckedEnvSource,
+    ProfileSource,
+)
 from toolwire.problems import problems
 
-DEFAULT_JWT_SECRET: Final = "toolwire-development-secret-do-not-use"
-MIN_SECRET_BYTES: Final = 32
 MCP_SERVER_NAME: Final = r"^[A-Za-z0-9_.-]{1,64}$"
 
 StrList = Annotated[list[str], NoDecode]
@@ -53,21 +62,25 @@ class AuthSettings(BaseModel):
 
     jwt_secret: SecretStr = Field(
         SecretStr(DEFAULT_JWT_SECRET),
-        description="Key that signs and verifies access tokens (HMAC). Production refuses "
-        f"the default and any key shorter than {MIN_SECRET_BYTES} bytes.")
+        description="Key that signs and verifies access tokens (HMAC). Staging and production "
+        f"refuse the default and any key shorter than {MIN_SECRET_BYTES} bytes; production "
+        "also one of few distinct characters (a repeated or typed-in pattern).")
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = Field(
         "HS256", description="The one algorithm tokens must be signed with.")
     token_ttl_s: int = Field(
-        3600, gt=0, description="Lifetime in seconds of the tokens `POST /auth/token` issues.")
+        3600, gt=0, description="Lifetime in seconds of the tokens `POST /auth/token` issues "
+        f"(production: at most {MAX_TOKEN_TTL_S}).")
     audience: str | None = Field(
         None, description="When set, tokens must carry this `aud` claim.")
     issuer: str | None = Field(None, description="When set, tokens must carry this `iss` claim.")
     leeway_s: float = Field(
-        10.0, ge=0, description="Clock skew in seconds tolerated when checking `exp`.")
+        10.0, ge=0, description="Clock skew in seconds tolerated when checking `exp` "
+        f"(production: at most {MAX_LEEWAY_S:g}).")
     max_token_ttl_s: int = Field(
         24 * 3600, gt=0,
         description="Longest lifetime a token may claim (exp minus iat, or exp minus now "
-                    "when it has no iat); longer-lived tokens are refused.")
+                    "when it has no iat); longer-lived tokens are refused (production: at most "
+                    f"{MAX_TOKEN_TTL_S}).")
     dev_login: bool = Field(
         False, description="Serve `POST /auth/token`, which issues a token for any user id. "
         "Never allowed in production.")
@@ -327,28 +340,6 @@ class AgentSettings(BaseModel):
         return self
 
 
-class _ProfileSource(PydanticBaseSettingsSource):
-    """Lowest-priority source: the defaults of the selected `TOOLWIRE_ENV` profile."""
-
-    def __init__(
-        self, settings_cls: type[BaseSettings], *env_sources: PydanticBaseSettingsSource
-    ) -> None:
-        super().__init__(settings_cls)
-        self._env_sources = env_sources
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        env = "development"
-        for source in self._env_sources:  # highest priority first
-            value = source().get("env")
-            if value:
-                env = str(value)
-                break
-        return dict(PROFILES.get(env, {}))
-
-
 class Settings(BaseSettings):
     """All of toolwire's settings; `TOOLWIRE_ENV` picks the profile defaults."""
 
@@ -391,45 +382,15 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         env = CheckedEnvSource(settings_cls)
         dotenv = CheckedDotEnvSource(settings_cls, DEFAULT_ENV_FILE)
-        profile = _ProfileSource(settings_cls, init_settings, env, dotenv)
+        profile = ProfileSource(settings_cls, init_settings, env, dotenv)
         return init_settings, env, dotenv, file_secret_settings, profile
 
     @model_validator(mode="after")
     def _refuse_unsafe_settings(self) -> Settings:
-        if self.env == "production":
-            problems = unsafe_production_settings(self)
-        elif self.env == "staging":
-            problems = _weak_secret(self)
-        else:
-            return self
+        problems = unsafe_settings(self)
         if problems:
             raise ValueError(f"refusing unsafe {self.env} settings: " + "; ".join(problems))
         return self
-
-
-def _weak_secret(settings: Settings) -> list[str]:
-    secret = settings.auth.jwt_secret.get_secret_value()
-    if secret == DEFAULT_JWT_SECRET or len(secret.encode()) < MIN_SECRET_BYTES:
-        return [
-            "set TOOLWIRE_AUTH__JWT_SECRET to a random secret of at least "
-            f"{MIN_SECRET_BYTES} bytes (the default or a shorter one is not allowed)"
-        ]
-    return []
-
-
-def unsafe_production_settings(settings: Settings) -> list[str]:
-    """List what makes `settings` unsafe for production, each naming the variable to set."""
-    problems = _weak_secret(settings)
-    if settings.auth.dev_login:
-        problems.append("set TOOLWIRE_AUTH__DEV_LOGIN=false (dev login is never allowed)")
-    if not settings.auth.allowed_origins:
-        problems.append(
-            "set TOOLWIRE_AUTH__ALLOWED_ORIGINS to the origins of your web pages "
-            "(comma-separated), or to * to let any origin connect"
-        )
-    if settings.tools.sleep_enabled:
-        problems.append("set TOOLWIRE_TOOLS__SLEEP_ENABLED=false (the sleep tool is dev-only)")
-    return problems
 
 
 def describe_settings_error(error: Exception) -> str:
