@@ -19,6 +19,7 @@ TITLES = {
     "users": "4. Many users chatting",
     "legacy": "5. Legacy entry point vs the container path",
     "checker": "6. `toolwire check`",
+    "schemas": "7. Foreign schemas: validating MCP tool arguments",
 }
 
 INTRO = """\
@@ -208,7 +209,7 @@ def users_section(result: dict[str, Any], images: Images) -> str:
 
 
 def timed_section(result: dict[str, Any], images: Images) -> str:
-    """Return a table of timed variants (legacy, checker)."""
+    """Return a table of timed variants (legacy, checker, schemas)."""
     figures, unit = result["figures"], result["unit"]
     ratios = result.get("ratios", {})
     rows = [[name, med(figures[name]), f"{ratios[name]:.2f}×" if name in ratios else "–",
@@ -225,6 +226,7 @@ SECTIONS: dict[str, Callable[[dict[str, Any], Images], str]] = {
     "users": users_section,
     "legacy": timed_section,
     "checker": timed_section,
+    "schemas": timed_section,
 }
 
 
