@@ -77,3 +77,17 @@ async def test_a_hostile_schema_pattern_does_not_starve_other_tasks(closing: Clo
     assert spelled["status"] == "ok" and spelled["result"] == {"result": "aaa"}
     # A backtracking engine would hold the loop for seconds per call; a linear one for µs.
     assert gaps and max(gaps) < 2.0, f"the event loop stalled {max(gaps):.1f} s"
+
+
+async def test_an_mcp_result_over_the_limit_ends_the_call_with_result_too_large(
+    closing: Closing,
+) -> None:
+    container = mcp_container(closing, DEMO)  # tools.max_result_bytes: the default, 1 MiB
+    await start_resources(container)
+    final, events = await run_in_scope(container, "\n".join(
+        [call("big", size=2 * 1024 * 1024), call("big", size=1000)]))
+    too_big, fine = completions(events)
+    assert too_big["status"] == "error" and too_big["error"]["type"] == "result_too_large"
+    assert "result" not in too_big and "tools.max_result_bytes" in too_big["error"]["message"]
+    assert fine["status"] == "ok" and fine["result"] == {"result": "x" * 1000}
+    assert final.status == "ok"

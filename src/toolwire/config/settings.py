@@ -178,6 +178,11 @@ class ToolsSettings(BaseModel):
     timeouts: dict[str, float] = Field(
         default_factory=dict,
         description='Per-tool timeouts in seconds, a JSON object such as `{"book_search": 5}`.')
+    max_result_bytes: int = Field(
+        1024 * 1024, gt=0,
+        description="Largest tool result, in bytes of JSON; a larger one (of a Python or an "
+        "MCP tool) ends the call with `status: error`, `error.type` `result_too_large`. Keep "
+        "it well under `ws.send_queue_bytes` and `runs.retained_bytes_per_user`.")
     sleep_enabled: bool = Field(
         False, description="Offer the `sleep` built-in tool (for tests and demos).")
     modules: StrList = Field(

@@ -109,6 +109,7 @@ class ApplicationContainer(containers.DeclarativeContainer):
         registry=tool_registry,
         default_timeout_s=setting(settings, "tools.timeout_s"),
         timeouts=setting(settings, "tools.timeouts"),
+        max_result_bytes=setting(settings, "tools.max_result_bytes"),
     )
 
     dispatcher = providers.Factory(

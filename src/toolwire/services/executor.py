@@ -16,7 +16,7 @@ from toolwire.services.events import ErrorInfo, ToolCompleted, ToolExecuting, To
 from toolwire.services.ports import EventSink
 from toolwire.services.tools.calls import ToolCall, UnparsedArguments
 from toolwire.services.tools.registry import ToolRegistry
-from toolwire.services.tools.spec import ToolSpec, jsonable
+from toolwire.services.tools.spec import ToolSpec, json_result
 from toolwire.services.validation import describe_validation_error
 
 log = logging.getLogger(__name__)
@@ -28,12 +28,16 @@ _NO_TIMEOUTS: Final[Mapping[str, float]] = {}
 class ToolExecutor:
     """Validates arguments, enforces timeouts and turns every ending into a `tool_completed`.
 
+    A result larger than `max_result_bytes` (as JSON) is dropped: the call ends with
+    `status: error`, `error.type` `result_too_large`, so no reader's socket or run log has to
+    hold it.
+
     Every `tool_executing` it publishes gets exactly one `tool_completed` with its `call_id`,
     also when the call is cancelled while either event is being published.
     """
 
-    __slots__ = ("_calls", "_closed", "_default_timeout_s", "_tasks", "_timeouts", "registry",
-                 "sink", "user_context")
+    __slots__ = ("_calls", "_closed", "_default_timeout_s", "_max_result_bytes", "_tasks",
+                 "_timeouts", "registry", "sink", "user_context")
 
     def __init__(
         self,
@@ -43,12 +47,14 @@ class ToolExecutor:
         registry: ToolRegistry,
         default_timeout_s: float = 30.0,
         timeouts: Mapping[str, float] = _NO_TIMEOUTS,
+        max_result_bytes: int | None = None,
     ) -> None:
         self.user_context = user_context
         self.sink = sink
         self.registry = registry
         self._default_timeout_s = default_timeout_s
         self._timeouts = timeouts  # shared, read-only
+        self._max_result_bytes = max_result_bytes
         self._tasks: set[asyncio.Task[Any]] | None = None
         self._calls: set[asyncio.Future[None]] | None = None
         self._closed = False
@@ -123,9 +129,14 @@ class ToolExecutor:
                                "user_id": self.user_context.user_id})
             return fail("error", type(exc).__name__, str(exc) or type(exc).__name__)
         try:
-            result = jsonable(raw)
+            result, size = json_result(raw)
         except ValueError as exc:
             return fail("error", "unserialisable_result", str(exc))
+        limit = self._max_result_bytes
+        if limit is not None and size > limit:
+            return fail("error", "result_too_large",
+                        f"{call.tool} returned {size:,} bytes of JSON, more than the "
+                        f"{limit:,} allowed (tools.max_result_bytes)")
         return ToolCompleted(tool=call.tool, call_id=call.call_id, status="ok",
                              duration_ms=_elapsed_ms(started), result=result)
 
