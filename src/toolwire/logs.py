@@ -1,6 +1,7 @@
 """Logging set-up: readable lines or JSON lines on stderr, never a token or a secret.
 
 Each record shows the `run_id`, `user_id` and `request_id` it was logged with (as `extra`).
+Every URL in a record loses its user info and query string.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
+
+from toolwire.redaction import redact_urls
 
 LogFormat = Literal["text", "json"]
 
@@ -27,7 +30,8 @@ _TOKEN_PATTERNS: Final = (
 
 
 class Redactor:
-    """Replace access tokens and the given secret values in text with `[redacted]`."""
+    """Replace access tokens and the given secret values in text with `[redacted]`, and strip
+    user info and query strings from URLs."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         kept = {secret for secret in secrets if len(secret) >= MIN_SECRET_CHARS}
@@ -38,7 +42,7 @@ class Redactor:
             text = text.replace(secret, REDACTED)
         for pattern in _TOKEN_PATTERNS:
             text = pattern.sub(REDACTED, text)
-        return text
+        return redact_urls(text)
 
 
 class TextFormatter(logging.Formatter):

@@ -5,15 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
+
 from tests.fixtures_models import DEMO_STDIO
-from tests.support import run_in_scope
+from tests.support import eventually, run_in_scope
+from toolwire.adapters.mcp import stderr
 from toolwire.config import Settings
-from toolwire.container import ApplicationContainer, create_container, start_resources
+from toolwire.container import (
+    ApplicationContainer,
+    close_resources,
+    create_container,
+    start_resources,
+)
 from toolwire.services.events import RunEvent
 
 Closing = Callable[[ApplicationContainer], ApplicationContainer]
@@ -91,3 +101,64 @@ async def test_an_mcp_result_over_the_limit_ends_the_call_with_result_too_large(
     assert "result" not in too_big and "tools.max_result_bytes" in too_big["error"]["message"]
     assert fine["status"] == "ok" and fine["result"] == {"result": "x" * 1000}
     assert final.status == "ok"
+
+
+async def test_a_server_that_stops_answering_is_restarted_and_later_calls_work(
+    closing: Closing,
+) -> None:
+    container = mcp_container(closing, DEMO, timeouts={"block": 0.5}, timeout_s=5,
+                              mcp_connect_timeout_s=1)
+    await start_resources(container)
+    _, events = await run_in_scope(container, call("whoami"))
+    first_pid = int(completions(events)[0]["result"]["result"])
+    _, events = await run_in_scope(container, call("block", seconds=120))  # freezes the server
+    assert completions(events)[0]["status"] == "timeout"
+    servers = await container.mcp_servers.async_()
+    assert servers is not None
+    await eventually(lambda: not servers.connections["demo"].connected, within=10)
+    _, events = await run_in_scope(container, "\n".join([call("whoami"), call("add", a=1, b=2)]))
+    restarted, added = completions(events)
+    assert restarted["status"] == "ok" and int(restarted["result"]["result"]) != first_pid
+    assert added["status"] == "ok" and added["result"] == {"result": 3}
+    await eventually(lambda: not _alive(first_pid), within=10)  # the frozen one is stopped
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_a_slow_tool_on_a_server_that_still_answers_keeps_its_session(
+    closing: Closing,
+) -> None:
+    container = mcp_container(closing, DEMO, timeouts={"wait": 0.3}, mcp_connect_timeout_s=2)
+    await start_resources(container)
+    _, events = await run_in_scope(container, "\n".join(
+        [call("whoami"), call("wait", seconds=30), call("whoami")]))
+    first, timed_out, second = completions(events)
+    assert timed_out["status"] == "timeout"
+    await asyncio.sleep(0.5)  # the health ping after the timeout is answered at once
+    servers = await container.mcp_servers.async_()
+    assert servers is not None and servers.connections["demo"].connected
+    assert first["result"] == second["result"]  # the same server process throughout
+
+
+async def test_a_servers_stderr_is_logged_at_debug_redacted_and_rate_limited(
+    closing: Closing, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "stderr-secret-value-9f2c"
+    caplog.set_level(logging.DEBUG, logger="toolwire.adapters.mcp.stderr")
+    container = mcp_container(closing, {**DEMO, "env": {"DEMO_KEY": secret}})
+    await start_resources(container)
+    _, events = await run_in_scope(container, call("complain", name="DEMO_KEY", times=2000))
+    assert completions(events)[0]["status"] == "ok"
+    await close_resources(container)  # the rest of its stderr is read to the end
+    lines = [r for r in caplog.records if r.name == "toolwire.adapters.mcp.stderr"]
+    assert lines and all(r.levelno == logging.DEBUG for r in lines)
+    text = "\n".join(r.getMessage() for r in lines)
+    assert "complaint: DEMO_KEY=[redacted]" in text and secret not in text
+    assert len(lines) <= stderr.BURST + 2
+    assert "lines not logged" in text

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any, Final, Literal
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -31,6 +30,7 @@ from toolwire.config.sources import (
     ProfileSource,
 )
 from toolwire.problems import problems
+from toolwire.redaction import safe_argv, safe_url
 
 MCP_SERVER_NAME: Final = r"^[A-Za-z0-9_.-]{1,64}$"
 
@@ -158,15 +158,10 @@ class McpServerSettings(BaseModel):
         return self
 
     def describe(self) -> str:
-        """Return where the server is, without secrets: its argv, or its URL minus credentials."""
+        """Return where the server is, without secrets: its argv, or its URL, both redacted."""
         if self.command is not None:
-            return "stdio: " + " ".join(self.command)
-        parts = urlsplit(self.url or "")
-        host = parts.hostname or ""
-        netloc = f"[{host}]" if ":" in host else host
-        if parts.port is not None:
-            netloc += f":{parts.port}"
-        return "url: " + urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+            return "stdio: " + " ".join(safe_argv(self.command))
+        return "url: " + safe_url(self.url or "")
 
 
 class ToolsSettings(BaseModel):

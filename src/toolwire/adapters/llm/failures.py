@@ -11,16 +11,17 @@ from toolwire.adapters.llm.errors import (
     ModelHTTPError,
     ModelTimeoutError,
 )
+from toolwire.redaction import redact_urls, safe_url
 
 MAX_DETAIL_CHARS: Final = 200
 """How much of an API error message goes into the exception (and so to the user)."""
 
 
 def redact(text: str, secret: str | None) -> str:
-    """Return `text` with `secret` blanked out and whitespace folded."""
+    """Return `text` with `secret` blanked out, URLs redacted and whitespace folded."""
     if secret:
         text = text.replace(secret, "***")
-    return " ".join(text.split())
+    return " ".join(redact_urls(text).split())
 
 
 def model_error(
@@ -41,7 +42,7 @@ def model_error(
     if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
         cause = exc.__cause__ if isinstance(exc, openai.APIConnectionError) else exc
         reason = redact(str(cause or exc), secret)[:MAX_DETAIL_CHARS]
-        return ModelAPIError(f"could not reach the model API at {base_url}: {reason}"
+        return ModelAPIError(f"could not reach the model API at {safe_url(base_url)}: {reason}"
                              + _after(retries))
     if isinstance(exc, openai.APIError):  # an error event inside the stream
         detail = _api_message(exc.body) or exc.message
