@@ -1,7 +1,9 @@
 """Logging set-up: readable lines or JSON lines on stderr, never a token or a secret.
 
 Each record shows the `run_id`, `user_id` and `request_id` it was logged with (as `extra`).
-Every URL in a record loses its user info and query string.
+Every URL in a record loses its user info and query string. An exception that says it is
+expected (`log_traceback = False`: an unreachable model, say) is logged as one line, its
+type and message appended, without the traceback that only a bug deserves.
 """
 
 from __future__ import annotations
@@ -43,6 +45,22 @@ class Redactor:
         for pattern in _TOKEN_PATTERNS:
             text = pattern.sub(REDACTED, text)
         return redact_urls(text)
+
+
+class ExpectedFailures(logging.Filter):
+    """Fold the exception of a record into its message when the exception is expected."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Return True (keep every record); rewrite those with an expected exception."""
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and getattr(exc, "log_traceback", True) is False:
+            text = " ".join(str(exc).split())
+            record.msg = f"{record.getMessage()}: {type(exc).__name__}"
+            record.msg += f": {text}" if text else ""
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
 
 
 class TextFormatter(logging.Formatter):
@@ -91,6 +109,7 @@ def configure_logging(
     redact = Redactor(secrets)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(redact) if log_format == "json" else TextFormatter(redact))
+    handler.addFilter(ExpectedFailures())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -40,7 +40,13 @@ def redact_urls(text: str) -> str:
     """Return `text` with every URL in it reduced by `safe_url`."""
     if "://" not in text:
         return text
-    return URL_IN_TEXT.sub(lambda found: safe_url(found.group()), text)
+    return URL_IN_TEXT.sub(_reduce, text)
+
+
+def _reduce(found: re.Match[str]) -> str:
+    url = found.group()
+    trimmed = url.rstrip(".,;:!?)]}")  # punctuation of the sentence, not of the URL
+    return safe_url(trimmed) + url[len(trimmed):]
 
 
 def safe_argv(argv: Sequence[str]) -> list[str]:

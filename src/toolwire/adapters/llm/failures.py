@@ -27,7 +27,11 @@ def redact(text: str, secret: str | None) -> str:
 def model_error(
     exc: Exception, *, secret: str | None, base_url: str, timeout_s: float, retries: int
 ) -> ModelAPIError:
-    """Return the `ModelAPIError` that says what `exc` means for the run."""
+    """Return the `ModelAPIError` that says what `exc` means for the run.
+
+    `retries` is how many times the SDK retried the request before giving up: its
+    `max_retries` for a failure to open the stream, 0 for a stream that broke midway.
+    """
     import httpx
     import openai
 
@@ -66,4 +70,6 @@ def _api_message(body: object) -> str:
 
 
 def _after(retries: int) -> str:
-    return f", after {retries} retries (agent.max_retries)" if retries else ""
+    if not retries:
+        return ""
+    return f", after {retries} {'retry' if retries == 1 else 'retries'} (agent.max_retries)"
