@@ -184,15 +184,16 @@ class McpConnection:
         try:
             async with asyncio.timeout(self._connect_timeout_s):
                 await live.session.send_ping()
-        except Exception as exc:  # TimeoutError, McpError, a closed stream
-            if live.stop.is_set():
-                return
-            self._failure = (f"no answer to a ping within {self._connect_timeout_s:g} s "
-                             "(tools.mcp_connect_timeout_s)" if isinstance(exc, TimeoutError)
-                             else describe_failure(exc))
-            log.warning("MCP server %s: stopped answering after a call was cancelled or timed "
-                        "out (%s); restarting it at the next call", self.name, self._failure)
-            self._retire(live.session)
+        except TimeoutError:
+            if not live.stop.is_set():
+                self._failure = (f"no answer to a ping within {self._connect_timeout_s:g} s "
+                                 "(tools.mcp_connect_timeout_s)")
+                log.warning("MCP server %s: stopped answering after a call was cancelled or "
+                            "timed out (%s); it is restarted at the next call",
+                            self.name, self._failure)
+                self._retire(live.session)
+        except Exception as exc:  # it answered with an error, or the session is already gone
+            log.debug("MCP server %s: ping: %s", self.name, describe_failure(exc))
         finally:
             live.probing = False
 
