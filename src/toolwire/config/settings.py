@@ -202,7 +202,9 @@ class ToolsSettings(BaseModel):
     )
     mcp_connect_timeout_s: float = Field(
         10.0, gt=0,
-        description="How long start-up (and a reconnection) waits for an MCP server to answer.",
+        description="How long start-up (and a reconnection) waits for an MCP server to answer; "
+        "also how long a server may take to answer the ping that follows a call that timed "
+        "out, before it is restarted.",
     )
 
     _split = field_validator("modules", "enabled", "disabled", mode="before")(_split_list)
