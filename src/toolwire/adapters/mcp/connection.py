@@ -239,6 +239,8 @@ class McpConnection:
             stop.set()
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+            if ready.done() and not ready.cancelled():
+                ready.exception()  # a failure after we stopped waiting: seen, not logged
             if isinstance(exc, TimeoutError):
                 raise self._unavailable(
                     f"no answer within {self._connect_timeout_s:g} s "
