@@ -58,10 +58,10 @@ async def _shutdown(state: WebState) -> None:
     grace = state.deps.settings().runs.shutdown_grace_s
     log.info("shutting down: %d runs get %g s", runs.live_count, grace)
     await runs.shutdown(grace)
-    connections = list(state.connections)
-    for conn in connections:
-        conn.writer.close(WSCloseCode.GOING_AWAY, GOING_AWAY_MESSAGE)
-    await asyncio.gather(*(conn.writer.wait_closed() for conn in connections))
+    deliveries = [conn.delivery for conn in state.connections] + list(state.streams)
+    for delivery in deliveries:
+        delivery.close(WSCloseCode.GOING_AWAY, GOING_AWAY_MESSAGE)
+    await asyncio.gather(*(delivery.wait_closed() for delivery in deliveries))
 
 
 async def _listen_for_cancels(app: web.Application) -> AsyncIterator[None]:

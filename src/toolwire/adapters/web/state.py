@@ -12,6 +12,7 @@ from aiohttp import web
 
 from toolwire.adapters.metrics import Metrics
 from toolwire.adapters.web.auth import TokenVerifier
+from toolwire.adapters.web.delivery import Delivery
 from toolwire.adapters.web.runs import RunManager
 from toolwire.adapters.web.slots import SocketSlots
 from toolwire.adapters.web.ws.connection import Connection
@@ -43,6 +44,7 @@ class WebState:
     deps: WebDeps
     slots: SocketSlots
     connections: weakref.WeakSet[Connection] = field(default_factory=weakref.WeakSet)
+    streams: set[Delivery] = field(default_factory=set)  # open AG-UI SSE streams
     shutting_down: bool = False
     shutdown_task: asyncio.Task[None] | None = None
 

@@ -1,10 +1,10 @@
-"""`Connection`: one socket's session: who it is, its writer, and the runs it waits for."""
+"""`Connection`: one socket's session: who it is, its delivery, and the runs it waits for."""
 
 from __future__ import annotations
 
 import asyncio
 
-from toolwire.adapters.web.ws.writer import SocketWriter
+from toolwire.adapters.web.delivery import Delivery
 from toolwire.services.context import new_id
 from toolwire.services.events import RunEvent
 
@@ -12,11 +12,12 @@ from toolwire.services.events import RunEvent
 class Connection:
     """Per-socket state; `deliver` is the bus callback and never blocks."""
 
-    __slots__ = ("__weakref__", "_first_events", "connection_id", "user_id", "writer")
+    __slots__ = ("__weakref__", "_first_events", "connection_id", "delivery", "user_id")
 
-    def __init__(self, user_id: str, writer: SocketWriter, connection_id: str | None = None):
+    def __init__(self, user_id: str, delivery: Delivery,
+                 connection_id: str | None = None) -> None:
         self.user_id = user_id
-        self.writer = writer
+        self.delivery = delivery
         self.connection_id = connection_id or new_id("w")
         self._first_events: dict[str, asyncio.Future[None]] = {}
 
@@ -26,7 +27,7 @@ class Connection:
             waiter = self._first_events.pop(event.run_id, None)
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
-        self.writer.send_event(event)
+        self.delivery.send_event(event)
 
     def expect_run(self, run_id: str) -> asyncio.Future[None]:
         """Return a future that is done once an event of `run_id` is queued on this socket."""
