@@ -132,6 +132,7 @@ class _EventStream:
             close_timeout_s=settings.ws.close_timeout_s,
             on_give_up=slot.release,
             log_extra={"user_id": user_id},
+            stall_check_s=settings.ws.heartbeat_s,
         )
 
     def deliver(self, event: RunEvent) -> None:
@@ -196,13 +197,11 @@ class _EventStream:
         return run_id
 
     async def _stream(self, run_id: str) -> None:
-        """Wait for the run's end; keep the stream alive and give up on a stalled peer."""
+        """Wait for the run's end; while it is quiet, keep the stream alive."""
         delivery = self.delivery
         heartbeat_s = self.state.deps.settings().ws.heartbeat_s
         seen = delivery.chunks_written
         while not await delivery.wait_ended(heartbeat_s):
-            if delivery.check_stalled():
-                return
             if delivery.chunks_written == seen:  # quiet: show liveness, catch a missed end
                 delivery.send(KEEP_ALIVE)
                 delivery.refill(run_id)

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from toolwire.adapters.web.agui.events import agui_bytes, agui_events
 from toolwire.adapters.web.agui.position import Position
+from toolwire.adapters.web.ws.sink import transport_backlog
 from toolwire.services.events import RunEvent
 
 SSE_HEADERS: Final = {
@@ -20,13 +21,16 @@ ORDERLY: Final = (1000, 1001)  # the close codes of a stream that ends in order
 
 
 class SseSink:
-    """Writes SSE text to a prepared `StreamResponse`; closing ends the chunked body."""
+    """Writes SSE text to a prepared `StreamResponse`; closing ends the chunked body.
 
-    __slots__ = ("_request", "_response")
+    Like `WebSocketSink`, it keeps the connection's transport from the start.
+    """
+
+    __slots__ = ("_response", "_transport")
 
     def __init__(self, request: web.Request, response: web.StreamResponse) -> None:
-        self._request = request
         self._response = response
+        self._transport = request.transport
 
     async def write(self, chunk: bytes) -> None:
         """Write `chunk` (whole SSE events or a comment)."""
@@ -47,15 +51,13 @@ class SseSink:
         await self._response.write_eof()
 
     def backlog(self) -> int | None:
-        """Return the bytes the transport holds (None: no transport)."""
-        transport = self._request.transport
-        return None if transport is None else transport.get_write_buffer_size()
+        """Return the bytes the transport holds (None: the connection is gone)."""
+        return transport_backlog(self._transport)
 
     def abort(self) -> None:
         """Cut the TCP connection."""
-        transport = self._request.transport
-        if transport is not None:
-            transport.abort()
+        if self._transport is not None:
+            self._transport.abort()
 
 
 class SseRenderer:

@@ -11,7 +11,10 @@ delivers through it; what differs is the `Sink` (how bytes reach the peer) and t
   writer had its turn does not make a peer slow: past the bounds the server gives up only
   when the transport holds bytes the kernel would not take (checked again `RECHECK_S`
   later while the queue stays past them), or at `HARD_LIMIT_FACTOR` times the bounds. One
-  chunk larger than the byte bound is taken when nothing else waits.
+  chunk larger than the byte bound is taken when nothing else waits. A peer that takes no
+  bytes at all between two stall checks (`stall_check_s` apart) while bytes wait for it is
+  given up on too, however little waits: what the kernel and the transport buffer hold is
+  not in the queue's count.
 - Each run event is written once: the pipeline remembers the last `seq` it wrote of each run
   (`MAX_TRACKED_RUNS` runs at most) and drops repeats.
 - A gap is refilled: a live event whose `seq` skips past the last one written of its run is
@@ -92,7 +95,8 @@ class Delivery:
 
     __slots__ = ("_bytes", "_close_timeout_s", "_closer", "_end_with_run", "_frames",
                  "_log_extra", "_max_bytes", "_max_frames", "_on_give_up", "_peer_left",
-                 "_queue", "_recheck", "_render", "_replay", "_sink", "_stall_mark", "_state",
+                 "_queue", "_recheck", "_render", "_replay", "_sink", "_stall_check_s",
+                 "_stall_mark", "_stall_timer", "_state",
                  "_task", "_wakeup", "_writes", "_written")
 
     def __init__(
@@ -106,6 +110,7 @@ class Delivery:
         close_timeout_s: float,
         on_give_up: Callable[[], None],
         log_extra: dict[str, str],
+        stall_check_s: float,
     ) -> None:
         self._sink = sink
         self._render = render
@@ -127,7 +132,10 @@ class Delivery:
         self._state = DeliveryState.OPEN
         self._peer_left = False
         self._writes = 0  # chunks written so far
-        self._stall_mark = -1  # `_writes` at the last stall check while a write waited
+        self._stall_check_s = stall_check_s
+        self._stall_timer: asyncio.TimerHandle | None = None
+        # chunks written and bytes the transport held at the last stall check
+        self._stall_mark: tuple[int, int] | None = None
 
     @property
     def state(self) -> DeliveryState:
@@ -160,8 +168,16 @@ class Delivery:
         return len(self._written)
 
     def start(self, name: str) -> None:
-        """Start the writer task (once the transport is ready)."""
-        self._task = asyncio.get_running_loop().create_task(self._drain(), name=name)
+        """Start the writer task (once the transport is ready) and its stall checks."""
+        loop = asyncio.get_running_loop()
+        self._task = loop.create_task(self._drain(), name=name)
+        self._stall_timer = loop.call_later(self._stall_check_s, self._on_stall_timer)
+
+    def _on_stall_timer(self) -> None:
+        self._stall_timer = None
+        if not self.check_stalled() and self._task is not None and not self._task.done():
+            self._stall_timer = asyncio.get_running_loop().call_later(
+                self._stall_check_s, self._on_stall_timer)
 
     def follow(self, run_id: str, after_seq: int) -> None:
         """Treat `run_id` as written up to `after_seq`: earlier events are repeats, a later
@@ -196,25 +212,27 @@ class Delivery:
         self._enqueue(_Refill(run_id), 0)
 
     def check_stalled(self) -> bool:
-        """Give up on a peer that took no bytes since the last check while a write waited.
+        """Give up on a peer that took no bytes since the last check while bytes waited.
 
-        Call it at a steady beat (the heartbeat); return True once the stream is over: the
-        peer was given up on, or its transport is gone (`peer_left`).
+        The writer's own timer calls it every `stall_check_s`; return True once the stream
+        is over: the peer was given up on, or its transport is gone (`peer_left`).
         """
         if self._state is DeliveryState.GAVE_UP or self._task is None or self._task.done():
             return False
-        if self._sink.backlog() is None:
+        backlog = self._sink.backlog()
+        if backlog is None:
             self._peer_left = True
             self.discard()
             return True
-        waiting = self._frames > 0 or self._has_backlog()
-        if not waiting:
-            self._stall_mark = -1
+        if backlog == 0:
+            self._stall_mark = None
             return False
-        if self._stall_mark == self._writes and self._has_backlog():
+        mark = (self._writes, backlog)
+        if (self._stall_mark is not None and self._stall_mark[0] == self._writes
+                and backlog >= self._stall_mark[1]):
             self.give_up()
             return True
-        self._stall_mark = self._writes
+        self._stall_mark = mark
         return False
 
     def close(self, code: int, reason: str) -> None:
@@ -300,9 +318,10 @@ class Delivery:
                     RECHECK_S, self._check_bounds)
 
     def _stop_recheck(self) -> None:
-        if self._recheck is not None:
-            self._recheck.cancel()
-            self._recheck = None
+        for timer in (self._recheck, self._stall_timer):
+            if timer is not None:
+                timer.cancel()
+        self._recheck = self._stall_timer = None
 
     def _has_backlog(self) -> bool:
         backlog = self._sink.backlog()
@@ -433,3 +452,6 @@ class Delivery:
                 await self._sink.close(code, reason)
         except (TimeoutError, ConnectionError, RuntimeError):
             self._sink.abort()
+        except asyncio.CancelledError:  # whoever cancels a close wants the peer gone
+            self._sink.abort()
+            raise

@@ -50,7 +50,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             heartbeat=settings.ws.heartbeat_s, max_msg_size=settings.ws.max_message_bytes)
         bus = deps.bus()
         delivery = Delivery(
-            WebSocketSink(ws, lambda: request.transport),
+            WebSocketSink(ws, request.transport),
             render=fmt.render,
             replay=bus.replay,
             max_frames=settings.ws.send_queue,
@@ -58,6 +58,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             close_timeout_s=settings.ws.close_timeout_s,
             on_give_up=slot.release,
             log_extra={"user_id": user_id},
+            stall_check_s=settings.ws.heartbeat_s,
         )
         conn = Connection(user_id, delivery)
         try:

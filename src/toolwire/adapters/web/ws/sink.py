@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Final
 
 from aiohttp import WSMsgType, web
@@ -14,12 +13,15 @@ _TEXT: Final = WSMsgType.TEXT
 
 
 class WebSocketSink:
-    """Writes each chunk as one text frame; closes with a close frame."""
+    """Writes each chunk as one text frame; closes with a close frame.
+
+    It keeps the connection's transport from the start: aiohttp forgets it once it has
+    closed it, but a closed transport still holding bytes stays open until it is aborted.
+    """
 
     __slots__ = ("_transport", "_ws")
 
-    def __init__(self, ws: web.WebSocketResponse,
-                 transport: Callable[[], asyncio.Transport | None]) -> None:
+    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport | None) -> None:
         self._ws = ws
         self._transport = transport
 
@@ -28,21 +30,33 @@ class WebSocketSink:
         await self._ws.send_frame(chunk, _TEXT)
 
     async def close(self, code: int, reason: str) -> None:
-        """Send a close frame and wait for the peer's."""
+        """Send a close frame and wait for the peer's.
+
+        aiohttp closes the transport on its way out (or already did, on a missed pong), and
+        a closed transport that still holds bytes the peer never took stays open until it
+        is aborted: so it is.
+        """
         await self._ws.close(code=code, message=reason.encode())
+        if self.backlog():
+            self.abort()
 
     def backlog(self) -> int | None:
-        """Return the bytes the transport holds (None: no transport)."""
-        transport = self._transport()
-        if transport is None:
-            return None
-        return transport.get_write_buffer_size()
+        """Return the bytes the transport holds (None: the connection is gone)."""
+        return transport_backlog(self._transport)
 
     def abort(self) -> None:
         """Cut the TCP connection."""
-        transport = self._transport()
-        if transport is not None:
-            transport.abort()
+        if self._transport is not None:
+            self._transport.abort()
+
+
+def transport_backlog(transport: asyncio.BaseTransport | None) -> int | None:
+    """Return the bytes `transport` holds that the kernel would not take; None once it is
+    closed with nothing left to send (the connection is gone or going)."""
+    if not isinstance(transport, asyncio.WriteTransport):
+        return None
+    size = transport.get_write_buffer_size()
+    return None if size == 0 and transport.is_closing() else size
 
 
 def render_toolwire(event: RunEvent) -> tuple[bytes, ...]:

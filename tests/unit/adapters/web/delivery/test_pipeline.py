@@ -68,14 +68,15 @@ def toolwire_frames(event: RunEvent) -> tuple[bytes, ...]:
 class Harness:
     def __init__(self, *, max_frames: int = 8, max_bytes: int = 1 << 20,
                  close_timeout_s: float = 5.0, render: Render = toolwire_frames,
-                 run_log: RunLog | None = None) -> None:
+                 run_log: RunLog | None = None, stall_check_s: float = 3600) -> None:
         self.ws = FakeSink()
         self.released = 0
         self.run_log = run_log or RunLog()
         self.writer = Delivery(
             self.ws, render=render, replay=self.run_log.replay,
             max_frames=max_frames, max_bytes=max_bytes, close_timeout_s=close_timeout_s,
-            on_give_up=self.release, log_extra={"user_id": "ada"})
+            on_give_up=self.release, log_extra={"user_id": "ada"},
+            stall_check_s=stall_check_s)
         self.writer.start("test-writer")
 
     def release(self) -> None:
@@ -301,24 +302,36 @@ async def test_the_stream_ends_after_the_last_event_of_its_run() -> None:
 async def test_a_peer_that_takes_no_bytes_between_two_checks_is_given_up() -> None:
     h = Harness(close_timeout_s=0.05)
     h.ws.gate.clear()
-    h.ws.backlog_bytes = 1
+    h.ws.backlog_bytes = 100
     h.writer.send(b"keep-alive")
     await eventually(lambda: h.writer.queued == (0, 0))
-    assert not h.writer.check_stalled()  # the first beat: it may still read
+    assert not h.writer.check_stalled()  # the first check: it may still read
     assert h.writer.check_stalled()  # nothing taken since: it is dropped
     assert h.released == 1
     await h.writer.wait_closed()
     assert h.ws.aborted
 
 
-async def test_a_peer_that_reads_slowly_is_not_stalled() -> None:
+async def test_a_peer_that_takes_bytes_slowly_is_not_stalled() -> None:
     h = Harness()
-    h.ws.backlog_bytes = 1
-    for n in range(3):
-        h.writer.send(b"chunk")
-        await eventually(lambda n=n: len(h.ws.sent) == n + 1)  # type: ignore[misc]
+    h.ws.gate.clear()  # one write that takes long
+    h.ws.backlog_bytes = 1000
+    h.writer.send(b"large")
+    await eventually(lambda: h.writer.queued == (0, 0))
+    for _ in range(3):
         assert not h.writer.check_stalled()
+        h.ws.backlog_bytes -= 100  # the peer reads a little between checks
     assert h.writer.state is DeliveryState.OPEN
+
+
+async def test_the_writer_checks_for_a_stall_by_itself() -> None:
+    h = Harness(close_timeout_s=0.05, stall_check_s=0.02)
+    h.ws.gate.clear()
+    h.ws.backlog_bytes = 100
+    h.writer.send(b"never taken")
+    await eventually(lambda: h.writer.gave_up, within=5)
+    assert h.released == 1
+    await h.writer.wait_closed()
 
 
 async def test_a_discarded_delivery_writes_nothing_more_and_closes_nothing() -> None:
