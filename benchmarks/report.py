@@ -19,6 +19,7 @@ TITLES = {
     "users": "4. Many users chatting",
     "legacy": "5. Legacy entry point vs the container path",
     "checker": "6. `toolwire check`",
+    "cost": "7. Server CPU per short run, beside the bare-aiohttp floor",
 }
 
 INTRO = """\
@@ -225,6 +226,7 @@ SECTIONS: dict[str, Callable[[dict[str, Any], Images], str]] = {
     "users": users_section,
     "legacy": timed_section,
     "checker": timed_section,
+    "cost": timed_section,
 }
 
 

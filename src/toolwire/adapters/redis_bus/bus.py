@@ -56,12 +56,16 @@ class RedisEventBus(EventBusBase):
         pool_timeout_s: float = 5.0,
         keepalive_s: float = 5.0,
         reconnect_max_s: float = 2.0,
+        tls_ca_file: str | None = None,
+        tls_cert_file: str | None = None,
+        tls_key_file: str | None = None,
     ) -> None:
         super().__init__()
         self.keys = RedisKeys(prefix)
         self._connector = RedisConnector(RedisOptions(
             url=url, cluster=cluster, pool_size=pool_size, pool_timeout_s=pool_timeout_s,
-            health_check_s=keepalive_s))
+            health_check_s=keepalive_s, tls_ca_file=tls_ca_file, tls_cert_file=tls_cert_file,
+            tls_key_file=tls_key_file))
         self._store = RunStreamStore(
             self._connector, self.keys, host_id=self.host_id, retention_s=retention_s,
             max_events=max_events, cluster=cluster)

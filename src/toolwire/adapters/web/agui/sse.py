@@ -30,12 +30,14 @@ from toolwire.adapters.web.errors import (
     RATE_LIMITED,
     UNAVAILABLE,
     WireError,
+    as_wire_error,
 )
 from toolwire.adapters.web.slots import Slot
 from toolwire.adapters.web.state import STATE, WebState
 from toolwire.adapters.web.ws.handler import check_origin
 from toolwire.adapters.web.ws.protocol import ChatFrame
 from toolwire.services.context import UserExecutionContext, new_id
+from toolwire.services.errors import ToolwireError
 from toolwire.services.events import RunEvent
 from toolwire.services.wire_json import JsonProblem, decode
 
@@ -64,7 +66,7 @@ async def agui_endpoint(request: web.Request) -> web.StreamResponse:
         slot = state.slots.acquire(user_id, settings.limits.sockets_per_user)  # 429 past it
         try:
             if resume_at is None:
-                await state.deps.runs().admit()
+                await state.deps.runs().admit(user_id)  # accepting, bus up, within quota
             body = await _read_json(request, settings.ws.max_message_bytes,
                                     settings.server.body_timeout_s)
             chat = chat_of_input(body)
@@ -72,10 +74,16 @@ async def agui_endpoint(request: web.Request) -> web.StreamResponse:
             return await stream.serve(chat)
         finally:
             slot.release()
-    except WireError as exc:
-        response = _error(exc)
-        if exc.code == BODY_TIMEOUT:
-            response.force_close()  # the rest of the body is not worth waiting for
+    except (WireError, ToolwireError) as exc:
+        wire = as_wire_error(exc)
+        if wire is None:
+            raise
+        response = _error(wire)
+        if wire.code == BODY_TIMEOUT:  # answer, then close: aiohttp would linger for the rest
+            await response.prepare(request)
+            await response.write_eof()
+            if request.transport is not None:
+                request.transport.close()
         return response
     finally:
         if stream is not None and stream.client_left:
@@ -174,7 +182,7 @@ class _EventStream:
             self.user_id, thread_id=chat.thread_id, request_id=chat.request_id,
             connection_ids=(new_id("s"),))
         self.run_id = ctx.run_id  # before the start: the stream must see the run's first event
-        started = runs.start(ctx, chat.message)
+        started = await runs.start(ctx, chat.message)
         if started.repeated:  # the same runId again: that run, from its start
             await runs.check_owner(self.user_id, started.run_id)  # still kept?
         return self._track(started.run_id, 0)

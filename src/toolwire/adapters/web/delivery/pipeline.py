@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 SLOW_CONSUMER: Final = "slow consumer"
 MAX_TRACKED_RUNS: Final = 1024  # runs whose last written seq a peer remembers
 HARD_LIMIT_FACTOR: Final = 4
+FLUSH_POLL_S: Final = 0.05  # how often a closing stream looks whether the peer took the rest
 RECHECK_S: Final = 1.0  # a queue past its bounds is looked at again this much later
 POLICY_VIOLATION: Final = 1008  # the WebSocket close code of a slow consumer
 INTERNAL_ERROR: Final = 1011
@@ -446,10 +447,23 @@ class Delivery:
         await self._close(code, reason)
 
     async def _close(self, code: int, reason: str) -> None:
-        """End the stream within the close timeout; else abort the transport."""
+        """End the stream and let the peer take what is left, within the close timeout;
+        else abort the transport.
+
+        A closed transport that still holds bytes stays open until the peer takes them, so
+        the close waits for that too (asyncio offers no awaitable for it: it polls).
+        """
         try:
             async with asyncio.timeout(self._close_timeout_s):
-                await self._sink.close(code, reason)
+                try:
+                    await self._sink.close(code, reason)
+                except asyncio.CancelledError:
+                    current = asyncio.current_task()
+                    if current is None or current.cancelling():
+                        raise
+                    # aiohttp cancelled a future of its own (the socket was closing already)
+                while self._sink.backlog():  # noqa: ASYNC110  (a transport has no such event)
+                    await asyncio.sleep(FLUSH_POLL_S)
         except (TimeoutError, ConnectionError, RuntimeError):
             self._sink.abort()
         except asyncio.CancelledError:  # whoever cancels a close wants the peer gone

@@ -124,13 +124,13 @@ async def _dispatch(state: WebState, conn: Connection, fmt: WireFormat,
 async def _start_run(state: WebState, conn: Connection, frame: ChatFrame) -> None:
     """Start the chat's run; a repeated `request_id` gets its run's events from seq 1."""
     runs = state.deps.runs()
-    await runs.admit()
+    await runs.admit(conn.user_id)
     ctx = UserExecutionContext.for_user(
         conn.user_id, thread_id=frame.thread_id, request_id=frame.request_id,
         connection_ids=(conn.connection_id,))
     first_event = conn.expect_run(ctx.run_id)
     try:
-        started = runs.start(ctx, frame.message, remember=frame.request_id is not None)
+        started = await runs.start(ctx, frame.message, remember=frame.request_id is not None)
         if started.task is None:
             await runs.check_owner(conn.user_id, started.run_id)  # still kept?
             await _replay(state, conn, started.run_id, 0)

@@ -30,15 +30,8 @@ class WebSocketSink:
         await self._ws.send_frame(chunk, _TEXT)
 
     async def close(self, code: int, reason: str) -> None:
-        """Send a close frame and wait for the peer's.
-
-        aiohttp closes the transport on its way out (or already did, on a missed pong), and
-        a closed transport that still holds bytes the peer never took stays open until it
-        is aborted: so it is.
-        """
+        """Send a close frame and wait for the peer's."""
         await self._ws.close(code=code, message=reason.encode())
-        if self.backlog():
-            self.abort()
 
     def backlog(self) -> int | None:
         """Return the bytes the transport holds (None: the connection is gone)."""
