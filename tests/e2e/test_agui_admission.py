@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from ag_ui.core import EventType
 
 from tests.e2e.agui_client import Client, post_agui, read_sse, run_input
-from tests.e2e.conftest import ServerFactory, connect, token_for
+from tests.e2e.helpers import ServerFactory, connect, token_for
 
 HEAD_S = 5.0  # a hang guard for an answer that must not wait for the body
 

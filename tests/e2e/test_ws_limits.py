@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.e2e.conftest import (
+from tests.e2e.helpers import (
     ServerFactory,
     chat_run,
     completed,

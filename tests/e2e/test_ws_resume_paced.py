@@ -9,7 +9,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.e2e.conftest import (
+from tests.e2e.helpers import (
     DEADLINE_S,
     Frame,
     ServerFactory,
