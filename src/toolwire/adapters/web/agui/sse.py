@@ -12,7 +12,6 @@ new run) whether a run may start, all before the body is read (within
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Final
 
 from aiohttp import web
@@ -40,8 +39,6 @@ from toolwire.services.context import UserExecutionContext, new_id
 from toolwire.services.errors import ToolwireError
 from toolwire.services.events import RunEvent
 from toolwire.services.wire_json import JsonProblem, decode
-
-log = logging.getLogger(__name__)
 
 BODY_TIMEOUT: Final = "body_timeout"  # HTTP only: the body did not arrive in time
 HTTP_STATUS: Final = {
