@@ -55,9 +55,8 @@ def drain_timeout_s(settings: Settings) -> float:
 async def app() -> web.AppRunner:
     """Build this worker's container and app; return its runner for aiohttp's worker.
 
-    The runner writes the token-safe access log (no query strings), gives the graceful
-    shutdown its whole bound and closes idle keep-alive connections after
-    `server.keepalive_timeout_s`.
+    The runner writes the token-safe access log (no query strings) and gives the graceful
+    shutdown its whole bound.
     """
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format, secret_values(settings),
@@ -66,8 +65,6 @@ async def app() -> web.AppRunner:
         create_app(create_container(settings)),
         access_log_class=PathOnlyAccessLogger,
         shutdown_timeout=drain_timeout_s(settings),
-        # gunicorn's own `keepalive` never reaches a runner that the factory returns
-        keepalive_timeout=settings.server.keepalive_timeout_s,
     )
 
 
@@ -81,6 +78,7 @@ class WorkerArbiter(BaseApplication):  # type: ignore[misc]
             "worker_class": WORKER_CLASS,
             "graceful_timeout": math.ceil(drain_timeout_s(settings)),
             "timeout": 30,  # a worker whose loop is stuck this long is killed and replaced
+            "keepalive": 75,
             "loglevel": settings.log_level.lower(),
             "when_ready": _announce,
             "proc_name": "toolwire",

@@ -46,9 +46,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 async def serve_until_signalled(container: ApplicationContainer, host: str, port: int) -> None:
     """Listen on `host:port`; on SIGTERM/SIGINT drain runs, close sockets 1001 and return."""
     app = create_app(container)
-    runner = web.AppRunner(
-        app, handle_signals=False, access_log_class=PathOnlyAccessLogger,
-        keepalive_timeout=container.settings().server.keepalive_timeout_s)
+    runner = web.AppRunner(app, handle_signals=False, access_log_class=PathOnlyAccessLogger)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)
