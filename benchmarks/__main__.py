@@ -13,7 +13,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from benchmarks import checker, cost, delivery, legacy, machine, memory, report, scope, users
+from benchmarks import (
+    checker,
+    cost,
+    delivery,
+    legacy,
+    machine,
+    memory,
+    report,
+    scope,
+    tracing,
+    users,
+)
 from benchmarks.config import RunConfig
 from benchmarks.processes import REPO_ROOT
 from benchmarks.results import read_results, write_result
@@ -28,6 +39,7 @@ BENCHMARKS: Final[dict[str, Benchmark]] = {
     users.NAME: users.run,
     delivery.NAME: delivery.run,
     cost.NAME: cost.run,
+    tracing.NAME: tracing.run,
 }
 RESULTS: Final = REPO_ROOT / "benchmarks" / "results"
 

@@ -13,6 +13,7 @@ and drains every worker on SIGTERM.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import sys
@@ -22,7 +23,7 @@ from aiohttp import web
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 
-from toolwire.adapters.web import PathOnlyAccessLogger
+from toolwire.adapters.web.guard import guarded_runner, quiet_accept_failures
 from toolwire.config import Settings
 from toolwire.config.fields import secret_values
 from toolwire.container import create_app, create_container
@@ -61,11 +62,9 @@ async def app() -> web.AppRunner:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format, secret_values(settings),
                       show_pid=True)
-    return web.AppRunner(
-        create_app(create_container(settings)),
-        access_log_class=PathOnlyAccessLogger,
-        shutdown_timeout=drain_timeout_s(settings),
-    )
+    quiet_accept_failures(asyncio.get_running_loop())
+    return guarded_runner(create_app(create_container(settings)), settings.server,
+                          shutdown_timeout=drain_timeout_s(settings))
 
 
 class WorkerArbiter(BaseApplication):  # type: ignore[misc]
@@ -78,7 +77,6 @@ class WorkerArbiter(BaseApplication):  # type: ignore[misc]
             "worker_class": WORKER_CLASS,
             "graceful_timeout": math.ceil(drain_timeout_s(settings)),
             "timeout": 30,  # a worker whose loop is stuck this long is killed and replaced
-            "keepalive": 75,
             "loglevel": settings.log_level.lower(),
             "when_ready": _announce,
             "proc_name": "toolwire",

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks import delivery, scope
-from benchmarks.stats import summarise
+from tests.bench.stack import require_bench_stack
+
+require_bench_stack()
+
+from benchmarks import delivery, scope  # noqa: E402  (after the skip)
+from benchmarks.stats import summarise  # noqa: E402  (after the skip)
 
 
 def scope_figures(container_us: float, fastest_peer_us: float, for_user_us: float) -> Any:

@@ -142,3 +142,37 @@ async def test_sigterm_drains_every_worker_and_the_parent_exits_0(workers: Serve
         assert all(frames[-1]["type"] == "agent_completed" for frames in runs)
         assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status()
                        != psutil.STATUS_ZOMBIE for pid in pids)
+
+
+async def test_the_documented_gunicorn_line_serves_toolwire_on_two_workers(
+    redis_server: RedisServer,
+) -> None:
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gunicorn", "toolwire.serving:app",
+        "--worker-class", "aiohttp.GunicornWebWorker", "--bind", f"127.0.0.1:{port}",
+        "--workers", "2", "--graceful-timeout", "20",
+        env=serve_env(TOOLWIRE_EVENTS__BACKEND="redis",
+                      TOOLWIRE_EVENTS__REDIS_URL=redis_server.url),
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL)
+    served = Served(process, f"http://127.0.0.1:{port}")
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+            async def ready() -> bool:
+                try:
+                    async with session.get(f"{served.url}/readyz") as response:
+                        return response.status == 200
+                except aiohttp.ClientError:
+                    return False
+
+            deadline = asyncio.get_running_loop().time() + 30
+            while not await ready():
+                assert asyncio.get_running_loop().time() < deadline, "gunicorn did not start"
+                await asyncio.sleep(0.1)
+            assert len(worker_pids(served)) == 2
+            ws = await open_socket(session, served, "gunicorn-user")
+            assert (await chat(ws, "what is 6*7?"))[-1]["data"]["answer"] == "6*7 = 42"
+            await ws.close()
+    finally:
+        assert await served.stop(timeout_s=30) == 0

@@ -309,3 +309,28 @@ async def test_the_embedded_backend_never_builds_a_model_client() -> None:
     container = create_container(Settings(env="test"))
     await close_resources(container)
     assert not container.llm_client.initialized
+
+
+async def test_the_second_chat_of_a_thread_sends_the_first_exchange(
+    scripted_model: StartModel, make_container: MakeContainer
+) -> None:
+    model = await scripted_model(
+        tool_calls(("calculator", '{"expression": "6*7"}')), answer("It is 42."),
+        answer("84."), answer("Hi."))
+    container = make_container(model)
+    first, events = await run_in_scope(container, "what is 6*7?", thread_id="maths")
+    second, _ = await run_in_scope(container, "and double that?", thread_id="maths")
+    assert (first.answer, second.answer) == ("It is 42.", "84.")
+    sent = model.payload(2)["messages"]
+    assert [m["role"] for m in sent] == [
+        "system", "user", "assistant", "tool", "assistant", "user"]
+    assert sent[1]["content"] == "what is 6*7?"
+    [call_id] = [e.data["call_id"] for e in events if e.type == "tool_executing"]
+    assert sent[2]["tool_calls"] == [{"id": call_id, "type": "function", "function": {
+        "name": "calculator", "arguments": '{"expression": "6*7"}'}}]
+    assert sent[3] == {"role": "tool", "tool_call_id": call_id,
+                       "content": '{"status": "ok", "result": 42}'}
+    assert sent[4] == {"role": "assistant", "content": "It is 42."}
+    assert sent[5] == {"role": "user", "content": "and double that?"}
+    await run_in_scope(container, "hello", thread_id="elsewhere")
+    assert [m["role"] for m in model.payload(3)["messages"]] == ["system", "user"]

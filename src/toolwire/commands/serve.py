@@ -9,7 +9,8 @@ import signal
 import click
 from aiohttp import web
 
-from toolwire.adapters.web import PathOnlyAccessLogger, graceful_shutdown
+from toolwire.adapters.web import graceful_shutdown
+from toolwire.adapters.web.guard import guarded_runner, quiet_accept_failures
 from toolwire.commands.common import build_container
 from toolwire.config import Settings
 from toolwire.container import ApplicationContainer, create_app
@@ -46,7 +47,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 async def serve_until_signalled(container: ApplicationContainer, host: str, port: int) -> None:
     """Listen on `host:port`; on SIGTERM/SIGINT drain runs, close sockets 1001 and return."""
     app = create_app(container)
-    runner = web.AppRunner(app, handle_signals=False, access_log_class=PathOnlyAccessLogger)
+    quiet_accept_failures(asyncio.get_running_loop())
+    runner = guarded_runner(app, container.settings().server, handle_signals=False)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)

@@ -15,7 +15,8 @@ from toolwire.services.errors import ScopeClosedError
 from toolwire.services.events import AgentCompleted
 from toolwire.services.executor import ToolExecutor
 from toolwire.services.ports import EventObserver, EventSink
-from toolwire.services.tools.registry import ToolRegistry
+from toolwire.services.threads.models import Turn
+from toolwire.services.threads.recorder import TurnRecorder
 from toolwire.services.tools.spec import ToolSpec
 
 log = logging.getLogger(__name__)
@@ -37,10 +38,12 @@ class RequestScope:
     scope's bridge, the dispatcher routes to this scope's executor. The scope closes them on
     exit, each even if another fails, also when the body raised or was cancelled. `tools`
     are added for this scope only; `observers` see every event it publishes (the legacy
-    emitters use this).
+    emitters use this), and so does the `recorder` the container makes for the scope (it
+    writes the run's turn to its thread).
     """
 
-    __slots__ = ("_runner", "_state", "bridge", "dispatcher", "executor", "user_context")
+    __slots__ = ("_runner", "_state", "bridge", "dispatcher", "executor", "recorder",
+                 "user_context")
 
     def __init__(
         self,
@@ -49,10 +52,10 @@ class RequestScope:
         bridge: Callable[..., EventSink],
         executor: Callable[..., ToolExecutor],
         dispatcher: Callable[..., ToolDispatcher],
-        registry: Callable[[], ToolRegistry],
         runner: Callable[[], AgentRunner],
         tools: Sequence[ToolSpec] = (),
         observers: Sequence[EventObserver] = (),
+        recorder: Callable[..., TurnRecorder] | None = None,
     ) -> None:
         if type(user_context) is not UserExecutionContext:
             raise TypeError(
@@ -60,13 +63,16 @@ class RequestScope:
             )
         self.user_context = user_context
         self._runner = runner
+        self.recorder = None if recorder is None else recorder(user_context=user_context)
+        if self.recorder is not None:
+            observers = (*observers, self.recorder)
         if observers:
             self.bridge = bridge(user_context=user_context, observers=observers)
         else:
             self.bridge = bridge(user_context=user_context)
         if tools:
             self.executor = executor(user_context=user_context, sink=self.bridge,
-                                     registry=registry().overlay(tools))
+                                     extra_tools=tools)
         else:
             self.executor = executor(user_context=user_context, sink=self.bridge)
         self.dispatcher = dispatcher(user_context=user_context, executor=self.executor)
@@ -105,8 +111,11 @@ class RequestScope:
 
     __aexit__ = aclose  # `async with` closes the scope however its body ended
 
-    async def run(self, message: str) -> AgentCompleted:
-        """Run the container's agent on `message` inside this scope."""
+    async def run(self, message: str, history: Sequence[Turn] | None = None) -> AgentCompleted:
+        """Run the container's agent on `message` inside this scope.
+
+        The agent sees `history` when given (an AG-UI client's own), else the stored thread.
+        """
         if self._state is not ScopeState.OPEN:
             raise ScopeClosedError("enter the request scope before running in it")
-        return await self._runner().run(self, message)
+        return await self._runner().run(self, message, history)

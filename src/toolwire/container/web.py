@@ -28,4 +28,8 @@ def create_app(container: ApplicationContainer) -> web.Application:
         finally:
             await close_resources(container)
 
-    return build_web_app(container.web_deps(), resources=[app_wide_resources])
+    app = build_web_app(container.web_deps(), resources=[app_wide_resources])
+    traced = container.tracing().web_middleware()
+    if traced is not None:  # a request's `traceparent` parents the runs it starts
+        app.middlewares.append(traced)
+    return app

@@ -21,6 +21,8 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.message import SessionMessage
 
 from toolwire.adapters.mcp.errors import McpCallError, McpUnavailableError, describe_failure
+from toolwire.adapters.mcp.trace_headers import trace_headers
+from toolwire.adapters.tracing import trace_carrier
 from toolwire.config import McpServerSettings
 
 log = logging.getLogger(__name__)
@@ -127,7 +129,8 @@ class McpConnection:
         async def call_tool() -> types.CallToolResult:
             # The SDK numbers requests from this counter, synchronously, as the call starts.
             request_ids.append(live.session._request_id)
-            return await live.session.call_tool(tool, arguments)
+            # The call's trace context travels in the request's `_meta` (MCP semconv).
+            return await live.session.call_tool(tool, arguments, meta=trace_carrier())
 
         call = asyncio.ensure_future(call_tool())
         ended = asyncio.ensure_future(live.stop.wait())
@@ -262,6 +265,7 @@ class McpConnection:
         async with AsyncExitStack() as stack:
             client = await stack.enter_async_context(
                 create_mcp_http_client(headers=headers, timeout=timeout))
+            client.event_hooks["request"].append(trace_headers)
             read, write, _ = await stack.enter_async_context(
                 streamable_http_client(str(server.url), http_client=client))
             yield read, write

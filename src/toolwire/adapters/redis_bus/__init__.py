@@ -2,5 +2,6 @@
 
 from toolwire.adapters.redis_bus.bus import RedisEventBus
 from toolwire.adapters.redis_bus.connect import masked_url
+from toolwire.adapters.redis_bus.threads import RedisThreadStore
 
-__all__ = ["RedisEventBus", "masked_url"]
+__all__ = ["RedisEventBus", "RedisThreadStore", "masked_url"]

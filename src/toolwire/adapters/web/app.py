@@ -9,8 +9,10 @@ from typing import Final
 
 from aiohttp import WSCloseCode, web
 
+from toolwire.adapters.web.cors import add_cors
 from toolwire.adapters.web.frontends import add_frontends
 from toolwire.adapters.web.http import endpoints as http
+from toolwire.adapters.web.http.threads import add_thread_routes
 from toolwire.adapters.web.slots import SocketSlots
 from toolwire.adapters.web.state import STATE, WebDeps, WebState
 from toolwire.adapters.web.ws.handler import websocket_handler
@@ -26,8 +28,8 @@ Lifespan = Callable[[web.Application], AsyncIterator[None]]
 
 
 def build_web_app(deps: WebDeps, *, resources: Iterable[Lifespan] = ()) -> web.Application:
-    """Return the app serving `/`, `/ws`, `/agui`, `/healthz`, `/readyz`, `/tools`, `/metrics`
-    (and dev `/auth/token`).
+    """Return the app serving `/`, `/ws`, `/agui`, `/healthz`, `/readyz`, `/tools`, `/metrics`,
+    `/threads` (and dev `/auth/token`).
 
     Its lifecycle is `cleanup_ctx` generators, one per resource, set up in this order and torn
     down in the reverse one: `resources` (what the caller owns, e.g. the event bus and the
@@ -43,11 +45,13 @@ def build_web_app(deps: WebDeps, *, resources: Iterable[Lifespan] = ()) -> web.A
     app.router.add_get("/readyz", http.readyz)
     app.router.add_get("/tools", http.list_tools)
     app.router.add_get("/metrics", http.metrics)
+    add_thread_routes(app)
     if deps.settings().auth.dev_login:
         app.router.add_post("/auth/token", http.issue_token)
     app.cleanup_ctx.extend(resources)
     app.cleanup_ctx.append(_listen_for_cancels)
     add_frontends(app)  # GET / and POST /agui, with the AG-UI streams' lifespan
+    add_cors(app, lambda: deps.settings().auth.allowed_origins)
     app.cleanup_ctx.append(_graceful_shutdown)
     app.on_shutdown.append(graceful_shutdown)
     return app

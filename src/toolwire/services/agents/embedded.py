@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import chain
 from typing import Any, Final
 
 from toolwire.services.events import ToolCompleted
 from toolwire.services.ports import AgentRuntime
+from toolwire.services.threads.models import Turn
 from toolwire.services.tools.arguments import parse_arguments
 
 # Starts with a literal, so the engine skips ahead to each "/call"; `args` runs to the end of
@@ -28,6 +29,11 @@ _DIGIT: Final = re.compile(r"[0-9]")
 # start backtracks at most over its own run of spaces and parentheses.
 _OPERATOR: Final = re.compile(r"[0-9][\s)]*(?:\*\*|//|[-+*/%])[\s(\-]*[0-9]", re.ASCII)
 _TIME: Final = re.compile(r"\b(?:time|clock|date|today|now)\b", re.IGNORECASE)
+# An IANA zone name (`Asia/Tokyo`, `America/Argentina/Buenos_Aires`, `Etc/GMT+9`): it starts
+# where no word character precedes, so each word is scanned from one start only.
+_ZONE: Final = re.compile(r"(?<![\w/])[A-Z][A-Za-z]+(?:/[A-Za-z0-9_+-]+)+", re.ASCII)
+_ANS: Final = re.compile(r"\bans\b", re.IGNORECASE)
+HISTORY_COMMAND: Final = "/history"
 RULES_WINDOW: Final = 4096
 """How much of a message the arithmetic and time rules read (an expression is at most 1000)."""
 _LEADING: Final = "-+("
@@ -35,7 +41,14 @@ _TRAILING: Final = "+-*/% \t\r\n\f\v"
 
 
 class EmbeddedAgent:
-    """Runs `/call <tool> <json>` lines in order; answers arithmetic and time questions."""
+    """Runs `/call <tool> <json>` lines in order; answers arithmetic and time questions.
+
+    A time question that names an IANA zone (`Asia/Tokyo`) is answered in that zone. The
+    arithmetic and time rules never call `calculator` or `clock` for a user who may not call
+    them (the message is echoed instead); explicit `/call` lines are run as asked. It
+    remembers its thread: `ans` in arithmetic is the thread's last numeric answer, and
+    `/history` lists the thread's earlier messages.
+    """
 
     name = "embedded"
 
@@ -46,18 +59,35 @@ class EmbeddedAgent:
             first = next(calls, None)
             if first is not None:
                 return await self._run_calls(first, calls, runtime)
+        if len(message) < 64 and message.strip() == HISTORY_COMMAND:
+            await runtime.think("Listing this thread's earlier messages.")
+            return describe_history(runtime.history)
         head = message[:RULES_WINDOW]
+        if _ANS.search(head):
+            earlier = last_number(runtime.history)
+            if earlier is None:
+                if find_arithmetic(_ANS.sub("1", head)) is not None:
+                    await runtime.think("`ans` needs an earlier numeric answer.")
+                    return ("There is no earlier numeric answer in this thread for `ans` "
+                            "to stand for.")
+            else:
+                head = _ANS.sub(f"({earlier})" if earlier.startswith("-") else earlier, head)
         expression = find_arithmetic(head)
-        if expression is not None:
+        if expression is not None and runtime.may_call("calculator"):
             await runtime.think(f"This is arithmetic; calling calculator on {expression}.")
             outcome = await runtime.call_tool("calculator", {"expression": expression})
             await runtime.think("Writing the answer.")
             if outcome.ok:
                 return f"{expression} = {_number(outcome.result)}"
             return f"I could not compute {expression}: {_error_text(outcome)}"
-        if _TIME.search(head):
-            await runtime.think("This asks for the time; calling clock.")
-            outcome = await runtime.call_tool("clock", {})
+        if asks_for_time(head) and runtime.may_call("clock"):
+            zone = find_zone(head)
+            if zone is None:
+                await runtime.think("This asks for the time; calling clock.")
+                outcome = await runtime.call_tool("clock", {})
+            else:
+                await runtime.think(f"This asks for the time in {zone}; calling clock.")
+                outcome = await runtime.call_tool("clock", {"tz": zone})
             await runtime.think("Writing the answer.")
             if outcome.ok and isinstance(outcome.result, dict):
                 return f"It is {outcome.result.get('iso')} ({outcome.result.get('tz')})."
@@ -89,6 +119,39 @@ def call_lines(message: str) -> Iterator[re.Match[str]]:
             yield match
 
 
+def describe_history(history: Sequence[Turn]) -> str:
+    """Return the thread's earlier user messages, numbered from 1."""
+    if not history:
+        return "This thread has no earlier messages."
+    return "\n".join(f"{n}. {turn.message}" for n, turn in enumerate(history, 1))
+
+
+def last_number(history: Sequence[Turn]) -> str | None:
+    """Return the thread's last numeric answer (a tool's number, or an answer that is one)."""
+    for turn in reversed(history):
+        if turn.status != "ok":
+            continue
+        for call in reversed(turn.tool_calls):
+            if call.status == "ok" and _is_number(call.result):
+                return _number(call.result)
+        answer = (turn.answer or "").strip()
+        if answer and _is_number(_parse_number(answer)):
+            return answer
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _parse_number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if value == value and abs(value) != float("inf") else None
+
+
 def find_arithmetic(message: str) -> str | None:
     """Return the longest arithmetic expression in `message` that has an operator, if any."""
     best: str | None = None
@@ -103,6 +166,17 @@ def find_arithmetic(message: str) -> str | None:
         if (best is None or len(candidate) > len(best)) and _OPERATOR.search(candidate):
             best = candidate
     return best
+
+
+def asks_for_time(message: str) -> bool:
+    """Return True when `message` asks for the time or the date."""
+    return _TIME.search(message) is not None
+
+
+def find_zone(message: str) -> str | None:
+    """Return the first IANA time-zone name in `message` (`Asia/Tokyo`), if any."""
+    zone = _ZONE.search(message)
+    return None if zone is None else zone[0]
 
 
 def _describe(outcome: ToolCompleted) -> str:

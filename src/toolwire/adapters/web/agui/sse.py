@@ -22,6 +22,7 @@ from toolwire.adapters.web.agui.stream import KEEP_ALIVE, SSE_HEADERS, SseRender
 from toolwire.adapters.web.auth import authenticate
 from toolwire.adapters.web.delivery import Delivery, DeliveryState
 from toolwire.adapters.web.errors import (
+    CONFLICT,
     INVALID_JSON,
     INVALID_MESSAGE,
     MESSAGE_TOO_LARGE,
@@ -42,7 +43,7 @@ from toolwire.services.wire_json import JsonProblem, decode
 
 BODY_TIMEOUT: Final = "body_timeout"  # HTTP only: the body did not arrive in time
 HTTP_STATUS: Final = {
-    INVALID_JSON: 400, INVALID_MESSAGE: 400, NOT_FOUND: 404, BODY_TIMEOUT: 408,
+    INVALID_JSON: 400, INVALID_MESSAGE: 400, NOT_FOUND: 404, BODY_TIMEOUT: 408, CONFLICT: 409,
     MESSAGE_TOO_LARGE: 413, RATE_LIMITED: 429, UNAVAILABLE: 503,
 }
 RUN_END: Final = "agent_completed"
@@ -55,7 +56,8 @@ async def agui_endpoint(request: web.Request) -> web.StreamResponse:
     if state.shutting_down:
         return _error(WireError(UNAVAILABLE, "the server is shutting down; try another"))
     check_origin(request, settings.auth.allowed_origins)
-    user_id = authenticate(request, state.deps.verifier())
+    identity = await authenticate(request, state.deps.verifier())
+    user_id = identity.user_id
     stream: _EventStream | None = None
     try:
         last_id = request.headers.get("Last-Event-ID")
@@ -67,7 +69,7 @@ async def agui_endpoint(request: web.Request) -> web.StreamResponse:
             body = await _read_json(request, settings.ws.max_message_bytes,
                                     settings.server.body_timeout_s)
             chat = chat_of_input(body)
-            stream = _EventStream(request, state, user_id, slot, resume_at)
+            stream = _EventStream(request, state, user_id, identity.scopes, slot, resume_at)
             return await stream.serve(chat)
         finally:
             slot.release()
@@ -116,14 +118,15 @@ class _EventStream:
     """One response of `POST /agui`: follows one run and writes it as SSE to the run's end."""
 
     __slots__ = ("client_left", "delivery", "request", "response", "resume_at", "run_id",
-                 "state", "user_id")
+                 "scopes", "state", "user_id")
 
-    def __init__(self, request: web.Request, state: WebState, user_id: str, slot: Slot,
-                 resume_at: Position | None) -> None:
+    def __init__(self, request: web.Request, state: WebState, user_id: str,
+                 scopes: frozenset[str], slot: Slot, resume_at: Position | None) -> None:
         settings = state.deps.settings()
         self.request = request
         self.state = state
         self.user_id = user_id
+        self.scopes = scopes  # what the token grants: the run's tools depend on them
         self.resume_at = resume_at
         self.run_id: str | None = None  # the run followed; other events are not this stream's
         self.client_left = False  # before the run's end, and not cut off as a slow consumer
@@ -177,9 +180,9 @@ class _EventStream:
             return self._track(resume_at.run_id, resume_at.seq - 1)
         ctx = UserExecutionContext.for_user(
             self.user_id, thread_id=chat.thread_id, request_id=chat.request_id,
-            connection_ids=(new_id("s"),))
+            connection_ids=(new_id("s"),), scopes=self.scopes)
         self.run_id = ctx.run_id  # before the start: the stream must see the run's first event
-        started = await runs.start(ctx, chat.message)
+        started = await runs.start(ctx, chat.message, history=getattr(chat, "history", None))
         if started.repeated:  # the same runId again: that run, from its start
             await runs.check_owner(self.user_id, started.run_id)  # still kept?
         return self._track(started.run_id, 0)

@@ -41,7 +41,8 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     if state.shutting_down:
         raise web.HTTPServiceUnavailable(text="the server is shutting down")
     check_origin(request, settings.auth.allowed_origins)
-    user_id = authenticate(request, deps.verifier())
+    identity = await authenticate(request, deps.verifier())
+    user_id = identity.user_id
     fmt = wire_format(request)
     slot = state.slots.acquire(user_id, settings.limits.sockets_per_user)
     conn: Connection | None = None
@@ -60,7 +61,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             log_extra={"user_id": user_id},
             stall_check_s=settings.ws.heartbeat_s,
         )
-        conn = Connection(user_id, delivery)
+        conn = Connection(user_id, delivery, scopes=identity.scopes)
         try:
             subscription = await bus.subscribe(user_id, conn.deliver)
         except Exception as exc:
@@ -127,10 +128,11 @@ async def _start_run(state: WebState, conn: Connection, frame: ChatFrame) -> Non
     await runs.admit(conn.user_id)
     ctx = UserExecutionContext.for_user(
         conn.user_id, thread_id=frame.thread_id, request_id=frame.request_id,
-        connection_ids=(conn.connection_id,))
+        connection_ids=(conn.connection_id,), scopes=conn.scopes)
     first_event = conn.expect_run(ctx.run_id)
     try:
-        started = await runs.start(ctx, frame.message, remember=frame.request_id is not None)
+        started = await runs.start(ctx, frame.message, remember=frame.request_id is not None,
+                                   history=getattr(frame, "history", None))  # AG-UI's messages
         if started.task is None:
             await runs.check_owner(conn.user_id, started.run_id)  # still kept?
             await _replay(state, conn, started.run_id, 0)
