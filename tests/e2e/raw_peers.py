@@ -81,9 +81,10 @@ async def open_websocket(url: str, path: str, bearer: str) -> RawPeer:
 
 
 async def post_agui(url: str, bearer: str, message: str, run_id: str) -> RawPeer:
-    """Send `POST /agui` starting a run of `message`; the stream is never read."""
+    """Send `POST /agui` starting a run of `message` on a thread of its own (a busy thread
+    would refuse it with 409); the stream is never read."""
     peer = await connect(url)
-    body = json.dumps(run_input(message, run_id=run_id)).encode()
+    body = json.dumps(run_input(message, run_id=run_id, thread_id=f"t-{run_id}")).encode()
     host = urlsplit(url).netloc
     await peer.send(
         f"POST /agui HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"

@@ -140,7 +140,7 @@ class _EventStream:
             close_timeout_s=settings.ws.close_timeout_s,
             on_give_up=slot.release,
             log_extra={"user_id": user_id},
-            stall_check_s=settings.ws.heartbeat_s,
+            stall_check_s=settings.ws.close_timeout_s / 2,  # no byte for a close timeout
         )
 
     def deliver(self, event: RunEvent) -> None:

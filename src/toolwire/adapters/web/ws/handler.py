@@ -59,7 +59,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             close_timeout_s=settings.ws.close_timeout_s,
             on_give_up=slot.release,
             log_extra={"user_id": user_id},
-            stall_check_s=settings.ws.heartbeat_s,
+            stall_check_s=settings.ws.close_timeout_s / 2,  # no byte for a close timeout
         )
         conn = Connection(user_id, delivery, scopes=identity.scopes)
         try:
