@@ -21,6 +21,7 @@ from benchmarks import (
     machine,
     memory,
     report,
+    schemas,
     scope,
     tracing,
     users,
@@ -40,6 +41,7 @@ BENCHMARKS: Final[dict[str, Benchmark]] = {
     delivery.NAME: delivery.run,
     cost.NAME: cost.run,
     tracing.NAME: tracing.run,
+    schemas.NAME: schemas.run,
 }
 RESULTS: Final = REPO_ROOT / "benchmarks" / "results"
 

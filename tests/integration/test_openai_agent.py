@@ -204,8 +204,20 @@ async def test_a_response_slower_than_the_timeout_ends_the_run_naming_the_settin
         make_container(model, request_timeout_s=0.2, max_retries=1), "hello")
     assert final.status == "error" and final.error is not None
     assert "agent.request_timeout_s" in final.error.message
-    assert "after 1 retries" in final.error.message
+    assert "after 1 retry (agent.max_retries)" in final.error.message
     assert len(model.requests) == 2
+
+
+async def test_a_stream_that_stalls_midway_is_not_said_to_be_retried(
+    scripted_model: StartModel, make_container: MakeContainer
+) -> None:
+    model = await scripted_model(forever=answer("one", "two", pause_s=2))
+    final, _ = await run_in_scope(
+        make_container(model, request_timeout_s=0.3, max_retries=2), "hello")
+    assert final.status == "error" and final.error is not None
+    assert "agent.request_timeout_s" in final.error.message
+    assert "retr" not in final.error.message  # the SDK retries opening a stream, not reading it
+    assert len(model.requests) == 1
 
 
 async def test_max_tool_calls_ends_the_run_after_the_allowed_calls_of_the_turn(

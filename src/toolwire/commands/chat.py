@@ -66,7 +66,9 @@ async def _chat(
         if message is not None:
             return await client.chat(message, thread_id)
         thread_id = thread_id or new_id("t")
-        click.echo(f"thread {thread_id}. {HELP}", err=True)
+        click.echo(HELP, err=True)
+        click.echo(f"thread {thread_id} (continue it later with --thread {thread_id})",
+                   err=True)
         while True:
             line = await asyncio.to_thread(_prompt)
             if line is None:

@@ -1,5 +1,6 @@
 """Settings: one pydantic-settings model with environment profiles."""
 
+from toolwire.config.policy import unsafe_production_settings
 from toolwire.config.settings import (
     AgentSettings,
     AuthSettings,
@@ -14,7 +15,6 @@ from toolwire.config.settings import (
     ToolsSettings,
     WsSettings,
     describe_settings_error,
-    unsafe_production_settings,
 )
 from toolwire.config.sources import SettingsWarning
 

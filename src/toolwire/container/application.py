@@ -179,7 +179,7 @@ class ApplicationContainer(containers.DeclarativeContainer):
         store=thread_store,
         max_result_chars=setting(settings, "threads.max_result_chars"),
     )
-    """Writes a run's turn to its thread from the run's events (one per request scope)."""
+    """Writes a run's turn to its thread from the run's events (one per run)."""
 
     agent_runner = providers.Factory(
         AgentRunner,
@@ -190,6 +190,7 @@ class ApplicationContainer(containers.DeclarativeContainer):
         threads=thread_store,
         bounds=history_bounds,
         hold_s=providers.Callable(claim_hold_s, settings),
+        recorder=turn_recorder.provider,
     )
 
     request_scope = providers.Factory(
@@ -198,7 +199,6 @@ class ApplicationContainer(containers.DeclarativeContainer):
         executor=executor.provider,
         dispatcher=dispatcher.provider,
         runner=agent_runner.provider,
-        recorder=turn_recorder.provider,
     )
     """`async with container.request_scope(ctx) as scope:` builds the three objects above
     through their providers, for that context, and closes them on exit."""

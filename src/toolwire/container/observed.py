@@ -1,11 +1,15 @@
-"""`ObservedSink`: the executor's sink during a run, timing and tracing each tool call."""
+"""Sinks a run wraps around its scope's: timing and tracing tool calls, noting the turn."""
 
 from __future__ import annotations
+
+import asyncio
 
 from toolwire.adapters.metrics import UNKNOWN_TOOL, Metrics
 from toolwire.adapters.tracing import RunTrace
 from toolwire.services.events import EventPayload, RunEvent, ToolCompleted, ToolExecuting
 from toolwire.services.ports import EventSink
+from toolwire.services.threads.recorder import TurnRecorder
+from toolwire.services.wire_json import timestamp
 
 
 class ObservedSink:
@@ -43,6 +47,30 @@ class ObservedSink:
         tool = UNKNOWN_TOOL if error_type == "unknown_tool" else call.tool
         self._metrics.tool_call_ended(tool, call.duration_ms / 1000)
         self._trace.tool_ended(call.call_id, call.status, error_type)
+
+    async def aclose(self) -> None:
+        """Close the wrapped sink."""
+        await self._sink.aclose()
+
+
+class RecordingSink:
+    """Passes every event on to `sink` and notes each one published in the run's turn."""
+
+    __slots__ = ("_recorder", "_sink")
+
+    def __init__(self, sink: EventSink, recorder: TurnRecorder) -> None:
+        self._sink = sink
+        self._recorder = recorder
+
+    async def emit(self, payload: EventPayload) -> RunEvent:
+        """Publish `payload` through the wrapped sink, then note it."""
+        try:
+            event = await self._sink.emit(payload)
+        except asyncio.CancelledError:
+            self._recorder.note(payload, timestamp())  # an emit finishes under cancellation
+            raise
+        self._recorder.note(payload, event.ts)
+        return event
 
     async def aclose(self) -> None:
         """Close the wrapped sink."""

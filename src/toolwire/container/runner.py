@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from toolwire.adapters.metrics import Metrics
 from toolwire.adapters.tracing import Tracing
-from toolwire.container.observed import ObservedSink
+from toolwire.container.observed import ObservedSink, RecordingSink
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.dispatcher import ToolDispatcher
 from toolwire.services.events import AgentCompleted
@@ -33,7 +33,6 @@ class OpenScope(Protocol):
     dispatcher: ToolDispatcher
     executor: ToolExecutor
     bridge: EventSink
-    recorder: TurnRecorder | None
 
 
 class AgentRunner:
@@ -44,19 +43,20 @@ class AgentRunner:
     tool call and traces it as a child of the run.
     """
 
-    __slots__ = ("_agent", "_bounds", "_hold_s", "_max_duration_s", "_metrics", "_threads",
-                 "_tracing")
+    __slots__ = ("_agent", "_bounds", "_hold_s", "_max_duration_s", "_metrics", "_recorder",
+                 "_threads", "_tracing")
 
     def __init__(
         self, *, agent: Agent, metrics: Metrics, max_duration_s: float,
         threads: ThreadStore, bounds: HistoryBounds, hold_s: float,
-        tracing: Tracing = TRACING_OFF,
+        recorder: Callable[..., TurnRecorder], tracing: Tracing = TRACING_OFF,
     ) -> None:
         self._agent = agent
         self._metrics = metrics
         self._max_duration_s = max_duration_s
         self._tracing = tracing
         self._threads = threads
+        self._recorder = recorder
         self._bounds = bounds
         self._hold_s = hold_s
 
@@ -75,13 +75,14 @@ class AgentRunner:
         else:
             await self._claim(ctx, message)
             seen = bound_history(history, self._bounds)
-        recorder = scope.recorder
+        recorder = self._recorder(user_context=ctx)
         self._metrics.run_started()
         started = time.perf_counter()
         trace = self._tracing.run(scope.user_context, self._agent.name)
         executor = scope.executor
         if isinstance(executor, ToolExecutor):  # an override of another kind is left alone
-            executor.sink = ObservedSink(executor.sink, trace, self._metrics)
+            executor.sink = ObservedSink(
+                RecordingSink(executor.sink, recorder), trace, self._metrics)
         status, error = "error", "the run raised"  # what a run that raised counts as
         self._metrics.history_seen(history_size(seen))
         try:
@@ -90,10 +91,10 @@ class AgentRunner:
                 message=message,
                 agent=self._agent,
                 dispatcher=scope.dispatcher,
-                sink=scope.bridge,
+                sink=RecordingSink(scope.bridge, recorder),
                 max_duration_s=self._max_duration_s,
                 history=seen,
-                before_end=None if recorder is None else recorder.finish,
+                before_end=recorder.finish,
             )
             status = final.status
             error = final.error.message if final.error is not None else ""

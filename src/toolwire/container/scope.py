@@ -16,7 +16,6 @@ from toolwire.services.events import AgentCompleted
 from toolwire.services.executor import ToolExecutor
 from toolwire.services.ports import EventObserver, EventSink
 from toolwire.services.threads.models import Turn
-from toolwire.services.threads.recorder import TurnRecorder
 from toolwire.services.tools.spec import ToolSpec
 
 log = logging.getLogger(__name__)
@@ -38,12 +37,10 @@ class RequestScope:
     scope's bridge, the dispatcher routes to this scope's executor. The scope closes them on
     exit, each even if another fails, also when the body raised or was cancelled. `tools`
     are added for this scope only; `observers` see every event it publishes (the legacy
-    emitters use this), and so does the `recorder` the container makes for the scope (it
-    writes the run's turn to its thread).
+    emitters use this). A run in the scope writes its turn to its thread (the runner does).
     """
 
-    __slots__ = ("_runner", "_state", "bridge", "dispatcher", "executor", "recorder",
-                 "user_context")
+    __slots__ = ("_runner", "_state", "bridge", "dispatcher", "executor", "user_context")
 
     def __init__(
         self,
@@ -55,7 +52,6 @@ class RequestScope:
         runner: Callable[[], AgentRunner],
         tools: Sequence[ToolSpec] = (),
         observers: Sequence[EventObserver] = (),
-        recorder: Callable[..., TurnRecorder] | None = None,
     ) -> None:
         if type(user_context) is not UserExecutionContext:
             raise TypeError(
@@ -63,9 +59,6 @@ class RequestScope:
             )
         self.user_context = user_context
         self._runner = runner
-        self.recorder = None if recorder is None else recorder(user_context=user_context)
-        if self.recorder is not None:
-            observers = (*observers, self.recorder)
         if observers:
             self.bridge = bridge(user_context=user_context, observers=observers)
         else:

@@ -71,6 +71,7 @@ class _LiveRun:
     task: asyncio.Task[None]
     remembered: bool
     settled: bool = False
+    ended: bool = False  # the scope's run returned: its turn was stored and freed the thread
 
 
 class RunSupervisor:
@@ -256,6 +257,7 @@ class RunSupervisor:
             async with self._scope_factory(ctx) as scope:
                 try:
                     await scope.run(message, history)
+                    live.ended = True
                 finally:
                     await self._settle(live)  # before the scope closes: the client may chat again
         except asyncio.CancelledError:
@@ -286,8 +288,8 @@ class RunSupervisor:
             await self._quotas.release(ctx.user_id, ctx.run_id)
             if live.remembered:
                 await self._ledger.settle(ctx.user_id, ctx.request_id, ctx.run_id)
-            # Its turn released the thread; a run that ended without one must too.
-            await self._threads.release(ctx.user_id, ctx.thread_id, ctx.run_id)
+            if not live.ended:  # a run that ended without storing its turn frees the thread
+                await self._threads.release(ctx.user_id, ctx.thread_id, ctx.run_id)
         except asyncio.CancelledError:
             raise
         except Exception:

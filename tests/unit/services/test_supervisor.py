@@ -89,10 +89,12 @@ class FakeScope:
 
 
 class Scopes:
-    """The scope factory: one `FakeScope` per run, publishing its first and last event."""
+    """The scope factory: one `FakeScope` per run, publishing its first and last event and,
+    like a real scope, storing the run's turn before the last (which frees its thread)."""
 
-    def __init__(self, bus: InMemoryEventBus) -> None:
+    def __init__(self, bus: InMemoryEventBus, threads: InMemoryThreadStore) -> None:
         self.bus = bus
+        self.threads = threads
         self.opened: list[str] = []
         self.refuse: Exception | None = None
         self._scopes: dict[str, FakeScope] = {}
@@ -116,6 +118,9 @@ class Scopes:
             yield scope
         finally:
             await scope.close_gate.wait()
+            await self.threads.append(ctx.user_id, ctx.thread_id, Turn(
+                run_id=ctx.run_id, message="m", status="ok", started_at="s", ended_at="e",
+                answer="a"))
             await self.bus.publish(ctx.user_id, event(ctx.run_id, 2, "agent_completed"))
             scope.closed = True
 
@@ -140,7 +145,7 @@ class World:
         max_remembered_requests: int = 100_000,
         on_busy: OnBusy = "reject",
     ) -> tuple[RunSupervisor, Scopes]:
-        scopes = scopes or Scopes(self.bus)
+        scopes = scopes or Scopes(self.bus, self.threads)
         ledger = MemoryRequestLedger(retention_s=retention_s,
                                      max_requests=max_remembered_requests, clock=self.clock)
         quotas = MemoryUserQuotas(runs_per_user=runs_per_user,

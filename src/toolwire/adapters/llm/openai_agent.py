@@ -101,16 +101,20 @@ class OpenAIAgent:
                                    "stream_options": {"include_usage": True}}
         if tools:
             request["tools"] = tools
+        failures = (openai.OpenAIError, httpx.HTTPError, json.JSONDecodeError)
         with self._tracing.model_request(self._model) as trace:
-            try:
+            try:  # the SDK retries opening the stream, never a stream that broke midway
                 stream = await self._client.chat.completions.create(**request)
+            except failures as exc:
+                raise self._error(exc, retried=True) from None  # its message may quote the key
+            try:
                 async with stream:
                     async for chunk in stream:
                         if chunk.usage is not None:
                             self._count(trace, chunk.usage)
                         await thoughts.add(builder.add(chunk))
-            except (openai.OpenAIError, httpx.HTTPError, json.JSONDecodeError) as exc:
-                raise self._error(exc) from None  # the SDK's message may quote the key
+            except failures as exc:
+                raise self._error(exc, retried=False) from None
         await thoughts.flush()
         return builder.build()
 
@@ -120,11 +124,11 @@ class OpenAIAgent:
         if self._metrics is not None:
             self._metrics.model_usage(usage.prompt_tokens, usage.completion_tokens)
 
-    def _error(self, exc: Exception) -> Exception:
+    def _error(self, exc: Exception, *, retried: bool) -> Exception:
         client = self._client
         return model_error(
             exc, secret=client.api_key or None, base_url=str(client.base_url),
-            timeout_s=_seconds(client.timeout), retries=client.max_retries,
+            timeout_s=_seconds(client.timeout), retries=client.max_retries if retried else 0,
         )
 
 

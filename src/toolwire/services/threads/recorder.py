@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from toolwire.services.context import UserExecutionContext
-from toolwire.services.events import AgentCompleted, ErrorInfo, RunEvent
+from toolwire.services.events import AgentCompleted, ErrorInfo, EventPayload
 from toolwire.services.ports import ThreadStore
 from toolwire.services.threads.models import ToolCallRecord, Turn
 from toolwire.services.wire_json import encode, timestamp
@@ -14,9 +14,9 @@ CUT_MARK = "…[cut]"
 
 
 class TurnRecorder:
-    """Writes one run's turn: an event observer of the run (its message, its tool calls with
-    their arguments and results) whose `finish` stores the turn just before the run's
-    `agent_completed` is published."""
+    """Writes one run's turn: it notes the run's events as they are published (its message,
+    its tool calls with their arguments and results) and `finish` stores the turn just
+    before the run's `agent_completed` is published."""
 
     __slots__ = ("_args", "_calls", "_max_result_chars", "_message", "_started_at", "_store",
                  "user_context")
@@ -32,17 +32,18 @@ class TurnRecorder:
         self._args: dict[str, tuple[str, dict[str, Any]]] = {}
         self._calls: list[ToolCallRecord] = []
 
-    async def __call__(self, event: RunEvent) -> None:
-        """Take one event of the run in."""
-        data = event.data
-        kind = event.type
-        if kind == "tool_executing":
-            self._args[data["call_id"]] = (data["tool"], data.get("args") or {})
-        elif kind == "tool_completed":
-            self._tool_completed(data)
+    def note(self, payload: EventPayload, ts: str) -> None:
+        """Take in one event of the run, published at `ts`."""
+        kind = payload.type
+        if kind == "tool_executing" or kind == "tool_completed":
+            data = payload.data()
+            if kind == "tool_executing":
+                self._args[data["call_id"]] = (data["tool"], data.get("args") or {})
+            else:
+                self._tool_completed(data)
         elif kind == "agent_started":
-            self._message = data["message"]
-            self._started_at = event.ts
+            self._message = payload.data()["message"]
+            self._started_at = ts
 
     def _tool_completed(self, data: dict[str, Any]) -> None:
         call_id = data["call_id"]
