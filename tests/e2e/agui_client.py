@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from tests.agui_conformance import parse_strict, toolwire_meta
-from tests.e2e.conftest import DEADLINE_S, token_for
+from tests.e2e.helpers import DEADLINE_S, token_for
 
 Client = TestClient[web.Request, web.Application]
 TERMINAL = (EventType.RUN_FINISHED, EventType.RUN_ERROR)

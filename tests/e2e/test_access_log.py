@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_log import AccessLogger
 
-from tests.e2e.conftest import test_settings as e2e_settings
+from tests.e2e.helpers import e2e_settings
 from tests.e2e.served import serve, token
 from tests.support import eventually, free_port
 from toolwire import PathOnlyAccessLogger, create_app, create_container

@@ -21,7 +21,7 @@ from tests.e2e.agui_client import (
     read_sse,
     run_input,
 )
-from tests.e2e.conftest import (
+from tests.e2e.helpers import (
     ServerFactory,
     completed,
     connect,

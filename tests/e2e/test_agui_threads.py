@@ -8,7 +8,7 @@ from ag_ui.core import RunStartedEvent, TextMessageContentEvent
 
 from tests.agui_conformance import as_event
 from tests.e2e.agui_client import Client, agui_socket, ends_run, events_until, post_agui, read_sse
-from tests.e2e.conftest import token_for
+from tests.e2e.helpers import token_for
 
 
 def answer_of(events: list[Any]) -> str:

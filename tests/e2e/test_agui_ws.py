@@ -26,7 +26,7 @@ from tests.e2e.agui_client import (
     next_event,
     run_input,
 )
-from tests.e2e.conftest import ServerFactory, completed, connect, receive_until, token_for
+from tests.e2e.helpers import ServerFactory, completed, connect, receive_until, token_for
 
 CALC = '/call calculator {"expression": "6*7"}'
 

@@ -7,7 +7,7 @@ import asyncio
 import os
 import sys
 
-from tests.e2e.conftest import ServerFactory
+from tests.e2e.helpers import ServerFactory
 
 
 async def chat(url: str, *args: str, stdin: str = "") -> tuple[int, str, str]:

@@ -6,7 +6,7 @@ import asyncio
 import os
 import sys
 
-from tests.e2e.conftest import ServerFactory
+from tests.e2e.helpers import ServerFactory
 from toolwire.commands.chat import HELP
 
 

@@ -9,8 +9,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.e2e.conftest import ServerFactory, receive
-from tests.e2e.conftest import test_settings as e2e_settings
+from tests.e2e.helpers import ServerFactory, e2e_settings, receive
 from tests.identity_provider import AUDIENCE, ISSUER, IdentityProvider
 from toolwire.container import create_app, create_container
 

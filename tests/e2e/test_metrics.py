@@ -7,7 +7,7 @@ import re
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.e2e.conftest import ServerFactory, chat_run, connect, token_for
+from tests.e2e.helpers import ServerFactory, chat_run, connect, token_for
 from tests.support import eventually
 from toolwire.adapters.web.state import STATE
 

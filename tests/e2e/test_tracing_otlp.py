@@ -16,8 +16,8 @@ from aiohttp.test_utils import TestClient
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 from pytest_aiohttp import AiohttpServer
 
-from tests.e2e import conftest as e2e
-from tests.e2e.conftest import chat_run, token_for
+from tests.e2e import helpers as e2e
+from tests.e2e.helpers import chat_run, token_for
 from tests.e2e.otlp_receiver import OtlpReceiver, attributes
 from tests.fixtures_models import StartModel, answer_from_tools, tool_calls
 from toolwire.container import ApplicationContainer, create_app, create_container
@@ -50,7 +50,7 @@ async def test_a_chat_with_a_traceparent_is_traced_in_that_trace(
         tool_calls(("calculator", '{"expression": "6*7"}'), ("echo", '{"text": "hi"}')),
         answer_from_tools)
     container: ApplicationContainer = create_container(
-        e2e.test_settings(agent=model.agent_settings()))
+        e2e.e2e_settings(agent=model.agent_settings()))
     client: TestClient[web.Request, web.Application] = await aiohttp_client(create_app(container))
     try:
         token = await token_for(client, "alice")

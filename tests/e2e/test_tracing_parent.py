@@ -11,9 +11,9 @@ from aiohttp.test_utils import TestClient
 from dependency_injector import providers
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from tests.e2e import conftest as e2e
+from tests.e2e import helpers as e2e
 from tests.e2e.agui_client import post_agui, read_sse, run_input
-from tests.e2e.conftest import chat_run, connect, token_for
+from tests.e2e.helpers import chat_run, connect, token_for
 from tests.tracing_support import children, memory_tracing, spans_of
 from toolwire.adapters.tracing.otel import OtelTracing
 from toolwire.container import create_app, create_container
@@ -32,7 +32,7 @@ def traced() -> Iterator[tuple[OtelTracing, InMemorySpanExporter]]:
 
 
 async def traced_server(aiohttp_client: Any, tracing: OtelTracing) -> Client:
-    container = create_container(e2e.test_settings())
+    container = create_container(e2e.e2e_settings())
     container.tracing.override(providers.Object(tracing))
     client: Client = await aiohttp_client(create_app(container))
     return client

@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.e2e.conftest import TEST_SECRET, ServerFactory
+from tests.e2e.helpers import TEST_SECRET, ServerFactory
 
 Client = TestClient[web.Request, web.Application]
 

@@ -9,8 +9,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.e2e.conftest import DEADLINE_S, chat_run, connect, receive
-from tests.e2e.conftest import test_settings as e2e_settings
+from tests.e2e.helpers import DEADLINE_S, chat_run, connect, e2e_settings, receive
 from tests.fixtures_redis import RedisServer
 from toolwire.adapters.web.state import STATE
 from toolwire.container import create_app, create_container

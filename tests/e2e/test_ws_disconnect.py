@@ -8,7 +8,7 @@ import json
 from aiohttp import ClientWebSocketResponse, web
 from aiohttp.test_utils import TestClient
 
-from tests.e2e.conftest import (
+from tests.e2e.helpers import (
     Frame,
     ServerFactory,
     completed,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.e2e.conftest import ServerFactory, completed, connect, receive, receive_until
+from tests.e2e.helpers import ServerFactory, completed, connect, receive, receive_until
 
 
 async def test_agent_started_comes_before_the_reply_to_a_following_ping(

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.e2e.conftest import ServerFactory, connect, receive
+from tests.e2e.helpers import ServerFactory, connect, receive
 from toolwire import Settings, UserExecutionContext, create_container
 from toolwire.services.tools.calls import ToolCall
 from toolwire.testing import assert_well_formed

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.e2e.conftest import ServerFactory, chat_run, connect, receive, token_for
+from tests.e2e.helpers import ServerFactory, chat_run, connect, receive, token_for
 from toolwire.testing import assert_sequence, assert_well_formed
 
 Client = TestClient[web.Request, web.Application]

@@ -8,7 +8,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.e2e.conftest import DEADLINE_S, ServerFactory, receive, token_for
+from tests.e2e.helpers import DEADLINE_S, ServerFactory, receive, token_for
 from tests.support import eventually
 from toolwire.adapters.web.state import STATE
 

@@ -15,7 +15,7 @@ import aiohttp
 import jwt
 import pytest
 
-from tests.e2e.conftest import (
+from tests.e2e.helpers import (
     TEST_SECRET,
     ServerFactory,
     chat_run,

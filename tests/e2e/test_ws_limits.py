@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.e2e.conftest import (
+from tests.e2e.helpers import (
     ServerFactory,
     chat_run,
     completed,
@@ -89,7 +89,7 @@ async def test_slow_consumer_is_closed_1008_while_a_fast_one_keeps_receiving(
 
         def slow_closing() -> bool:
             mine = [c for c in state.connections if c.user_id == "slow"]
-            return state.slots.count("slow") == 0 or any(c.writer.gave_up for c in mine)
+            return state.slots.count("slow") == 0 or any(c.delivery.gave_up for c in mine)
 
         await eventually(slow_closing)
         for _ in range(3):

@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.e2e.conftest import ServerFactory, chat_run, completed, connect, receive, receive_until
+from tests.e2e.helpers import ServerFactory, chat_run, completed, connect, receive, receive_until
 from tests.fixtures_models import (
     API_KEY,
     DEMO_STDIO,

@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.e2e.conftest import ServerFactory, chat_run, connect, receive
+from tests.e2e.helpers import ServerFactory, chat_run, connect, receive
 from toolwire.testing import assert_well_formed
 
 Client = TestClient[web.Request, web.Application]

@@ -8,15 +8,15 @@ import pytest
 from aiohttp import ClientWebSocketResponse, web
 from aiohttp.test_utils import TestClient
 
-from tests.e2e.conftest import (
+from tests.e2e.helpers import (
     Frame,
     chat_run,
     completed,
     connect,
+    e2e_settings,
     receive,
     receive_until,
 )
-from tests.e2e.conftest import test_settings as e2e_settings
 from toolwire.container import create_app, create_container
 from toolwire.testing import assert_well_formed
 

@@ -9,7 +9,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.e2e.conftest import (
+from tests.e2e.helpers import (
     DEADLINE_S,
     Frame,
     ServerFactory,
@@ -122,7 +122,7 @@ async def test_a_client_that_stops_reading_during_a_resume_is_still_closed_1008(
         await stalled.send_json({"type": "resume", "run_id": run_id, "after_seq": 0})
         await stalled.send_json({"type": "chat", "message": "\n".join(_echo_lines(CALLS))})
         await eventually(lambda: state.slots.count("ada") == 0  # closed and gone
-                         or any(c.writer.gave_up for c in state.connections))
+                         or any(c.delivery.gave_up for c in state.connections))
 
         received: list[Frame] = []
         while (msg := await stalled.receive(timeout=DEADLINE_S)).type is aiohttp.WSMsgType.TEXT:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import ClientWebSocketResponse, web
 from aiohttp.test_utils import TestClient
 
-from tests.e2e.conftest import (
+from tests.e2e.helpers import (
     Frame,
     chat_run,
     completed,

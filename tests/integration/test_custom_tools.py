@@ -10,8 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.integration.conftest import Recorder
+from tests.tool_site import Site, site_on_path
 from toolwire import (
     ApplicationContainer,
     Settings,
@@ -70,39 +69,10 @@ SHOP_TOOLS = """
 FIVE = {"agent_started", "agent_thinking", "tool_executing", "tool_completed", "agent_completed"}
 
 
-class Site:
-    """A directory on `sys.path` holding a throw-away package and, optionally, its dist-info."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.package = f"shop{uuid.uuid4().hex[:8]}"
-
-    def module(self, name: str, source: str) -> str:
-        """Write `<package>/<name>.py` and return its dotted name."""
-        pkg = self.root / self.package
-        pkg.mkdir(exist_ok=True)
-        (pkg / "__init__.py").touch()
-        (pkg / f"{name}.py").write_text(textwrap.dedent(source))
-        return f"{self.package}.{name}"
-
-    def entry_point(self, value: str) -> None:
-        """Install-alike: a dist-info declaring `value` in the `toolwire.tools` group."""
-        info = self.root / f"{self.package}-1.0.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(
-            f"Metadata-Version: 2.1\nName: {self.package}\nVersion: 1.0\n")
-        (info / "entry_points.txt").write_text(f"[toolwire.tools]\nshop = {value}\n")
-
-
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
-    root = tmp_path / "site"
-    root.mkdir()
-    monkeypatch.syspath_prepend(str(root))
-    made = Site(root)
-    yield made
-    for name in [n for n in sys.modules if n.split(".")[0] == made.package]:
-        del sys.modules[name]
+    """A fresh `Site`; the modules imported from it are forgotten afterwards."""
+    yield from site_on_path(tmp_path, monkeypatch)
 
 
 @pytest.fixture(params=["modules", "entry_point"])
@@ -114,7 +84,7 @@ async def shop(
     if request.param == "modules":
         monkeypatch.setenv("TOOLWIRE_TOOLS__MODULES", module)
     else:
-        site.entry_point(module)
+        site.dist("shop", shop=module)
     container = create_container(Settings(env="test"))
     spec = container.tool_registry().get("weather")
     assert spec is not None
@@ -308,7 +278,7 @@ def test_toolwire_tools_lists_a_module_tool(site: Site) -> None:
 
 
 def test_toolwire_tools_lists_an_entry_point_tool_without_any_setting(site: Site) -> None:
-    site.entry_point(site.module("tools", SHOP_TOOLS))
+    site.dist("shop", shop=site.module("tools", SHOP_TOOLS))
     done = toolwire(site, "tools")
     assert done.returncode == 0, done.stderr
     assert "weather: Forecast for a city." in done.stdout
@@ -316,7 +286,7 @@ def test_toolwire_tools_lists_an_entry_point_tool_without_any_setting(site: Site
 
 
 def test_toolwire_run_chats_with_an_entry_point_tool(site: Site) -> None:
-    site.entry_point(site.module("tools", SHOP_TOOLS))
+    site.dist("shop", shop=site.module("tools", SHOP_TOOLS))
     done = toolwire(site, "run", '/call weather {"city": "Lima"}')
     assert done.returncode == 0, done.stderr
     events = [json.loads(line) for line in done.stdout.splitlines()]

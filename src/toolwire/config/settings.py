@@ -59,6 +59,9 @@ class ServerSettings(BaseModel):
     host: str = Field("127.0.0.1", description="Interface `toolwire serve` listens on.")
     port: int = Field(8080, ge=0, le=65535,
                       description="Port `toolwire serve` listens on; 0 picks a free one.")
+    body_timeout_s: float = Field(
+        10.0, gt=0, description="Seconds a request body (`POST /agui`) may take to arrive; "
+        "a slower one gets HTTP 408 and its connection is closed.")
     header_timeout_s: float = Field(
         10.0, gt=0, description="Seconds a new connection may take to send its first request "
         "head (idle and slowloris connections are dropped past it).")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from aiohttp import web
 
 from toolwire.adapters.web import build_web_app
@@ -16,17 +18,18 @@ def create_app(container: ApplicationContainer) -> web.Application:
     access log line carries the `access_token` query parameter.
     """
     container.tool_registry()  # load the tools now: a broken tool module stops start-up
-    app = build_web_app(container.web_deps())
+
+    async def app_wide_resources(_: web.Application) -> AsyncIterator[None]:
+        """MCP tools join the registry before the first request; the bus, the model client
+        and the MCP servers close after everything else."""
+        await start_resources(container)
+        try:
+            yield
+        finally:
+            await close_resources(container)
+
+    app = build_web_app(container.web_deps(), resources=[app_wide_resources])
     traced = container.tracing().web_middleware()
     if traced is not None:  # a request's `traceparent` parents the runs it starts
         app.middlewares.append(traced)
-
-    async def open_resources(_: web.Application) -> None:
-        await start_resources(container)  # MCP tools join the registry before the first request
-
-    async def close_singletons(_: web.Application) -> None:
-        await close_resources(container)
-
-    app.on_startup.append(open_resources)
-    app.on_cleanup.append(close_singletons)
     return app

@@ -169,6 +169,13 @@ class UserQuotas(Protocol):
         """Count a new run of `user_id`, or raise `RateLimitedError` saying which limit."""
         ...
 
+    async def check(self, user_id: str) -> None:
+        """Raise `RateLimitedError` when a new run of `user_id` would be refused now.
+
+        It counts nothing: a cheap look before a request's costly part (its body).
+        """
+        ...
+
     async def release(self, user_id: str, run_id: str) -> None:
         """The run ended: free its place among the user's concurrent runs."""
         ...

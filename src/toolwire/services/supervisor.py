@@ -110,8 +110,9 @@ class RunSupervisor:
         """Return False once shutdown began."""
         return self._accepting
 
-    async def admit(self) -> None:
-        """Raise `UnavailableError` unless a run could start now: not shutting down, bus up.
+    async def admit(self, user_id: str) -> None:
+        """Raise unless a run of `user_id` could start now: `UnavailableError` while shutting
+        down or with the bus down, `RateLimitedError` past a quota (nothing is counted).
 
         A run that could not publish could not even say it started, so during a bus outage a
         chat is refused at once, and its `request_id` stays free for the retry.
@@ -120,6 +121,7 @@ class RunSupervisor:
             raise UnavailableError(SHUTTING_DOWN)
         if not await self._bus.ping():
             raise UnavailableError(BUS_DOWN)
+        await self._quotas.check(user_id)
 
     async def start(
         self, ctx: UserExecutionContext, message: str, *, remember: bool = True,

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-import textwrap
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from toolwire.adapters.tool_loading import ENTRY_POINT_GROUP, load_registry, tools_in_module
+from tests.tool_site import Site, site_on_path
+from toolwire.adapters.tool_loading import load_registry, tools_in_module
 from toolwire.config import Settings, ToolsSettings
 from toolwire.services.errors import ToolConflictError, ToolLoadError
 from toolwire.services.tools.builtin import echo
@@ -34,42 +32,10 @@ TOOLS_SOURCE = """
 """
 
 
-class Site:
-    """A temporary directory on `sys.path` where tests write packages and dist-infos."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.prefix = f"twt{uuid.uuid4().hex[:8]}"
-
-    def module(self, name: str, source: str) -> str:
-        """Write package `<prefix>_pkg` with module `name`; return its dotted name."""
-        package = self.root / f"{self.prefix}_pkg"
-        package.mkdir(exist_ok=True)
-        (package / "__init__.py").touch()
-        (package / f"{name}.py").write_text(textwrap.dedent(source.format(prefix=self.prefix)))
-        return f"{self.prefix}_pkg.{name}"
-
-    def dist(self, name: str, **entry_points: str) -> None:
-        """Write an installed-looking distribution with `toolwire.tools` entry points."""
-        info = self.root / f"{self.prefix}_{name}-1.0.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(
-            f"Metadata-Version: 2.1\nName: {self.prefix}-{name}\nVersion: 1.0\n"
-        )
-        lines = [f"[{ENTRY_POINT_GROUP}]", *(f"{k} = {v}" for k, v in entry_points.items())]
-        (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
-
-
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     """A fresh `Site`; the modules imported from it are forgotten afterwards."""
-    root = tmp_path / "site"
-    root.mkdir()
-    monkeypatch.syspath_prepend(str(root))
-    made = Site(root)
-    yield made
-    for name in [n for n in sys.modules if n.startswith(made.prefix)]:
-        del sys.modules[name]
+    yield from site_on_path(tmp_path, monkeypatch)
 
 
 def tools(**settings: Any) -> ToolsSettings:

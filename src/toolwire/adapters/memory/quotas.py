@@ -35,14 +35,18 @@ class MemoryUserQuotas:
     async def admit(self, user_id: str, run_id: str) -> None:
         """Count a new run, or raise `RateLimitedError`; a refused chat leaves no trace."""
         live = self._live.get(user_id)
-        if live is not None and len(live) >= self._runs_per_user:
-            raise RateLimitedError(
-                f"at most {self._runs_per_user} runs may go at once (limits.runs_per_user); "
-                "retry when one has ended")
+        self._check_runs(live)
         self._count_chat(user_id)
         if live is None:
             live = self._live[user_id] = set()
         live.add(run_id)
+
+    async def check(self, user_id: str) -> None:
+        """Raise `RateLimitedError` when `admit` would refuse a run of `user_id` now."""
+        self._check_runs(self._live.get(user_id))
+        recent = self._chats.get(user_id)
+        if recent is not None:
+            self._check_window(recent, self._clock())
 
     async def release(self, user_id: str, run_id: str) -> None:
         """Free the run's place (idempotent)."""
@@ -56,10 +60,13 @@ class MemoryUserQuotas:
         """Return the users whose chat window is kept (bounded by the active ones)."""
         return set(self._chats)
 
-    def _count_chat(self, user_id: str) -> None:
-        now = self._clock()
-        self._sweep(now)
-        recent = self._chats.setdefault(user_id, deque())
+    def _check_runs(self, live: set[str] | None) -> None:
+        if live is not None and len(live) >= self._runs_per_user:
+            raise RateLimitedError(
+                f"at most {self._runs_per_user} runs may go at once (limits.runs_per_user); "
+                "retry when one has ended")
+
+    def _check_window(self, recent: deque[float], now: float) -> None:
         while recent and recent[0] <= now - MINUTE_S:
             recent.popleft()
         if len(recent) >= self._chats_per_minute:
@@ -67,6 +74,12 @@ class MemoryUserQuotas:
             raise RateLimitedError(
                 f"at most {self._chats_per_minute} chats a minute (limits.chats_per_minute); "
                 f"retry in {retry_in:.0f} s")
+
+    def _count_chat(self, user_id: str) -> None:
+        now = self._clock()
+        self._sweep(now)
+        recent = self._chats.setdefault(user_id, deque())
+        self._check_window(recent, now)
         recent.append(now)
 
     def _sweep(self, now: float) -> None:

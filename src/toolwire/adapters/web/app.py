@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Final
 
 from aiohttp import WSCloseCode, web
@@ -22,9 +22,22 @@ log = logging.getLogger(__name__)
 GOING_AWAY_MESSAGE: Final = "server shutdown"
 
 
-def build_web_app(deps: WebDeps) -> web.Application:
+Lifespan = Callable[[web.Application], AsyncIterator[None]]
+"""One resource's life as an async generator: set up before `yield`, torn down after (an
+`app.cleanup_ctx` entry)."""
+
+
+def build_web_app(deps: WebDeps, *, resources: Iterable[Lifespan] = ()) -> web.Application:
     """Return the app serving `/`, `/ws`, `/agui`, `/healthz`, `/readyz`, `/tools`, `/metrics`,
-    `/threads` (and dev `/auth/token`)."""
+    `/threads` (and dev `/auth/token`).
+
+    Its lifecycle is `cleanup_ctx` generators, one per resource, set up in this order and torn
+    down in the reverse one: `resources` (what the caller owns, e.g. the event bus and the
+    MCP servers: closed last), the cross-instance cancel listener, the AG-UI streams, then
+    the graceful shutdown (which ends runs, sockets and streams: finished first). The one
+    `on_shutdown` hook starts that shutdown, because aiohttp waits for open handlers (every
+    socket) between its shutdown and its clean-up.
+    """
     app = web.Application()
     app[STATE] = WebState(deps=deps, slots=SocketSlots(deps.metrics))
     app.router.add_get("/ws", websocket_handler)
@@ -35,11 +48,12 @@ def build_web_app(deps: WebDeps) -> web.Application:
     add_thread_routes(app)
     if deps.settings().auth.dev_login:
         app.router.add_post("/auth/token", http.issue_token)
-    app.on_shutdown.append(graceful_shutdown)
-    add_frontends(app)  # GET / and POST /agui
-    add_cors(app, lambda: deps.settings().auth.allowed_origins)
+    app.cleanup_ctx.extend(resources)
     app.cleanup_ctx.append(_listen_for_cancels)
-    app.cleanup_ctx.append(_finish_shutdown)
+    add_frontends(app)  # GET / and POST /agui, with the AG-UI streams' lifespan
+    add_cors(app, lambda: deps.settings().auth.allowed_origins)
+    app.cleanup_ctx.append(_graceful_shutdown)
+    app.on_shutdown.append(graceful_shutdown)
     return app
 
 
@@ -62,22 +76,22 @@ async def _shutdown(state: WebState) -> None:
     grace = state.deps.settings().runs.shutdown_grace_s
     log.info("shutting down: %d runs get %g s", runs.live_count, grace)
     await runs.shutdown(grace)
-    connections = list(state.connections)
-    for conn in connections:
-        conn.writer.close(WSCloseCode.GOING_AWAY, GOING_AWAY_MESSAGE)
-    await asyncio.gather(*(conn.writer.wait_closed() for conn in connections))
+    deliveries = [conn.delivery for conn in state.connections] + list(state.streams)
+    for delivery in deliveries:
+        delivery.close(WSCloseCode.GOING_AWAY, GOING_AWAY_MESSAGE)
+    await asyncio.gather(*(delivery.wait_closed() for delivery in deliveries))
 
 
 async def _listen_for_cancels(app: web.Application) -> AsyncIterator[None]:
     """From start-up to clean-up, cancel the local runs that another instance asks to cancel."""
     listening = await app[STATE].deps.runs().listen_for_cancels()
-    yield
-    await listening.close()
+    try:
+        yield
+    finally:
+        await listening.close()
 
 
-async def _finish_shutdown(app: web.Application) -> AsyncIterator[None]:
-    """On clean-up, wait for the graceful shutdown; whoever built the bus closes it after."""
+async def _graceful_shutdown(app: web.Application) -> AsyncIterator[None]:
+    """On clean-up, finish the graceful shutdown (run it, if nothing started it)."""
     yield
-    state = app[STATE]
-    if state.shutdown_task is not None:
-        await state.shutdown_task
+    await graceful_shutdown(app)

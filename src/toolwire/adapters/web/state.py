@@ -12,6 +12,7 @@ from aiohttp import web
 
 from toolwire.adapters.auth import TokenVerifier
 from toolwire.adapters.metrics import Metrics
+from toolwire.adapters.web.delivery import Delivery
 from toolwire.adapters.web.slots import SocketSlots
 from toolwire.adapters.web.ws.connection import Connection
 from toolwire.config import Settings
@@ -46,6 +47,7 @@ class WebState:
     deps: WebDeps
     slots: SocketSlots
     connections: weakref.WeakSet[Connection] = field(default_factory=weakref.WeakSet)
+    streams: set[Delivery] = field(default_factory=set)  # open AG-UI SSE streams
     shutting_down: bool = False
     shutdown_task: asyncio.Task[None] | None = None
 

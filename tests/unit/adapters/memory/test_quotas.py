@@ -45,3 +45,21 @@ async def test_idle_users_windows_are_swept() -> None:
     clock.now = 61.0
     await quotas.admit("carol", "r_3")
     assert quotas.tracked_users() == {"bob", "carol"}
+
+
+async def test_check_refuses_what_admit_would_and_counts_nothing() -> None:
+    clock = Clock()
+    quotas = MemoryUserQuotas(runs_per_user=2, chats_per_minute=2, clock=clock)
+    await quotas.check("ada")  # a fresh user
+    await quotas.admit("ada", "r_1")
+    for _ in range(5):
+        await quotas.check("ada")  # looking costs no chat
+    await quotas.admit("ada", "r_2")
+    with pytest.raises(RateLimitedError, match=r"limits\.runs_per_user"):
+        await quotas.check("ada")
+    await quotas.release("ada", "r_1")
+    await quotas.release("ada", "r_2")
+    with pytest.raises(RateLimitedError, match=r"limits\.chats_per_minute"):
+        await quotas.check("ada")  # two chats this minute
+    clock.now += 61
+    await quotas.check("ada")

@@ -11,6 +11,7 @@ from typing import Final
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from toolwire.adapters.web.auth import authenticate
+from toolwire.adapters.web.delivery import Delivery
 from toolwire.adapters.web.errors import INVALID_MESSAGE, error_code
 from toolwire.adapters.web.state import STATE, WebState
 from toolwire.adapters.web.ws.connection import Connection
@@ -22,8 +23,8 @@ from toolwire.adapters.web.ws.protocol import (
     ResumeFrame,
     decode_frame,
 )
+from toolwire.adapters.web.ws.sink import WebSocketSink
 from toolwire.adapters.web.ws.wire_format import WireFormat, wire_format
-from toolwire.adapters.web.ws.writer import SocketWriter
 from toolwire.services.context import UserExecutionContext
 
 log = logging.getLogger(__name__)
@@ -48,19 +49,21 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     try:
         ws = web.WebSocketResponse(
             heartbeat=settings.ws.heartbeat_s, max_msg_size=settings.ws.max_message_bytes)
-        writer = SocketWriter(
-            ws,
+        bus = deps.bus()
+        delivery = Delivery(
+            WebSocketSink(ws, request.transport),
+            render=fmt.render,
+            replay=bus.replay,
             max_frames=settings.ws.send_queue,
             max_bytes=settings.ws.send_queue_bytes,
             close_timeout_s=settings.ws.close_timeout_s,
-            transport=lambda: request.transport,
             on_give_up=slot.release,
             log_extra={"user_id": user_id},
-            render=fmt.render,
+            stall_check_s=settings.ws.close_timeout_s / 2,  # no byte for a close timeout
         )
-        conn = Connection(user_id, writer, scopes=identity.scopes)
+        conn = Connection(user_id, delivery, scopes=identity.scopes)
         try:
-            subscription = await deps.bus().subscribe(user_id, conn.deliver)
+            subscription = await bus.subscribe(user_id, conn.deliver)
         except Exception as exc:
             log.warning("cannot subscribe to the event bus: %s: %s", type(exc).__name__, exc,
                         extra={"user_id": user_id})
@@ -69,12 +72,12 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         try:
             await ws.prepare(request)
             state.connections.add(conn)
-            writer.start(f"ws-writer-{conn.connection_id}")
+            delivery.start(f"ws-writer-{conn.connection_id}")
             await _read_loop(state, conn, ws, fmt)
         finally:
             await subscription.close()
-            writer.close(WSCloseCode.OK, "")
-            await writer.wait_closed()
+            delivery.close(WSCloseCode.OK, "")
+            await delivery.wait_closed()
     finally:
         slot.release()
         if conn is not None:
@@ -88,7 +91,7 @@ async def _read_loop(state: WebState, conn: Connection, ws: web.WebSocketRespons
         if msg.type is WSMsgType.TEXT:
             await _handle_text(state, conn, fmt, msg.data)
         elif msg.type is WSMsgType.BINARY:
-            conn.writer.send(fmt.error(INVALID_MESSAGE, "frames must be JSON text, not binary",
+            conn.delivery.send(fmt.error(INVALID_MESSAGE, "frames must be JSON text, not binary",
                                        None))
         elif msg.type is WSMsgType.ERROR:
             log.info("socket error: %s", ws.exception(), extra={"user_id": conn.user_id})
@@ -103,13 +106,13 @@ async def _handle_text(state: WebState, conn: Connection, fmt: WireFormat, text:
         await _dispatch(state, conn, fmt, fmt.parse(raw))
     except Exception as exc:
         code, message = error_code(exc, user_id=conn.user_id)
-        conn.writer.send(fmt.error(code, message, request_id))
+        conn.delivery.send(fmt.error(code, message, request_id))
 
 
 async def _dispatch(state: WebState, conn: Connection, fmt: WireFormat,
                     frame: ClientFrame) -> None:
     if isinstance(frame, PingFrame):
-        conn.writer.send(fmt.pong)
+        conn.delivery.send(fmt.pong)
     elif isinstance(frame, ChatFrame):
         await _start_run(state, conn, frame)
     elif isinstance(frame, CancelFrame):
@@ -122,7 +125,7 @@ async def _dispatch(state: WebState, conn: Connection, fmt: WireFormat,
 async def _start_run(state: WebState, conn: Connection, frame: ChatFrame) -> None:
     """Start the chat's run; a repeated `request_id` gets its run's events from seq 1."""
     runs = state.deps.runs()
-    await runs.admit()
+    await runs.admit(conn.user_id)
     ctx = UserExecutionContext.for_user(
         conn.user_id, thread_id=frame.thread_id, request_id=frame.request_id,
         connection_ids=(conn.connection_id,), scopes=conn.scopes)
@@ -134,6 +137,7 @@ async def _start_run(state: WebState, conn: Connection, frame: ChatFrame) -> Non
             await runs.check_owner(conn.user_id, started.run_id)  # still kept?
             await _replay(state, conn, started.run_id, 0)
             return
+        conn.delivery.follow(started.run_id, 0)  # a gap from its first event is refilled
         # The first frame after a chat that starts a run is its agent_started, so the next
         # client frame is read only once that event is queued on this socket (or the run
         # ended without one, or the bus is too slow to wait for).
@@ -147,7 +151,7 @@ async def _start_run(state: WebState, conn: Connection, frame: ChatFrame) -> Non
 
 async def _replay(state: WebState, conn: Connection, run_id: str, after_seq: int) -> None:
     """Queue the run's kept events after `after_seq`; live ones follow, none twice."""
-    fetched = conn.writer.replay(run_id, after_seq)
+    fetched = conn.delivery.resume(run_id, after_seq)
     events = []
     try:
         events = await state.deps.bus().replay(run_id, after_seq)
@@ -175,6 +179,6 @@ def _cancel_unwatched_runs(state: WebState, conn: Connection) -> None:
 
     A socket the server closed as a slow consumer does not count: its runs go on.
     """
-    if (state.deps.settings().runs.cancel_on_disconnect and not conn.writer.gave_up
+    if (state.deps.settings().runs.cancel_on_disconnect and not conn.delivery.gave_up
             and state.slots.count(conn.user_id) == 0):
         state.deps.runs().cancel_runs_of(conn.user_id)

@@ -9,6 +9,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from toolwire.adapters.web.delivery import Render
 from toolwire.adapters.web.ws.protocol import (
     PONG,
     ClientFrame,
@@ -16,21 +17,21 @@ from toolwire.adapters.web.ws.protocol import (
     parse_frame,
     request_id_of,
 )
-from toolwire.adapters.web.ws.writer import Render
+from toolwire.adapters.web.ws.sink import render_toolwire
 
 
 @dataclass(frozen=True, slots=True)
 class WireFormat:
-    """What one socket protocol is made of; `render` None: the toolwire encoding."""
+    """What one socket protocol is made of."""
 
     parse: Callable[[dict[str, Any]], ClientFrame]
-    render: Render | None
+    render: Render
     error: Callable[[str, str, str | None], bytes]
     pong: bytes
     request_id_of: Callable[[dict[str, Any]], str | None]
 
 
-TOOLWIRE: Final = WireFormat(parse_frame, None, error_message, PONG, request_id_of)
+TOOLWIRE: Final = WireFormat(parse_frame, render_toolwire, error_message, PONG, request_id_of)
 PROTOCOLS: Final = ("toolwire", "ag-ui")
 
 
