@@ -1,7 +1,7 @@
 """`RedisEventBus`: run streams for resume, per-user channels for fan-out, gap-free delivery.
 
-An event reaches this instance's sockets at once and other instances' sockets once Redis has
-stored and announced it; `publish` returns when it is stored. Other instances' events arrive
+An event reaches every instance's sockets once Redis has stored and announced it; `publish`
+returns when it is stored. Other instances' events arrive
 on the user's channel; one that comes after a gap (a missed announcement) and everything of
 the user's runs after a pub/sub reconnect is filled from the run's stream, so every local
 subscriber gets each `seq` once and in order.
@@ -76,14 +76,14 @@ class RedisEventBus(EventBusBase):
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def publish(self, user_id: str, event: RunEvent) -> None:
-        """Deliver `event` to this instance's subscribers, then store and announce it.
+        """Store and announce `event`, then deliver it to this instance's subscribers.
 
-        Returns once Redis holds it. A repeat of a `seq` (a retry after a lost reply or a
-        cancelled call) is neither stored nor delivered twice.
+        No socket sees an event Redis does not hold, so a failed publish shows nowhere and
+        its retry (a repeat of the `seq`) is neither stored nor delivered twice.
         """
         self._check_open()
-        self._deliver(user_id, event)
         await self._store.append(user_id, event)
+        self._deliver(user_id, event)
 
     async def replay(self, run_id: str, after_seq: int = 0) -> list[RunEvent]:
         """Return the kept events of `run_id` with `seq > after_seq`, in order."""
