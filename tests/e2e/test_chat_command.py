@@ -14,7 +14,7 @@ from aiohttp import web
 
 from tests.e2e.conftest import TEST_SECRET, ServerFactory
 from tests.e2e.conftest import test_settings as e2e_settings
-from toolwire.adapters.web.client import ChatUnavailableError, server_urls
+from toolwire.commands.chat_client import ChatUnavailableError, server_urls
 from toolwire.container import create_app, create_container
 
 

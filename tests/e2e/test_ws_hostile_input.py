@@ -138,7 +138,7 @@ async def test_an_unexpected_failure_is_logged_with_the_user_and_answered_vaguel
     start_server: ServerFactory, caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from toolwire.adapters.web import ws as handler
+    from toolwire.adapters.web.ws import handler
 
     async def broken(*args: object) -> None:
         raise KeyError("internal detail")

@@ -7,7 +7,12 @@ import sys
 
 import click
 
-from toolwire.adapters.web.client import EXIT_OK, EXIT_UNREACHABLE, ChatClient, ChatUnavailableError
+from toolwire.commands.chat_client import (
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    ChatClient,
+    ChatUnavailableError,
+)
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 

@@ -9,11 +9,11 @@ from typing import Final
 
 from aiohttp import WSCloseCode, web
 
-from toolwire.adapters.web import http
 from toolwire.adapters.web.frontends import add_frontends
+from toolwire.adapters.web.http import endpoints as http
 from toolwire.adapters.web.slots import SocketSlots
 from toolwire.adapters.web.state import STATE, WebDeps, WebState
-from toolwire.adapters.web.ws import websocket_handler
+from toolwire.adapters.web.ws.handler import websocket_handler
 
 log = logging.getLogger(__name__)
 

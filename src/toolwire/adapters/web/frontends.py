@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from toolwire.adapters.web.page import PAGE, Page, chat_page
+from toolwire.adapters.web.http.page import PAGE, Page, chat_page
 
 
 def add_frontends(app: web.Application) -> None:
@@ -13,7 +13,7 @@ def add_frontends(app: web.Application) -> None:
     Call it after the graceful shutdown is registered, so streams end after runs drained.
     """
     # AG-UI's models are a large import: only an app being built loads them, not `toolwire run`.
-    from toolwire.adapters.web.agui_sse import FEEDS, agui_endpoint, close_feeds
+    from toolwire.adapters.web.agui.sse import FEEDS, agui_endpoint, close_feeds
 
     app[PAGE] = Page.load()
     app[FEEDS] = set()

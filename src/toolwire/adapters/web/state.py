@@ -12,9 +12,9 @@ from aiohttp import web
 
 from toolwire.adapters.metrics import Metrics
 from toolwire.adapters.web.auth import TokenVerifier
-from toolwire.adapters.web.connection import Connection
 from toolwire.adapters.web.runs import RunManager
 from toolwire.adapters.web.slots import SocketSlots
+from toolwire.adapters.web.ws.connection import Connection
 from toolwire.config import Settings
 from toolwire.services.ports import EventBus
 from toolwire.services.tools.registry import ToolRegistry

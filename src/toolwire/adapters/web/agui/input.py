@@ -8,7 +8,7 @@ from ag_ui.core import RunAgentInput, TextPart, UserMessage
 from pydantic import ValidationError
 
 from toolwire.adapters.web.errors import INVALID_MESSAGE, WireError
-from toolwire.adapters.web.protocol import ChatFrame
+from toolwire.adapters.web.ws.protocol import ChatFrame
 from toolwire.services.validation import describe_validation_error
 
 MAX_ID_CHARS: Final = 200

@@ -11,9 +11,10 @@ from typing import Final
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from toolwire.adapters.web.auth import authenticate
-from toolwire.adapters.web.connection import Connection
 from toolwire.adapters.web.errors import INVALID_MESSAGE, error_code
-from toolwire.adapters.web.protocol import (
+from toolwire.adapters.web.state import STATE, WebState
+from toolwire.adapters.web.ws.connection import Connection
+from toolwire.adapters.web.ws.protocol import (
     CancelFrame,
     ChatFrame,
     ClientFrame,
@@ -21,9 +22,8 @@ from toolwire.adapters.web.protocol import (
     ResumeFrame,
     decode_frame,
 )
-from toolwire.adapters.web.state import STATE, WebState
-from toolwire.adapters.web.wire_format import WireFormat, wire_format
-from toolwire.adapters.web.writer import SocketWriter
+from toolwire.adapters.web.ws.wire_format import WireFormat, wire_format
+from toolwire.adapters.web.ws.writer import SocketWriter
 from toolwire.services.context import UserExecutionContext
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from ag_ui.core import (
 )
 
 from tests.agui_conformance import as_event, check_run_order, outcome, parse_strict, toolwire_meta
-from toolwire.adapters.web.agui import agui_bytes, agui_events, error_event, pong_event
+from toolwire.adapters.web.agui.events import agui_bytes, agui_events, error_event, pong_event
 from toolwire.services.events import EventType, RunEvent
 
 TS = "2026-11-24T21:50:00.123456Z"

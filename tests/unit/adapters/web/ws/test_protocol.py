@@ -7,7 +7,7 @@ import json
 import pytest
 
 from toolwire.adapters.web.errors import error_code
-from toolwire.adapters.web.protocol import (
+from toolwire.adapters.web.ws.protocol import (
     PONG,
     CancelFrame,
     ChatFrame,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support import event
-from toolwire.adapters.web.agui_feed import FeedClosedError, RunFeed, SlowConsumerError
+from toolwire.adapters.web.agui.feed import FeedClosedError, RunFeed, SlowConsumerError
 
 
 async def test_only_the_followed_runs_events_are_kept_in_order() -> None:

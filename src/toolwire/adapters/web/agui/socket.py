@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from toolwire.adapters.web import protocol
-from toolwire.adapters.web.agui import agui_bytes, agui_events, error_event, pong_event
-from toolwire.adapters.web.agui_input import chat_of_input
-from toolwire.adapters.web.protocol import MAX_IDENT_CHARS, ClientFrame
+from toolwire.adapters.web.agui.events import agui_bytes, agui_events, error_event, pong_event
+from toolwire.adapters.web.agui.input import chat_of_input
+from toolwire.adapters.web.ws import protocol
+from toolwire.adapters.web.ws.protocol import MAX_IDENT_CHARS, ClientFrame
 from toolwire.services.events import RunEvent
 
 PONG_FRAME: Final = agui_bytes(pong_event())  # the answer to `ping`: a CUSTOM event

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from toolwire.adapters.web.agui_input import chat_of_input
+from toolwire.adapters.web.agui.input import chat_of_input
 from toolwire.adapters.web.errors import WireError
 
 

@@ -9,14 +9,14 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from toolwire.adapters.web.protocol import (
+from toolwire.adapters.web.ws.protocol import (
     PONG,
     ClientFrame,
     error_message,
     parse_frame,
     request_id_of,
 )
-from toolwire.adapters.web.writer import Render
+from toolwire.adapters.web.ws.writer import Render
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,7 @@ PROTOCOLS: Final = ("toolwire", "ag-ui")
 @functools.cache
 def ag_ui_format() -> WireFormat:
     """Return the AG-UI format (its models were loaded when the app was built)."""
-    from toolwire.adapters.web import agui_ws
+    from toolwire.adapters.web.agui import socket as agui_ws
 
     return WireFormat(agui_ws.parse_frame, agui_ws.render, agui_ws.error_frame,
                       agui_ws.PONG_FRAME, agui_ws.request_id_of)

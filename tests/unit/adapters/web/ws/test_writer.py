@@ -8,7 +8,7 @@ import json
 from aiohttp import WSMsgType
 
 from tests.support import eventually
-from toolwire.adapters.web.writer import SLOW_CONSUMER, Render, SocketWriter
+from toolwire.adapters.web.ws.writer import SLOW_CONSUMER, Render, SocketWriter
 from toolwire.services.events import EventType, RunEvent
 
 

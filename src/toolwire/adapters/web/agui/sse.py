@@ -14,9 +14,9 @@ from typing import Final
 
 from aiohttp import web
 
-from toolwire.adapters.web.agui import agui_bytes, agui_events
-from toolwire.adapters.web.agui_feed import FeedClosedError, RunFeed, SlowConsumerError
-from toolwire.adapters.web.agui_input import chat_of_input
+from toolwire.adapters.web.agui.events import agui_bytes, agui_events
+from toolwire.adapters.web.agui.feed import FeedClosedError, RunFeed, SlowConsumerError
+from toolwire.adapters.web.agui.input import chat_of_input
 from toolwire.adapters.web.auth import authenticate
 from toolwire.adapters.web.errors import (
     INVALID_JSON,
@@ -27,9 +27,9 @@ from toolwire.adapters.web.errors import (
     UNAVAILABLE,
     WireError,
 )
-from toolwire.adapters.web.protocol import ChatFrame
 from toolwire.adapters.web.state import STATE, WebState
-from toolwire.adapters.web.ws import check_origin
+from toolwire.adapters.web.ws.handler import check_origin
+from toolwire.adapters.web.ws.protocol import ChatFrame
 from toolwire.services.context import UserExecutionContext, new_id
 from toolwire.services.events import RunEvent
 from toolwire.services.wire_json import JsonProblem, decode

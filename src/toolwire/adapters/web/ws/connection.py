@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from toolwire.adapters.web.writer import SocketWriter
+from toolwire.adapters.web.ws.writer import SocketWriter
 from toolwire.services.context import new_id
 from toolwire.services.events import RunEvent
 

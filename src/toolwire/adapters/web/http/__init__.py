@@ -1,0 +1,1 @@
+"""Plain HTTP: health, readiness, tokens, tools, metrics and the chat page."""

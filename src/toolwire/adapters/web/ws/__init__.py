@@ -1,0 +1,1 @@
+"""The WebSocket transport: `GET /ws`, its frames, its sessions."""
