@@ -161,6 +161,12 @@ class WebSocketBridge:
             async with self._lock:
                 self._closed = True
         self._closed = True
+        try:
+            await self._bus.run_closed(self.user_context.run_id)
+        except Exception:
+            log.exception("the event bus failed to release the run",
+                          extra={"run_id": self.user_context.run_id,
+                                 "user_id": self.user_context.user_id})
         if self._owed:
             log.error("run closed with events never published: seq %s (%s)",
                       ", ".join(str(e.seq) for e in self._owed),

@@ -126,6 +126,9 @@ class EventBusBase:
             raise
         return listener
 
+    async def run_closed(self, run_id: str) -> None:
+        """This instance stopped publishing `run_id`; nothing to release in-process."""
+
     def subscriber_count(self, user_id: str) -> int:
         """Return how many live local subscriptions `user_id` has."""
         feed = self._feeds.get(user_id)

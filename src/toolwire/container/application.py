@@ -68,6 +68,7 @@ class ApplicationContainer(containers.DeclarativeContainer):
             pool_timeout_s=settings.provided.events.redis_pool_timeout_s,
             keepalive_s=settings.provided.events.redis_keepalive_s,
             reconnect_max_s=settings.provided.events.redis_reconnect_max_s,
+            lease_s=settings.provided.runs.lease_s,
         ),
     )
 

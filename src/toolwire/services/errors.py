@@ -38,3 +38,7 @@ class PublishFailedError(ToolwireError):
 
 class RunTakenOverError(ToolwireError):
     """This instance no longer owns the run: its lease lapsed and another instance ended it."""
+
+
+class UnavailableError(ToolwireError):
+    """A dependency (the event bus) is down or the server is shutting down: retry later."""

@@ -71,6 +71,10 @@ class EventBus(Protocol):
         """Ask every instance's cancel handlers to cancel `run_id` (the holder of its task acts)."""
         ...
 
+    async def run_closed(self, run_id: str) -> None:
+        """This instance stopped publishing `run_id` (its scope closed): stop claiming it."""
+        ...
+
     async def on_cancel(self, handler: CancelHandler) -> Subscription:
         """Call `handler` for every later `request_cancel`; closing the subscription stops it."""
         ...

@@ -141,6 +141,10 @@ class RecordingBus:
         """Delegate to the real bus."""
         await self.inner.request_cancel(run_id)
 
+    async def run_closed(self, run_id: str) -> None:
+        """Delegate to the real bus."""
+        await self.inner.run_closed(run_id)
+
     async def on_cancel(self, handler: CancelHandler) -> Subscription:
         """Delegate to the real bus."""
         return await self.inner.on_cancel(handler)

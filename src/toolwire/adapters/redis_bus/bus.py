@@ -12,20 +12,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+from redis.exceptions import RedisError
 
 from toolwire.adapters.bus_base import EventBusBase
 from toolwire.adapters.redis_bus.connect import RedisConnector, RedisOptions
 from toolwire.adapters.redis_bus.keys import RedisKeys
+from toolwire.adapters.redis_bus.leases import RunLeases
 from toolwire.adapters.redis_bus.listener import PubSubListener
-from toolwire.adapters.redis_bus.store import RunStreamStore
+from toolwire.adapters.redis_bus.store import LIVE_TTL_S, RunStreamStore
+from toolwire.services.errors import UnavailableError
 from toolwire.services.events import RunEvent
 
 log = logging.getLogger(__name__)
 
-PING_TIMEOUT_S: Final = 2.0
 FILL_ATTEMPTS: Final = 5
 FILL_FIRST_RETRY_S: Final = 0.1
 FILLS_AT_ONCE: Final = 8
@@ -53,9 +56,10 @@ class RedisEventBus(EventBusBase):
         max_events: int = 10_000,
         cluster: bool = False,
         pool_size: int = 32,
-        pool_timeout_s: float = 5.0,
+        pool_timeout_s: float = 0.5,
         keepalive_s: float = 5.0,
         reconnect_max_s: float = 2.0,
+        lease_s: float = 10.0,
     ) -> None:
         super().__init__()
         self.keys = RedisKeys(prefix)
@@ -64,7 +68,12 @@ class RedisEventBus(EventBusBase):
             health_check_s=keepalive_s))
         self._store = RunStreamStore(
             self._connector, self.keys, host_id=self.host_id, retention_s=retention_s,
-            max_events=max_events, cluster=cluster)
+            max_events=max_events, lease_s=lease_s, cluster=cluster)
+        self._leases = RunLeases(
+            self._connector, self.keys, self._store, host_id=self.host_id, lease_s=lease_s,
+            on_cancel=self._cancel_locally, deliver=self._deliver, cluster=cluster)
+        self._ping_timeout_s = pool_timeout_s
+        self._cancel_ttl_ms = max(1, round(retention_s * 1000)) + round(LIVE_TTL_S * 1000)
         self._listener = PubSubListener(
             self._connector, on_message=self._on_message, on_resubscribed=self._resync,
             home_channel=self.keys.instance_channel(self.host_id),
@@ -83,30 +92,61 @@ class RedisEventBus(EventBusBase):
         """
         self._check_open()
         await self._store.append(user_id, event)
+        if event.type == "agent_completed":
+            self._leases.release(event.run_id)
+        else:
+            self._leases.hold(event.run_id, user_id)
         self._deliver(user_id, event)
+
+    async def run_closed(self, run_id: str) -> None:
+        """Stop renewing the lease of `run_id`; unless it ended, a survivor ends it."""
+        self._leases.release(run_id)
 
     async def replay(self, run_id: str, after_seq: int = 0) -> list[RunEvent]:
         """Return the kept events of `run_id` with `seq > after_seq`, in order."""
         self._check_open()
-        return await self._store.replay(run_id, after_seq)
+        async with _unavailable_on_failure():
+            return await self._store.replay(run_id, after_seq)
 
     async def run_owner(self, run_id: str) -> str | None:
         """Return the user of a kept run, or None."""
         self._check_open()
-        return await self._store.owner(run_id)
+        async with _unavailable_on_failure():
+            return await self._store.owner(run_id)
 
     async def request_cancel(self, run_id: str) -> None:
-        """Announce the request to every instance, then call this instance's handlers."""
+        """Record the request until the run's owner acts, then announce it everywhere.
+
+        The record is what makes a cancel durable: the owner reads it on every lease renewal
+        and after a pub/sub reconnect, so an announcement it missed loses nothing. A run no
+        live instance owns is ended here as interrupted. Raises `UnavailableError` when the
+        request could not be recorded.
+        """
         self._check_open()
-        await self._store.announce(self._control, self._announcement(run_id))
+        try:
+            async with self._connector.slot() as client:
+                await client.set(self.keys.cancel(run_id), self.host_id,
+                                 px=self._cancel_ttl_ms)
+        except Exception as exc:
+            log.warning("could not record a cancel of run %s: %s", run_id, exc,
+                        extra={"run_id": run_id})
+            raise UnavailableError("the cancel could not be recorded: the event bus is "
+                                   "unavailable; retry shortly") from exc
+        if await self._leases.end_if_orphaned(run_id):
+            return
+        try:
+            await self._store.announce(self._control, self._announcement(run_id))
+        except Exception as exc:  # recorded: the owner finds it at its next renewal
+            log.warning("could not announce a cancel of run %s: %s", run_id, exc,
+                        extra={"run_id": run_id})
         self._cancel_locally(run_id)
 
     async def ping(self) -> bool:
-        """Return True when Redis answers PING in time; never raise."""
+        """Return True when Redis answers PING within the pool timeout; never raise."""
         if self._closed:
             return False
         try:
-            async with asyncio.timeout(PING_TIMEOUT_S):
+            async with asyncio.timeout(self._ping_timeout_s):
                 return await self._store.ping()
         except Exception as exc:
             log.debug("redis ping failed: %s: %s", type(exc).__name__, exc)
@@ -115,6 +155,7 @@ class RedisEventBus(EventBusBase):
     async def aclose(self) -> None:
         """Stop listening and writing, and close the Redis connections."""
         self._drop_local_state()
+        await self._leases.aclose()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
@@ -137,6 +178,7 @@ class RedisEventBus(EventBusBase):
         await self._listener.unlisten(channel)
 
     async def _listen_to_cancels(self) -> None:
+        self._leases.start()  # an instance that runs runs also ends the orphaned ones
         await self._listener.listen(self._control)
 
     async def _stop_listening_to_cancels(self) -> None:
@@ -166,7 +208,9 @@ class RedisEventBus(EventBusBase):
         return True
 
     def _resync(self, lost_since: float) -> None:
-        """After a reconnect, fill each local user's runs from what their streams hold."""
+        """After a reconnect, fill each local user's runs from what their streams hold, and
+        look for cancels recorded while the link was down."""
+        self._leases.check_now()
         for user_id, feed in self._feeds.items():
             for run_id, last_seq in feed.live_runs().items():
                 self._fill(user_id, run_id, last_seq)
@@ -221,6 +265,16 @@ class RedisEventBus(EventBusBase):
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+@contextlib.asynccontextmanager
+async def _unavailable_on_failure() -> AsyncIterator[None]:
+    """Turn a Redis failure into `UnavailableError`, whose message names no server."""
+    try:
+        yield
+    except (RedisError, OSError, TimeoutError) as exc:
+        log.warning("redis read failed: %s: %s", type(exc).__name__, exc)
+        raise UnavailableError("the event bus is unavailable; retry shortly") from exc
 
 
 def _run_id_of(body: bytes) -> str:

@@ -7,6 +7,7 @@ from typing import Final
 
 from pydantic import ValidationError
 
+from toolwire.services.errors import UnavailableError
 from toolwire.services.validation import describe_validation_error
 from toolwire.services.wire_json import JsonProblem
 
@@ -35,6 +36,8 @@ def error_code(exc: BaseException, *, user_id: str) -> tuple[str, str]:
     """Return `(code, message)` for `exc`; anything unexpected is logged and kept vague."""
     if isinstance(exc, WireError):
         return exc.code, exc.message
+    if isinstance(exc, UnavailableError):
+        return UNAVAILABLE, str(exc)
     if isinstance(exc, JsonProblem):
         code = INVALID_JSON if exc.syntax else INVALID_MESSAGE
         return code, f"the frame is not acceptable JSON: {exc}"
