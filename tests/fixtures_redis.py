@@ -2,7 +2,10 @@
 
 `redis_server` is a plain server per test, `durable_redis_server` one with AOF on (so a
 restart keeps what it acknowledged), `redis_cluster_url` a 3-master Redis Cluster shared by
-a module's tests and emptied before each.
+a module's tests and emptied before each. `secured_redis` serves the options a deployment
+may need: an ACL user with a password, limited to the `toolwire:` keys and channels (the
+default user off), TLS on its own port with certificates made for the test (client
+certificates required), and a unix socket.
 """
 
 from __future__ import annotations
@@ -12,15 +15,17 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 from tests.support import free_port
 
 _START_TIMEOUT_S = 5.0
-
-
+ACL_USER = "toolwire-app"
+ACL_PASSWORD = "s3cret-Pa55word"
 
 
 class RedisServer:
@@ -73,7 +78,7 @@ class RedisServer:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
                 sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
+                return sock.recv(16).startswith((b"+PONG", b"-NOAUTH"))
         except OSError:
             return False
 
@@ -191,3 +196,88 @@ def redis_cluster_url(redis_cluster: RedisCluster) -> str:
 def redis_url(redis_server: RedisServer) -> str:
     """The URL of this test's `redis-server`: `redis://127.0.0.1:PORT/0`."""
     return redis_server.url
+
+
+@dataclass(frozen=True, slots=True)
+class TlsFiles:
+    """A CA, a server certificate it signed (for 127.0.0.1) and a client certificate."""
+
+    ca: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+    other_ca: Path  # a CA that signed none of them
+
+
+def _openssl(*args: str) -> None:
+    subprocess.run([_binary("openssl"), *args], check=True, capture_output=True, timeout=60)
+
+
+def _signed(workdir: Path, name: str, ca: str, ca_key: str, extension: str) -> None:
+    """Make `name`.pem/`name`.key signed by `ca` with the given X.509 v3 extension."""
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{workdir}/{name}.key",
+             "-out", f"{workdir}/{name}.csr", "-subj", f"/CN=toolwire test {name}")
+    (workdir / f"{name}.ext").write_text(extension + "\n")
+    _openssl("x509", "-req", "-in", f"{workdir}/{name}.csr", "-CA", ca, "-CAkey", ca_key,
+             "-CAcreateserial", "-days", "2", "-out", f"{workdir}/{name}.pem",
+             "-extfile", f"{workdir}/{name}.ext")
+
+
+def make_tls_files(workdir: Path) -> TlsFiles:
+    """Generate a throwaway CA and the certificates signed by it, with the openssl CLI."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    for ca in ("ca", "other-ca"):
+        _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                 "-keyout", f"{workdir}/{ca}.key", "-out", f"{workdir}/{ca}.pem",
+                 "-subj", f"/CN=toolwire test {ca}")
+    ca, ca_key = str(workdir / "ca.pem"), str(workdir / "ca.key")
+    _signed(workdir, "server", ca, ca_key, "subjectAltName=IP:127.0.0.1,DNS:localhost")
+    _signed(workdir, "client", ca, ca_key, "extendedKeyUsage=clientAuth")
+    return TlsFiles(ca=workdir / "ca.pem", server_cert=workdir / "server.pem",
+                    server_key=workdir / "server.key", client_cert=workdir / "client.pem",
+                    client_key=workdir / "client.key", other_ca=workdir / "other-ca.pem")
+
+
+@dataclass(frozen=True, slots=True)
+class SecuredRedis:
+    """One `redis-server` reachable three ways, each only with the ACL user's password."""
+
+    tls: TlsFiles
+    port: int
+    tls_port: int
+    unix_socket: Path
+
+    def url(self, how: str, *, password: str = ACL_PASSWORD) -> str:
+        """Return the URL of `how` (`tcp`, `tls`, `unix` or `unix-query`: the credentials as
+        query parameters) signed in as the ACL user."""
+        secret = quote(password, safe="")
+        if how == "tls":
+            return f"rediss://{ACL_USER}:{secret}@127.0.0.1:{self.tls_port}/0"
+        if how == "unix":
+            return f"unix://{ACL_USER}:{secret}@{self.unix_socket}?db=0"
+        if how == "unix-query":
+            return f"unix://{self.unix_socket}?username={ACL_USER}&password={secret}&db=0"
+        return f"redis://{ACL_USER}:{secret}@127.0.0.1:{self.port}/0"
+
+
+@pytest.fixture(scope="module")
+def secured_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredRedis]:
+    """A server with the default user off, an ACL user, TLS (client certificates required)
+    and a unix socket; shared by the module's tests."""
+    workdir = tmp_path_factory.mktemp("secured-redis")
+    tls = make_tls_files(workdir / "tls")
+    tls_port = free_port()
+    unix_socket = workdir / "redis.sock"
+    server = RedisServer(_binary("redis-server"), workdir / "data", extra=(
+        "--user", "default", "off",
+        "--user", ACL_USER, "on", f">{ACL_PASSWORD}", "~toolwire:*", "&toolwire:*", "+@all",
+        "--tls-port", str(tls_port), "--tls-cert-file", str(tls.server_cert),
+        "--tls-key-file", str(tls.server_key), "--tls-ca-cert-file", str(tls.ca),
+        "--tls-auth-clients", "yes",
+        "--unixsocket", str(unix_socket), "--unixsocketperm", "700"))
+    server.start()
+    try:
+        yield SecuredRedis(tls, server.port, tls_port, unix_socket)
+    finally:
+        server.stop()

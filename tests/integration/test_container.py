@@ -175,3 +175,51 @@ async def test_scope_rejects_anything_but_a_user_context(
 ) -> None:
     with pytest.raises(TypeError, match="UserExecutionContext"):
         container.request_scope({"user_id": "a"})
+
+
+TWO_CALLS = '/call echo {"text": "one"}\n/call echo {"text": "two"}'
+
+
+async def test_a_settings_override_after_the_first_scope_reaches_the_next_one(
+    container: ApplicationContainer,
+) -> None:
+    async with container.request_scope(UserExecutionContext.for_user("a")) as first:
+        assert (await first.run(TWO_CALLS)).status == "ok"
+    limited = container.settings().model_copy(update={
+        "runs": container.settings().runs.model_copy(update={"max_tool_calls": 1}),
+        "tools": container.settings().tools.model_copy(update={"timeout_s": 0.25}),
+    })
+    with container.settings.override(providers.Object(limited)):
+        async with container.request_scope(UserExecutionContext.for_user("a")) as second:
+            final = await second.run(TWO_CALLS)
+            assert second.dispatcher.max_tool_calls == 1
+            echo = second.executor.registry.get("echo")
+            assert echo is not None and second.executor.timeout_for(echo) == 0.25
+    assert final.status == "error" and final.error is not None
+    assert final.error.type == "limit_exceeded"
+    async with container.request_scope(UserExecutionContext.for_user("a")) as third:
+        assert (await third.run(TWO_CALLS)).status == "ok"  # the override is undone
+
+
+@pytest.mark.parametrize("name", ["bridge", "dispatcher"])
+async def test_a_request_provider_override_after_the_first_scope_reaches_the_next_one(
+    container: ApplicationContainer, name: str
+) -> None:
+    async with container.request_scope(UserExecutionContext.for_user("a")):
+        pass
+    original = getattr(container, name)
+    built: list[object] = []
+
+    def recording(**kwargs: Any) -> object:
+        made = original.cls(**{k: v for k, v in original.kwargs.items()
+                               if not isinstance(v, providers.Provider)},
+                            **{k: v() for k, v in original.kwargs.items()
+                               if isinstance(v, providers.Provider) and k not in kwargs},
+                            **kwargs)
+        built.append(made)
+        return made
+
+    with original.override(providers.Callable(recording)):
+        async with container.request_scope(UserExecutionContext.for_user("a")) as scope:
+            assert getattr(scope, name) is built[-1]
+            assert (await scope.run("what is 2+2?")).answer == "2+2 = 4"

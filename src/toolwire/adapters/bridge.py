@@ -15,6 +15,7 @@ from toolwire.services.errors import (
     ScopeClosedError,
 )
 from toolwire.services.events import EventPayload, RunEvent
+from toolwire.services.limits import ScopeSettings
 from toolwire.services.ports import EventBus, EventObserver
 from toolwire.services.wire_json import timestamp
 
@@ -50,7 +51,12 @@ class WebSocketBridge:
         retry_for_s: float = 0.0,
         observers: Sequence[EventObserver] = (),
         clock: Callable[[], float] = time.time,
+        settings: ScopeSettings | None = None,
     ) -> None:
+        """Build a bridge; `settings` (the container passes its own) supplies `retry_for_s`
+        (`runs.max_duration_s`)."""
+        if settings is not None:
+            retry_for_s = settings.runs.max_duration_s
         self.user_context = user_context
         self._bus = bus
         self._retry_for_s = retry_for_s

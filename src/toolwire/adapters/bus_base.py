@@ -5,12 +5,17 @@ python-socketio's pub/sub manager does), and delivery to them with each `(run_id
 handed over once and in order: a repeat is dropped here, in one place, whatever path brought
 it (a retried publish, an echo of an announcement, a refill after a reconnect). A bus that
 can find missed events (Redis reads the run's stream) overrides `_on_gap`.
+
+Each bus says how it hears of what other processes publish through four abstract hooks
+(`_listen_to_user`, `_stop_listening_to_user`, `_listen_to_cancels`,
+`_stop_listening_to_cancels`); a bus of one process implements them as no-ops.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -85,11 +90,13 @@ class UserFeed:
             self.ended.add(run_id)
 
 
-class EventBusBase:
+class EventBusBase(ABC):
     """Local fan-out shared by the buses: subscriptions, cancel listeners, once-only delivery.
 
     Subclasses tell the outside world through the `_listen_*`/`_stop_listening_*` hooks when
-    the first local subscriber of a user (or cancel listener) arrives and the last one leaves.
+    a local subscriber of a user (or cancel listener) arrives and when the last one leaves.
+    A subscription whose `_listen_*` hook fails (or is cancelled) is forgotten again, and the
+    `_stop_listening_*` hook runs when it was the last one, so nothing keeps listening for it.
     """
 
     def __init__(self) -> None:
@@ -110,7 +117,7 @@ class EventBusBase:
         try:
             await self._listen_to_user(user_id)
         except BaseException:
-            self._forget_subscriber(sub)
+            await self._remove_subscriber(sub)
             raise
         return sub
 
@@ -122,12 +129,9 @@ class EventBusBase:
         try:
             await self._listen_to_cancels()
         except BaseException:
-            self._forget_cancel_listener(listener)
+            await self._remove_cancel_listener(listener)
             raise
         return listener
-
-    async def run_closed(self, run_id: str) -> None:
-        """This instance stopped publishing `run_id`; nothing to release in-process."""
 
     def subscriber_count(self, user_id: str) -> int:
         """Return how many live local subscriptions `user_id` has."""
@@ -227,14 +231,18 @@ class EventBusBase:
         self._feeds.clear()
         self._cancel_listeners.clear()
 
+    @abstractmethod
     async def _listen_to_user(self, user_id: str) -> None:
         """Make sure events of `user_id` published anywhere reach this bus from now on."""
 
+    @abstractmethod
     async def _stop_listening_to_user(self, user_id: str) -> None:
-        """The last local subscriber of `user_id` left."""
+        """The last local subscriber of `user_id` left: stop listening for that user."""
 
+    @abstractmethod
     async def _listen_to_cancels(self) -> None:
         """Make sure cancel requests from anywhere reach this bus from now on."""
 
+    @abstractmethod
     async def _stop_listening_to_cancels(self) -> None:
-        """The last local cancel listener left."""
+        """The last local cancel listener left: stop listening for cancel requests."""

@@ -55,6 +55,9 @@ class InMemoryEventBus(EventBusBase):
         """Call every cancel handler with `run_id`."""
         self._cancel_locally(run_id)
 
+    async def run_closed(self, run_id: str) -> None:
+        """Nothing to release: one process is the whole deployment."""
+
     async def ping(self) -> bool:
         """Return True while the bus is open."""
         return not self._closed
@@ -63,3 +66,18 @@ class InMemoryEventBus(EventBusBase):
         """Drop every subscription and kept run."""
         self._drop_local_state()
         self.logs.clear()
+
+    # One process: every event and cancel request is published on this bus itself, so there
+    # is nothing elsewhere to listen to.
+
+    async def _listen_to_user(self, user_id: str) -> None:
+        """Nothing to do: events of `user_id` are only ever published here."""
+
+    async def _stop_listening_to_user(self, user_id: str) -> None:
+        """Nothing to do (see `_listen_to_user`)."""
+
+    async def _listen_to_cancels(self) -> None:
+        """Nothing to do: cancel requests are only ever made here."""
+
+    async def _stop_listening_to_cancels(self) -> None:
+        """Nothing to do (see `_listen_to_cancels`)."""

@@ -105,6 +105,31 @@ class EventsSettings(BaseModel):
         "is replaced, and what it missed is refilled from the run streams.")
     redis_reconnect_max_s: float = Field(
         2.0, gt=0, description="Longest wait between attempts to reconnect to Redis pub/sub.")
+    redis_tls_ca_file: str | None = Field(
+        None, description="PEM file of the CAs a `rediss://` server's certificate must chain "
+        "to (default: the system's trusted CAs); the certificate must name the URL's host.")
+    redis_tls_cert_file: str | None = Field(
+        None, description="PEM client certificate presented to a `rediss://` server that "
+        "asks for one (`tls-auth-clients`); needs `redis_tls_key_file`.")
+    redis_tls_key_file: str | None = Field(
+        None, description="PEM private key of `redis_tls_cert_file`.")
+
+    @model_validator(mode="after")
+    def _redis_connection(self) -> EventsSettings:
+        """Refuse an unknown URL scheme, TLS files the URL would not use, and a certificate
+        without its key."""
+        scheme = urlsplit(self.redis_url.get_secret_value()).scheme
+        if scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(f"events.redis_url must start with redis://, rediss:// or "
+                             f"unix://, not {scheme}://")
+        files = [self.redis_tls_ca_file, self.redis_tls_cert_file, self.redis_tls_key_file]
+        if any(files) and scheme != "rediss":
+            raise ValueError("events.redis_tls_* files are set but events.redis_url does not "
+                             "start with rediss://")
+        if (self.redis_tls_cert_file is None) != (self.redis_tls_key_file is None):
+            raise ValueError("events.redis_tls_cert_file and events.redis_tls_key_file go "
+                             "together")
+        return self
 
 
 class McpServerSettings(BaseModel):
@@ -237,6 +262,11 @@ class RunsSettings(BaseModel):
     cancel_on_disconnect: bool = Field(
         False, description="Cancel a user's runs when their last socket closes (otherwise "
         "runs go on and stay resumable).")
+
+    @property
+    def longest_run_s(self) -> float:
+        """Return how long a run can possibly last: its limit, then its end's publish retries."""
+        return 2 * self.max_duration_s + self.lease_s
 
 
 class WsSettings(BaseModel):

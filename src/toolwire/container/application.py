@@ -4,30 +4,35 @@ from __future__ import annotations
 
 from collections import Counter
 from operator import attrgetter
+from typing import Any
 
 from dependency_injector import containers, providers
 
 from toolwire.adapters.bridge import WebSocketBridge
 from toolwire.adapters.llm import OpenAIAgent, openai_client
+from toolwire.adapters.memory import MemoryRequestLedger, MemoryUserQuotas
 from toolwire.adapters.memory_bus import InMemoryEventBus
 from toolwire.adapters.metrics import Metrics
-from toolwire.adapters.redis_bus import RedisEventBus
+from toolwire.adapters.redis_bus import RedisEventBus, RedisRequestLedger, RedisUserQuotas
 from toolwire.adapters.tool_loading import load_registry, mcp_tools
 from toolwire.adapters.web.auth import TokenVerifier
-from toolwire.adapters.web.runs import RunLimits, RunManager
 from toolwire.adapters.web.state import WebDeps
 from toolwire.config import Settings
-from toolwire.container.graph import RequestGraph, SettingValue
 from toolwire.container.runner import AgentRunner
 from toolwire.container.scope import RequestScope
 from toolwire.services.agents import EmbeddedAgent
 from toolwire.services.dispatcher import ToolDispatcher
 from toolwire.services.executor import ToolExecutor
+from toolwire.services.supervisor import RunSupervisor
 
 
-def setting(settings: providers.Provider[Settings], path: str) -> SettingValue:
-    """Return a provider of one settings value, read once (request paths stay cheap)."""
-    return SettingValue(attrgetter(path), settings)
+def setting(settings: providers.Provider[Settings], path: str) -> providers.Callable[Any]:
+    """Return a provider of one settings value, read from the settings on every resolution.
+
+    One `attrgetter` call on the settings provider: an override of `settings` reaches the
+    next resolution, at a fraction of the cost of a `settings.provided.a.b` chain.
+    """
+    return providers.Callable(attrgetter(path), settings)
 
 
 class ApplicationContainer(containers.DeclarativeContainer):
@@ -37,7 +42,8 @@ class ApplicationContainer(containers.DeclarativeContainer):
     host container) changes it for every path, the legacy entry points included.
     `mcp_servers` is an async resource: `start_resources` opens it (its tools join
     `tool_registry`), `close_resources` closes it with the model client and the bus.
-    Settings values are read once: override `settings` before the first use.
+    The library resolves every object: an override of any provider, `settings` included,
+    reaches the next resolution (the next request scope, the next handler call).
     """
 
     settings = providers.Singleton(Settings)
@@ -69,6 +75,9 @@ class ApplicationContainer(containers.DeclarativeContainer):
             keepalive_s=settings.provided.events.redis_keepalive_s,
             reconnect_max_s=settings.provided.events.redis_reconnect_max_s,
             lease_s=settings.provided.runs.lease_s,
+            tls_ca_file=settings.provided.events.redis_tls_ca_file,
+            tls_cert_file=settings.provided.events.redis_tls_cert_file,
+            tls_key_file=settings.provided.events.redis_tls_key_file,
         ),
     )
 
@@ -98,57 +107,71 @@ class ApplicationContainer(containers.DeclarativeContainer):
     # The bridge stamps and publishes the run's events; the executor reports every tool
     # call through it (its `sink`); the dispatcher routes the run's calls to that executor.
 
-    bridge = providers.Factory(
-        WebSocketBridge,
-        bus=event_bus,
-        retry_for_s=setting(settings, "runs.max_duration_s"),
-    )
+    bridge = providers.Factory(WebSocketBridge, bus=event_bus, settings=settings)
 
     executor = providers.Factory(
-        ToolExecutor,
-        sink=bridge,
-        registry=tool_registry,
-        default_timeout_s=setting(settings, "tools.timeout_s"),
-        timeouts=setting(settings, "tools.timeouts"),
-    )
+        ToolExecutor, sink=bridge, registry=tool_registry, settings=settings)
 
     dispatcher = providers.Factory(
-        ToolDispatcher,
-        executor=executor,
-        max_tool_calls=setting(settings, "runs.max_tool_calls"),
-    )
+        ToolDispatcher, executor=executor, settings=settings)
 
-    request_graph = providers.Singleton(
-        RequestGraph,
-        bridge=bridge.provider,
-        executor=executor.provider,
-        dispatcher=dispatcher.provider,
-    )
-
-    agent_runner = providers.Singleton(
+    agent_runner = providers.Factory(
         AgentRunner,
-        agent=agent.provider,
+        agent=agent,
         metrics=metrics,
         max_duration_s=setting(settings, "runs.max_duration_s"),
     )
 
-    request_scope = providers.Factory(RequestScope, graph=request_graph, runner=agent_runner)
-    """`async with container.request_scope(ctx) as scope:` opens the three objects above."""
+    request_scope = providers.Factory(
+        RequestScope,
+        bridge=bridge.provider,
+        executor=executor.provider,
+        dispatcher=dispatcher.provider,
+        registry=tool_registry.provider,
+        runner=agent_runner.provider,
+    )
+    """`async with container.request_scope(ctx) as scope:` builds the three objects above
+    through their providers, for that context, and closes them on exit."""
 
     # -- The web app: every run it starts gets `request_scope(ctx)`. ---------------------
 
-    run_limits = providers.Singleton(
-        RunLimits,
-        runs_per_user=settings.provided.limits.runs_per_user,
-        chats_per_minute=settings.provided.limits.chats_per_minute,
-        retention_s=settings.provided.runs.retention_s,
+    request_ledger = providers.Selector(
+        setting(settings, "events.backend"),
+        memory=providers.Singleton(
+            MemoryRequestLedger, retention_s=settings.provided.runs.retention_s),
+        redis=providers.Singleton(
+            RedisRequestLedger,
+            connector=event_bus.provided.connector,
+            keys=event_bus.provided.keys,
+            retention_s=settings.provided.runs.retention_s,
+        ),
     )
+    """Which run each `request_id` started (a repeated one is a replay)."""
 
-    run_manager = providers.Singleton(
-        RunManager,
+    user_quotas = providers.Selector(
+        setting(settings, "events.backend"),
+        memory=providers.Singleton(
+            MemoryUserQuotas,
+            runs_per_user=settings.provided.limits.runs_per_user,
+            chats_per_minute=settings.provided.limits.chats_per_minute,
+        ),
+        redis=providers.Singleton(
+            RedisUserQuotas,
+            connector=event_bus.provided.connector,
+            keys=event_bus.provided.keys,
+            runs_per_user=settings.provided.limits.runs_per_user,
+            chats_per_minute=settings.provided.limits.chats_per_minute,
+            max_run_s=settings.provided.runs.longest_run_s,
+        ),
+    )
+    """`limits.runs_per_user` and `limits.chats_per_minute`."""
+
+    run_supervisor = providers.Singleton(
+        RunSupervisor,
         scope_factory=request_scope.provider,
         bus=event_bus,
-        limits=run_limits,
+        ledger=request_ledger,
+        quotas=user_quotas,
     )
 
     web_deps = providers.Factory(
@@ -156,7 +179,7 @@ class ApplicationContainer(containers.DeclarativeContainer):
         settings=settings.provider,
         bus=event_bus.provider,
         verifier=token_verifier.provider,
-        runs=run_manager.provider,
+        runs=run_supervisor.provider,
         tools=tool_registry.provider,
         metrics=metrics.provider,
     )

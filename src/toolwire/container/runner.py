@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Protocol
 
 from toolwire.adapters.metrics import Metrics
@@ -23,13 +22,11 @@ class OpenScope(Protocol):
 
 
 class AgentRunner:
-    """Runs a fresh agent per run within `max_duration_s`, with the run metrics."""
+    """Runs one run's agent within `max_duration_s`, with the run metrics."""
 
     __slots__ = ("_agent", "_max_duration_s", "_metrics")
 
-    def __init__(
-        self, *, agent: Callable[[], Agent], metrics: Metrics, max_duration_s: float
-    ) -> None:
+    def __init__(self, *, agent: Agent, metrics: Metrics, max_duration_s: float) -> None:
         self._agent = agent
         self._metrics = metrics
         self._max_duration_s = max_duration_s
@@ -42,7 +39,7 @@ class AgentRunner:
             final = await run_agent(
                 user_context=scope.user_context,
                 message=message,
-                agent=self._agent(),
+                agent=self._agent,
                 dispatcher=scope.dispatcher,
                 sink=scope.bridge,
                 max_duration_s=self._max_duration_s,

@@ -3,28 +3,41 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Self
 
-from toolwire.container.graph import RequestGraph
 from toolwire.container.runner import AgentRunner
 from toolwire.services.context import UserExecutionContext
+from toolwire.services.dispatcher import ToolDispatcher
 from toolwire.services.errors import ScopeClosedError
 from toolwire.services.events import AgentCompleted
-from toolwire.services.ports import EventObserver
+from toolwire.services.executor import ToolExecutor
+from toolwire.services.ports import EventObserver, EventSink
+from toolwire.services.tools.registry import ToolRegistry
 from toolwire.services.tools.spec import ToolSpec
 
 log = logging.getLogger(__name__)
 
 
+class ScopeState(enum.StrEnum):
+    """Where a request scope is in its life: built, entered, closed (compares as its text)."""
+
+    NEW = "new"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
 class RequestScope:
     """Async context manager that owns the request-scoped objects of one user context.
 
-    The container's request graph builds them with the scope (so every override applies) and
-    the scope closes them on exit, each even if another fails, also when the body raised or
-    was cancelled. `tools` are added for this scope only; `observers` see every event it
-    publishes (the legacy emitters use this).
+    The container's providers build them when the scope is created (the library resolves
+    them, so every override applies), linked as declared: the executor reports to this
+    scope's bridge, the dispatcher routes to this scope's executor. The scope closes them on
+    exit, each even if another fails, also when the body raised or was cancelled. `tools`
+    are added for this scope only; `observers` see every event it publishes (the legacy
+    emitters use this).
     """
 
     __slots__ = ("_runner", "_state", "bridge", "dispatcher", "executor", "user_context")
@@ -33,8 +46,11 @@ class RequestScope:
         self,
         user_context: UserExecutionContext,
         *,
-        graph: RequestGraph,
-        runner: AgentRunner,
+        bridge: Callable[..., EventSink],
+        executor: Callable[..., ToolExecutor],
+        dispatcher: Callable[..., ToolDispatcher],
+        registry: Callable[[], ToolRegistry],
+        runner: Callable[[], AgentRunner],
         tools: Sequence[ToolSpec] = (),
         observers: Sequence[EventObserver] = (),
     ) -> None:
@@ -44,34 +60,39 @@ class RequestScope:
             )
         self.user_context = user_context
         self._runner = runner
-        self.bridge, self.executor, self.dispatcher = graph.build(
-            user_context, tools=tools, observers=observers)
-        self._state = "new"
+        if observers:
+            self.bridge = bridge(user_context=user_context, observers=observers)
+        else:
+            self.bridge = bridge(user_context=user_context)
+        if tools:
+            self.executor = executor(user_context=user_context, sink=self.bridge,
+                                     registry=registry().overlay(tools))
+        else:
+            self.executor = executor(user_context=user_context, sink=self.bridge)
+        self.dispatcher = dispatcher(user_context=user_context, executor=self.executor)
+        self._state = ScopeState.NEW
 
     @property
-    def state(self) -> str:
-        """Return `new`, `open` or `closed`."""
+    def state(self) -> ScopeState:
+        """Return where the scope is in its life."""
         return self._state
 
     def open(self) -> Self:
-        """Enter the scope (`async with` calls it); a scope can be entered once."""
-        if self._state != "new":
+        """Enter the scope (`async with` does it); a scope can be entered once."""
+        if self._state is not ScopeState.NEW:
             raise ScopeClosedError("a request scope can be entered only once")
-        self._state = "open"
+        self._state = ScopeState.OPEN
         return self
 
     async def __aenter__(self) -> Self:
-        if self._state != "new":
-            raise ScopeClosedError("a request scope can be entered only once")
-        self._state = "open"
-        return self
+        return self.open()
 
     async def aclose(self, *_exc_info: object) -> None:
         """Close dispatcher, executor (cancelling its tasks) and bridge, in that order."""
-        if self._state != "open":
-            self._state = "closed"
+        was_open = self._state is ScopeState.OPEN
+        self._state = ScopeState.CLOSED
+        if not was_open:
             return
-        self._state = "closed"
         for owned in (self.dispatcher, self.executor, self.bridge):
             try:
                 await owned.aclose()
@@ -86,6 +107,6 @@ class RequestScope:
 
     async def run(self, message: str) -> AgentCompleted:
         """Run the container's agent on `message` inside this scope."""
-        if self._state != "open":
+        if self._state is not ScopeState.OPEN:
             raise ScopeClosedError("enter the request scope before running in it")
-        return await self._runner.run(self, message)
+        return await self._runner().run(self, message)

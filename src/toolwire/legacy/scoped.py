@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import Self
 
-from toolwire.container import RequestScope, get_container
+from toolwire.container import RequestScope, ScopeState, get_container
 from toolwire.legacy.emitters import as_observer
 from toolwire.legacy.policy import EntryPoint, announce
 from toolwire.services.context import UserExecutionContext
@@ -59,7 +59,7 @@ def begin(
 
 
 def _warn_unclosed(scope: RequestScope, kind: str) -> None:
-    if scope.state == "open":
+    if scope.state is ScopeState.OPEN:
         warnings.warn(
             f"{kind} of run {scope.user_context.run_id} was never closed; "
             "call `await obj.cleanup()` or use `async with`",
@@ -96,7 +96,7 @@ class ScopeOwner:
     @property
     def closed(self) -> bool:
         """Return True once the scope is closed."""
-        return self._scope.state == "closed"
+        return self._scope.state is ScopeState.CLOSED
 
     async def cleanup(self) -> None:
         """Close the scope: its dispatcher, executor (pending tool calls cancelled) and bridge."""

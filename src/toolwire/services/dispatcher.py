@@ -8,6 +8,7 @@ from toolwire.services.context import UserExecutionContext
 from toolwire.services.errors import LimitExceededError, ScopeClosedError
 from toolwire.services.events import ToolCompleted
 from toolwire.services.executor import ToolExecutor
+from toolwire.services.limits import ScopeSettings
 from toolwire.services.tools.calls import ToolCall
 from toolwire.services.tools.spec import ToolSpec
 
@@ -23,7 +24,11 @@ class ToolDispatcher:
         user_context: UserExecutionContext,
         executor: ToolExecutor,
         max_tool_calls: int = 32,
+        settings: ScopeSettings | None = None,
     ) -> None:
+        """Build a dispatcher; `settings` (the container passes its own) supplies the limit."""
+        if settings is not None:
+            max_tool_calls = settings.runs.max_tool_calls
         self.user_context = user_context
         self.executor = executor
         self.max_tool_calls = max_tool_calls

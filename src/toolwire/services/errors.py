@@ -40,5 +40,17 @@ class RunTakenOverError(ToolwireError):
     """This instance no longer owns the run: its lease lapsed and another instance ended it."""
 
 
+class RateLimitedError(ToolwireError):
+    """A user passed one of their quotas; the message says which and when to retry."""
+
+
 class UnavailableError(ToolwireError):
-    """A dependency (the event bus) is down or the server is shutting down: retry later."""
+    """No run can start or be reached now (shutting down, or the event bus is down)."""
+
+
+class RunNotFoundError(ToolwireError):
+    """No such run of this user: unknown, expired, or another user's (never said which)."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"no run {run_id!r} (unknown, expired, or not yours)")
+        self.run_id = run_id

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.errors import ScopeClosedError, ToolError
 from toolwire.services.events import ErrorInfo, ToolCompleted, ToolExecuting, ToolStatus
+from toolwire.services.limits import ScopeSettings
 from toolwire.services.ports import EventSink
 from toolwire.services.tools.calls import ToolCall, UnparsedArguments
 from toolwire.services.tools.registry import ToolRegistry
@@ -43,7 +44,12 @@ class ToolExecutor:
         registry: ToolRegistry,
         default_timeout_s: float = 30.0,
         timeouts: Mapping[str, float] = _NO_TIMEOUTS,
+        settings: ScopeSettings | None = None,
     ) -> None:
+        """Build an executor; `settings` (the container passes its own) supplies the timeouts."""
+        if settings is not None:
+            tools = settings.tools
+            default_timeout_s, timeouts = tools.timeout_s, tools.timeouts
         self.user_context = user_context
         self.sink = sink
         self.registry = registry

@@ -88,6 +88,41 @@ class EventBus(Protocol):
         ...
 
 
+class RequestLedger(Protocol):
+    """Which run each `(user, request_id)` started: what makes a retried chat a replay.
+
+    A backend shared by every instance (Redis) makes a retry on another instance a replay too.
+    """
+
+    async def claim(self, user_id: str, request_id: str, run_id: str) -> str | None:
+        """Record that `request_id` starts `run_id`.
+
+        Return None when the claim is made now, or the run id an earlier claim holds (its
+        run still going, or ended within the retention window).
+        """
+        ...
+
+    async def settle(self, user_id: str, request_id: str, run_id: str) -> None:
+        """The run ended: keep its claim for the retention window, then forget it."""
+        ...
+
+    async def release(self, user_id: str, request_id: str, run_id: str) -> None:
+        """Forget the claim now, if `run_id` still holds it (the run published nothing)."""
+        ...
+
+
+class UserQuotas(Protocol):
+    """Per-user limits on concurrent runs and on chats per minute."""
+
+    async def admit(self, user_id: str, run_id: str) -> None:
+        """Count a new run of `user_id`, or raise `RateLimitedError` saying which limit."""
+        ...
+
+    async def release(self, user_id: str, run_id: str) -> None:
+        """The run ended: free its place among the user's concurrent runs."""
+        ...
+
+
 class AgentRuntime(Protocol):
     """What an agent may do during a run: think aloud and call tools."""
 

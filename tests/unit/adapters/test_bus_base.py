@@ -2,21 +2,45 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support import event
 from toolwire.adapters.bus_base import RUNS_TRACKED_PER_USER, EventBusBase
 from toolwire.services.events import RunEvent
 
 
 class GapNoting(EventBusBase):
-    """A bus that records the gaps it is handed and fills none."""
+    """A bus that records the gaps it is handed (filling none) and what it listens to."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, refuse: bool = False) -> None:
         super().__init__()
         self.gaps: list[tuple[str, int, int]] = []
+        self.listening: set[str] = set()
+        self.refuse = refuse
 
     def _on_gap(self, user_id: str, event: RunEvent, last_seq: int) -> bool:
         self.gaps.append((event.run_id, last_seq, event.seq))
         return False
+
+    async def _listen_to_user(self, user_id: str) -> None:
+        self.listening.add(user_id)
+        if self.refuse:
+            raise ConnectionError("the backend is down")
+
+    async def _stop_listening_to_user(self, user_id: str) -> None:
+        self.listening.discard(user_id)
+
+    async def _listen_to_cancels(self) -> None:
+        self.listening.add("*cancels*")
+        if self.refuse:
+            raise ConnectionError("the backend is down")
+
+    async def _stop_listening_to_cancels(self) -> None:
+        self.listening.discard("*cancels*")
+
+
+class Incomplete(EventBusBase):
+    """A bus that forgot its hooks."""
 
 
 async def test_repeats_are_dropped_whatever_their_order() -> None:
@@ -70,3 +94,33 @@ def test_an_instance_reads_other_instances_announcements_and_drops_its_own() -> 
     mine, theirs = GapNoting(), GapNoting()
     assert mine._foreign_body(mine._announcement("x").encode()) is None
     assert mine._foreign_body(theirs._announcement('{"a":1}').encode()) == b'{"a":1}'
+
+
+async def test_a_failed_subscribe_forgets_its_subscriber_and_stops_listening() -> None:
+    bus = GapNoting(refuse=True)
+    with pytest.raises(ConnectionError):
+        await bus.subscribe("ada", lambda _: None)
+    with pytest.raises(ConnectionError):
+        await bus.on_cancel(lambda _: None)
+    assert bus.subscriber_count("ada") == 0
+    assert bus.listening == set()
+    bus._deliver("ada", event("r1", 1))  # nobody is left to hand it to
+    assert "ada" not in bus._feeds
+
+
+async def test_a_failed_subscribe_leaves_the_users_other_subscribers_alone() -> None:
+    bus = GapNoting()
+    got: list[RunEvent] = []
+    await bus.subscribe("ada", got.append)
+    bus.refuse = True
+    with pytest.raises(ConnectionError):
+        await bus.subscribe("ada", lambda _: None)
+    assert bus.subscriber_count("ada") == 1
+    assert bus.listening == {"ada"}
+    bus._deliver("ada", event("r1", 1))
+    assert got == [event("r1", 1)]
+
+
+def test_a_bus_must_say_how_it_listens() -> None:
+    with pytest.raises(TypeError, match="_listen_to_user"):
+        Incomplete()  # type: ignore[abstract]

@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from redis.exceptions import RedisError
-
 from toolwire.adapters.bus_base import EventBusBase
 from toolwire.adapters.redis_bus.connect import RedisConnector, RedisOptions
+from toolwire.adapters.redis_bus.failures import unavailable_on_failure
 from toolwire.adapters.redis_bus.keys import RedisKeys
 from toolwire.adapters.redis_bus.leases import RunLeases
 from toolwire.adapters.redis_bus.listener import PubSubListener
@@ -60,18 +59,23 @@ class RedisEventBus(EventBusBase):
         keepalive_s: float = 5.0,
         reconnect_max_s: float = 2.0,
         lease_s: float = 10.0,
+        tls_ca_file: str | None = None,
+        tls_cert_file: str | None = None,
+        tls_key_file: str | None = None,
     ) -> None:
         super().__init__()
         self.keys = RedisKeys(prefix)
         self._connector = RedisConnector(RedisOptions(
             url=url, cluster=cluster, pool_size=pool_size, pool_timeout_s=pool_timeout_s,
-            health_check_s=keepalive_s))
+            health_check_s=keepalive_s, tls_ca_file=tls_ca_file, tls_cert_file=tls_cert_file,
+            tls_key_file=tls_key_file))
         self._store = RunStreamStore(
             self._connector, self.keys, host_id=self.host_id, retention_s=retention_s,
             max_events=max_events, lease_s=lease_s, cluster=cluster)
         self._leases = RunLeases(
             self._connector, self.keys, self._store, host_id=self.host_id, lease_s=lease_s,
-            on_cancel=self._cancel_locally, deliver=self._deliver, cluster=cluster)
+            retention_s=retention_s, on_cancel=self._cancel_locally, deliver=self._deliver,
+            cluster=cluster)
         self._ping_timeout_s = pool_timeout_s
         self._cancel_ttl_ms = max(1, round(retention_s * 1000)) + round(LIVE_TTL_S * 1000)
         self._listener = PubSubListener(
@@ -83,6 +87,11 @@ class RedisEventBus(EventBusBase):
         self._fills: dict[tuple[str, str], _Fill] = {}
         self._fill_slots = asyncio.Semaphore(FILLS_AT_ONCE)
         self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def connector(self) -> RedisConnector:
+        """Return the Redis clients of this bus (the ledger and quotas share them)."""
+        return self._connector
 
     async def publish(self, user_id: str, event: RunEvent) -> None:
         """Store and announce `event`, then deliver it to this instance's subscribers.
@@ -105,13 +114,13 @@ class RedisEventBus(EventBusBase):
     async def replay(self, run_id: str, after_seq: int = 0) -> list[RunEvent]:
         """Return the kept events of `run_id` with `seq > after_seq`, in order."""
         self._check_open()
-        async with _unavailable_on_failure():
+        async with unavailable_on_failure("reading a run"):
             return await self._store.replay(run_id, after_seq)
 
     async def run_owner(self, run_id: str) -> str | None:
         """Return the user of a kept run, or None."""
         self._check_open()
-        async with _unavailable_on_failure():
+        async with unavailable_on_failure("looking up a run"):
             return await self._store.owner(run_id)
 
     async def request_cancel(self, run_id: str) -> None:
@@ -265,16 +274,6 @@ class RedisEventBus(EventBusBase):
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-@contextlib.asynccontextmanager
-async def _unavailable_on_failure() -> AsyncIterator[None]:
-    """Turn a Redis failure into `UnavailableError`, whose message names no server."""
-    try:
-        yield
-    except (RedisError, OSError, TimeoutError) as exc:
-        log.warning("redis read failed: %s: %s", type(exc).__name__, exc)
-        raise UnavailableError("the event bus is unavailable; retry shortly") from exc
 
 
 def _run_id_of(body: bytes) -> str:

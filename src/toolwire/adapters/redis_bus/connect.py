@@ -5,6 +5,10 @@ healthy Redis makes callers wait instead of failing; redis-py's own pool is size
 has to refuse. On Redis Cluster the commands go through `RedisCluster` and the pub/sub
 connection goes to one node at a time, the next one after a failure (Cluster forwards classic
 pub/sub to every node).
+
+Both kinds of connection read the same URL (`redis://`, `rediss://` for TLS, `unix://` for a
+unix socket, with an ACL user and password) and, with TLS, trust the same CA file and present
+the same client certificate.
 """
 
 from __future__ import annotations
@@ -12,14 +16,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import AuthenticationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from toolwire.adapters.redis_bus.pubsub import Endpoint, PubSubConnection
@@ -44,17 +50,56 @@ class RedisOptions:
     pool_size: int = 32
     pool_timeout_s: float = 5.0
     health_check_s: float = 5.0
+    tls_ca_file: str | None = None
+    """PEM file of the CAs a `rediss://` server's certificate must chain to (default: the
+    system's)."""
+    tls_cert_file: str | None = None
+    """PEM client certificate to present (Redis's `tls-auth-clients`), with `tls_key_file`."""
+    tls_key_file: str | None = None
+
+    @property
+    def tls(self) -> bool:
+        """Return True when the URL asks for TLS (`rediss://`)."""
+        return urlsplit(self.url).scheme == "rediss"
+
+    def tls_context(self) -> ssl.SSLContext:
+        """Return the TLS context of the pub/sub connections (hostname checked)."""
+        try:
+            context = ssl.create_default_context(cafile=self.tls_ca_file)
+        except OSError as exc:
+            raise OSError(f"cannot read events.redis_tls_ca_file {self.tls_ca_file}: "
+                          f"{exc}") from exc
+        if self.tls_cert_file is not None:
+            try:
+                context.load_cert_chain(self.tls_cert_file, self.tls_key_file)
+            except OSError as exc:
+                raise OSError(f"cannot read events.redis_tls_cert_file {self.tls_cert_file} "
+                              f"with its key: {exc}") from exc
+        return context
+
+    def tls_arguments(self) -> dict[str, Any]:
+        """Return redis-py's arguments for the same TLS setup (none without `rediss://`)."""
+        if not self.tls:
+            return {}
+        return {"ssl_ca_certs": self.tls_ca_file, "ssl_certfile": self.tls_cert_file,
+                "ssl_keyfile": self.tls_key_file, "ssl_cert_reqs": "required",
+                "ssl_check_hostname": True}
 
 
 def masked_url(url: str) -> str:
-    """Return `url` with its password (if any) replaced by `***`, for messages and logs."""
+    """Return `url` with its password (user part or query) replaced by `***`."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+    if parts.password is not None:
+        user = parts.username or ""
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+        parts = parts._replace(netloc=f"{user}:***@{host}{port}")
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if any(name == "password" for name, _ in query):
+        masked = [(name, "***" if name == "password" else value) for name, value in query]
+        parts = parts._replace(query=urlencode(masked, safe="*"))
+    query_part = f"?{parts.query}" if parts.query else ""
+    return f"{parts.scheme}://{parts.netloc}{parts.path}{query_part}"
 
 
 class RedisConnector:
@@ -65,6 +110,7 @@ class RedisConnector:
         self._slots = asyncio.Semaphore(options.pool_size)
         self._client: Client | None = None
         self._nodes: itertools.cycle[tuple[str, int]] | None = None
+        self._tls: ssl.SSLContext | None = None
 
     def client(self) -> Client:
         """Return the command client (built on first use)."""
@@ -88,11 +134,27 @@ class RedisConnector:
             self._slots.release()
 
     async def pubsub(self) -> PubSubConnection:
-        """Open a new pub/sub connection (to the next node, on Cluster)."""
+        """Open a new pub/sub connection (to the next node, on Cluster).
+
+        A failure to connect, to agree on TLS or to sign in raises a redis-py
+        `ConnectionError` (or `AuthenticationError`) that names the URL without its password.
+        """
         endpoint = Endpoint.from_url(self.options.url)
         if self.options.cluster:
             endpoint = endpoint.at(*await self._next_node())
-        return await PubSubConnection.open(endpoint, timeout_s=CONNECT_TIMEOUT_S)
+        try:
+            if endpoint.tls and self._tls is None:
+                self._tls = self.options.tls_context()
+            return await PubSubConnection.open(
+                endpoint, timeout_s=CONNECT_TIMEOUT_S, tls=self._tls)
+        except AuthenticationError as exc:
+            raise AuthenticationError(
+                f"Redis at {masked_url(self.options.url)} refused the pub/sub sign-in: "
+                f"{exc}") from None
+        except OSError as exc:  # TimeoutError and ssl.SSLError are OSErrors
+            raise RedisConnectionError(
+                f"cannot open a pub/sub connection to {masked_url(self.options.url)}: "
+                f"{type(exc).__name__}: {exc}") from exc
 
     async def aclose(self) -> None:
         """Close the command client."""
@@ -105,12 +167,14 @@ class RedisConnector:
         common: dict[str, Any] = {
             "socket_connect_timeout": CONNECT_TIMEOUT_S,
             "socket_timeout": COMMAND_TIMEOUT_S,
-            "socket_keepalive": True,
             "health_check_interval": options.health_check_s,
             # A stale connection (Redis restarted) is retried on a new one; appends are
             # idempotent, so a command that did reach Redis may safely run again.
             "retry": Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), 2),
+            **options.tls_arguments(),
         }
+        if urlsplit(options.url).scheme != "unix":  # redis-py refuses it for unix sockets
+            common["socket_keepalive"] = True
         if options.cluster:
             # Our slots bound the total, so no node's pool ever reaches its maximum.
             return RedisCluster.from_url(

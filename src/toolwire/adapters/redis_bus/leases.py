@@ -22,6 +22,7 @@ from redis.crc import key_slot
 
 from toolwire.adapters.redis_bus.connect import RedisConnector
 from toolwire.adapters.redis_bus.keys import RedisKeys
+from toolwire.adapters.redis_bus.ledger import IF_HELD
 from toolwire.adapters.redis_bus.store import RunStreamStore
 from toolwire.services.events import AgentCompleted, ErrorInfo, RunEvent, ToolCompleted
 from toolwire.services.wire_json import timestamp
@@ -82,6 +83,7 @@ class RunLeases:
         *,
         host_id: str,
         lease_s: float,
+        retention_s: float,
         on_cancel: Callable[[str], None],
         deliver: Callable[[str, RunEvent], None],
         cluster: bool = False,
@@ -91,6 +93,7 @@ class RunLeases:
         self._store = store
         self._host_id = host_id
         self._lease_ms = max(1, round(lease_s * 1000))
+        self._retention_ms = max(1, round(retention_s * 1000))
         self._period_s = lease_s / RENEWALS_PER_LEASE
         self._on_cancel = on_cancel
         self._deliver = deliver
@@ -157,10 +160,14 @@ class RunLeases:
             self._deliver(user_id, event)
         log.warning("ended run %s as interrupted: its instance stopped renewing its lease",
                     run_id, extra={"run_id": run_id, "user_id": user_id})
+        request_id = str(events[0].data.get("request_id", ""))
         async with self._connector.slot() as client:
             pipe = client.pipeline(transaction=False)
             pipe.zrem(self._keys.leased_runs(), run_id)
-            pipe.zrem(self._keys.running(user_id), run_id)
+            pipe.zrem(self._keys.running(user_id), run_id)  # its quota place is free
+            if request_id:  # a retry replays it for `retention_s`, as after any end
+                pipe.execute_command("EVAL", IF_HELD, 1, self._keys.request(user_id, request_id),
+                                     run_id, self._retention_ms)
             await pipe.execute()
         return True
 

@@ -59,7 +59,6 @@ class PubSubListener:
         self._task: asyncio.Task[None] | None = None
         self._heard_at = time.time()  # Unix time of the last message (or of the start)
         self._lost_since: float | None = None  # set from a loss until the resync is due
-        self._tasks: set[asyncio.Task[None]] = set()
 
     async def listen(self, channel: bytes) -> None:
         """Subscribe `channel`; return once Redis confirmed it (or after a bounded wait)."""
@@ -90,8 +89,6 @@ class PubSubListener:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for pending in list(self._tasks):
-            pending.cancel()
         await self._drop_link()
         for waiter in self._waiting.values():
             if not waiter.done():
@@ -188,20 +185,17 @@ class PubSubListener:
             self._confirmed(channel)
         elif kind == b"unsubscribe":
             self._live.discard(channel)
-            if channel in self._wanted:  # wanted again since: an unsubscribe overtook it
-                self._start_resubscribe(channel)
 
     def _confirmed(self, channel: bytes) -> None:
-        self._live.add(channel)
         waiter = self._waiting.pop(channel, None)
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+        if channel not in self._wanted:
+            # Unlistened since: its UNSUBSCRIBE follows, so it is not live, and a `listen()`
+            # from now on sends SUBSCRIBE again, after that UNSUBSCRIBE.
+            return
+        self._live.add(channel)
         lost_since = self._lost_since
         if lost_since is not None and self._wanted <= self._live:
             self._lost_since = None
             self._on_resubscribed(lost_since)
-
-    def _start_resubscribe(self, channel: bytes) -> None:
-        task = asyncio.get_running_loop().create_task(self._send("subscribe", channel))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)

@@ -12,14 +12,15 @@ import asyncio
 import contextlib
 import ssl
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import unquote, urlsplit
+from typing import Any, Final
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import hiredis
 from redis.exceptions import AuthenticationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 READ_CHUNK = 256 * 1024
+SCHEMES: Final = ("redis", "rediss", "unix")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,18 +36,31 @@ class Endpoint:
 
     @classmethod
     def from_url(cls, url: str) -> Endpoint:
-        """Read `redis://`, `rediss://` or `unix://` URLs."""
+        """Read `redis://`, `rediss://` or `unix://` URLs as redis-py reads them.
+
+        The user name and password come from the URL's user part or, as redis-py also
+        accepts, from its `username` and `password` query parameters.
+        """
         parts = urlsplit(url)
-        username = unquote(parts.username) if parts.username else None
-        password = unquote(parts.password) if parts.password else None
+        if parts.scheme not in SCHEMES:
+            raise ValueError(f"a Redis URL starts with redis://, rediss:// or unix://, "
+                             f"not {parts.scheme}://")
+        query = parse_qs(parts.query)
+        username = unquote(parts.username) if parts.username else _first(query, "username")
+        password = unquote(parts.password) if parts.password else _first(query, "password")
         if parts.scheme == "unix":
-            return cls(path=parts.path, username=username, password=password)
+            return cls(path=unquote(parts.path), username=username, password=password)
         return cls(host=parts.hostname or "127.0.0.1", port=parts.port or 6379,
                    username=username, password=password, tls=parts.scheme == "rediss")
 
     def at(self, host: str, port: int) -> Endpoint:
         """Return the same credentials for another node."""
         return Endpoint(host, port, self.username, self.password, self.tls)
+
+
+def _first(query: dict[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    return values[0] if values else None
 
 
 def _command(*args: bytes) -> bytes:
@@ -65,13 +79,18 @@ class PubSubConnection:
         self._parser = hiredis.Reader()
 
     @classmethod
-    async def open(cls, endpoint: Endpoint, *, timeout_s: float) -> PubSubConnection:
-        """Connect (and sign in) within `timeout_s`."""
+    async def open(cls, endpoint: Endpoint, *, timeout_s: float,
+                   tls: ssl.SSLContext | None = None) -> PubSubConnection:
+        """Connect (and sign in) within `timeout_s`.
+
+        A `rediss://` endpoint speaks TLS with `tls` (the system's trusted CAs by default),
+        checking that the server's certificate names its host.
+        """
         async with asyncio.timeout(timeout_s):
             if endpoint.path is not None:
                 reader, writer = await asyncio.open_unix_connection(endpoint.path)
             else:
-                context = ssl.create_default_context() if endpoint.tls else None
+                context = (tls or ssl.create_default_context()) if endpoint.tls else None
                 reader, writer = await asyncio.open_connection(
                     endpoint.host, endpoint.port, ssl=context)
             connection = cls(reader, writer)

@@ -7,7 +7,7 @@ from typing import Final
 
 from pydantic import ValidationError
 
-from toolwire.services.errors import UnavailableError
+from toolwire.services.errors import RateLimitedError, RunNotFoundError, UnavailableError
 from toolwire.services.validation import describe_validation_error
 from toolwire.services.wire_json import JsonProblem
 
@@ -32,12 +32,29 @@ class WireError(Exception):
         self.message = message
 
 
+DOMAIN_CODES: Final[tuple[tuple[type[Exception], str], ...]] = (
+    (RateLimitedError, RATE_LIMITED),
+    (UnavailableError, UNAVAILABLE),
+    (RunNotFoundError, NOT_FOUND),
+)
+"""The domain errors a client may cause, and the wire code each one is."""
+
+
+def as_wire_error(exc: BaseException) -> WireError | None:
+    """Return `exc` as a `WireError` when it is one or a domain error a client may cause."""
+    if isinstance(exc, WireError):
+        return exc
+    for kind, code in DOMAIN_CODES:
+        if isinstance(exc, kind):
+            return WireError(code, str(exc))
+    return None
+
+
 def error_code(exc: BaseException, *, user_id: str) -> tuple[str, str]:
     """Return `(code, message)` for `exc`; anything unexpected is logged and kept vague."""
-    if isinstance(exc, WireError):
-        return exc.code, exc.message
-    if isinstance(exc, UnavailableError):
-        return UNAVAILABLE, str(exc)
+    wire = as_wire_error(exc)
+    if wire is not None:
+        return wire.code, wire.message
     if isinstance(exc, JsonProblem):
         code = INVALID_JSON if exc.syntax else INVALID_MESSAGE
         return code, f"the frame is not acceptable JSON: {exc}"

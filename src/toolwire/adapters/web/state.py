@@ -12,11 +12,11 @@ from aiohttp import web
 
 from toolwire.adapters.metrics import Metrics
 from toolwire.adapters.web.auth import TokenVerifier
-from toolwire.adapters.web.runs import RunManager
 from toolwire.adapters.web.slots import SocketSlots
 from toolwire.adapters.web.ws.connection import Connection
 from toolwire.config import Settings
 from toolwire.services.ports import EventBus
+from toolwire.services.supervisor import RunSupervisor
 from toolwire.services.tools.registry import ToolRegistry
 
 
@@ -31,7 +31,7 @@ class WebDeps:
     settings: Callable[[], Settings]
     bus: Callable[[], EventBus]
     verifier: Callable[[], TokenVerifier]
-    runs: Callable[[], RunManager]
+    runs: Callable[[], RunSupervisor]
     tools: Callable[[], ToolRegistry]
     metrics: Callable[[], Metrics]
 

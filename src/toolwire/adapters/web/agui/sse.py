@@ -26,11 +26,13 @@ from toolwire.adapters.web.errors import (
     RATE_LIMITED,
     UNAVAILABLE,
     WireError,
+    as_wire_error,
 )
 from toolwire.adapters.web.state import STATE, WebState
 from toolwire.adapters.web.ws.handler import check_origin
 from toolwire.adapters.web.ws.protocol import ChatFrame
 from toolwire.services.context import UserExecutionContext, new_id
+from toolwire.services.errors import ToolwireError
 from toolwire.services.events import RunEvent
 from toolwire.services.wire_json import JsonProblem, decode
 
@@ -91,8 +93,11 @@ async def agui_endpoint(request: web.Request) -> web.StreamResponse:
             return await stream.serve(chat, resume_at)
         finally:
             slot.release()
-    except WireError as exc:
-        return _error(exc)
+    except (WireError, ToolwireError) as exc:
+        wire = as_wire_error(exc)
+        if wire is None:
+            raise
+        return _error(wire)
     finally:
         if stream.client_left:
             _cancel_if_unwatched(state, user_id)
@@ -186,7 +191,7 @@ async def _follow(state: WebState, user_id: str, chat: ChatFrame, resume_at: Pos
         user_id, thread_id=chat.thread_id, request_id=chat.request_id,
         connection_ids=(new_id("s"),))
     feed.run_id = ctx.run_id  # before the start: the feed must see the run's first event
-    started = runs.start(ctx, chat.message)
+    started = await runs.start(ctx, chat.message)
     if started.repeated:  # the same runId again: that run, from its start
         await runs.check_owner(user_id, started.run_id)  # still kept?
         feed.run_id = started.run_id

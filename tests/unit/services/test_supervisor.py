@@ -1,4 +1,6 @@
-"""`RunManager`: each run a server task in its own scope, with per-user limits and ownership."""
+"""`RunSupervisor`: each run a server task in its own scope, with per-user limits and ownership.
+
+The ledger and quotas are the in-process ones; their own rules are tested beside them."""
 
 from __future__ import annotations
 
@@ -12,10 +14,16 @@ from typing import TypeVar
 import pytest
 
 from tests.support import event, eventually
+from toolwire.adapters.memory import MemoryRequestLedger, MemoryUserQuotas
 from toolwire.adapters.memory_bus import InMemoryEventBus
-from toolwire.adapters.web.errors import NOT_FOUND, RATE_LIMITED, UNAVAILABLE, WireError
-from toolwire.adapters.web.runs import RunLimits, RunManager, Started
 from toolwire.services.context import UserExecutionContext
+from toolwire.services.errors import (
+    RateLimitedError,
+    RunNotFoundError,
+    ToolwireError,
+    UnavailableError,
+)
+from toolwire.services.supervisor import RunSupervisor, Started
 
 T = TypeVar("T")
 HANG_GUARD_S = 5.0
@@ -116,7 +124,8 @@ class World:
     def __init__(self, *, bus_retention_s: float = 900.0) -> None:
         self.clock = Clock()
         self.bus = InMemoryEventBus(retention_s=bus_retention_s, clock=self.clock)
-        self.managers: list[RunManager] = []
+        self.managers: list[RunSupervisor] = []
+        self.quotas: list[MemoryUserQuotas] = []
 
     def manager(
         self,
@@ -126,12 +135,14 @@ class World:
         chats_per_minute: int = 1000,
         retention_s: float = 900.0,
         max_remembered_requests: int = 100_000,
-    ) -> tuple[RunManager, Scopes]:
+    ) -> tuple[RunSupervisor, Scopes]:
         scopes = scopes or Scopes(self.bus)
-        limits = RunLimits(runs_per_user=runs_per_user, chats_per_minute=chats_per_minute,
-                           retention_s=retention_s,
-                           max_remembered_requests=max_remembered_requests)
-        manager = RunManager(scope_factory=scopes, bus=self.bus, limits=limits, clock=self.clock)
+        ledger = MemoryRequestLedger(retention_s=retention_s,
+                                     max_requests=max_remembered_requests, clock=self.clock)
+        quotas = MemoryUserQuotas(runs_per_user=runs_per_user,
+                                  chats_per_minute=chats_per_minute, clock=self.clock)
+        manager = RunSupervisor(scope_factory=scopes, bus=self.bus, ledger=ledger, quotas=quotas)
+        self.quotas.append(quotas)
         self.managers.append(manager)
         return manager, scopes
 
@@ -159,9 +170,11 @@ async def finish(scopes: Scopes, started: Started) -> None:
     await guarded(task_of(started))
 
 
-def refused(manager: RunManager, ctx: UserExecutionContext, message: str = "hi") -> WireError:
-    with pytest.raises(WireError) as caught:
-        manager.start(ctx, message)
+async def refused(
+    manager: RunSupervisor, ctx: UserExecutionContext, message: str = "hi"
+) -> ToolwireError:
+    with pytest.raises((RateLimitedError, UnavailableError)) as caught:
+        await manager.start(ctx, message)
     return caught.value
 
 
@@ -173,7 +186,7 @@ async def test_start_runs_the_message_in_a_scope_of_its_context_as_a_server_task
 ) -> None:
     manager, scopes = world.manager()
     ctx = chat()
-    started = manager.start(ctx, "hello")
+    started = await manager.start(ctx, "hello")
     assert started.run_id == ctx.run_id and not started.repeated
     assert manager.is_live(ctx.run_id) and manager.live_count == 1
     scope = scopes.of(ctx.run_id)
@@ -190,8 +203,8 @@ async def test_a_failing_run_is_logged_and_its_task_ends_quietly(
     manager, scopes = world.manager()
     ctx = chat()
     scopes.of(ctx.run_id).error = ValueError("agent bug")
-    with caplog.at_level(logging.ERROR, logger="toolwire.adapters.web.runs"):
-        await finish(scopes, manager.start(ctx, "hi"))  # raises nothing
+    with caplog.at_level(logging.ERROR, logger="toolwire.services.supervisor"):
+        await finish(scopes, await manager.start(ctx, "hi"))  # raises nothing
     assert scopes.of(ctx.run_id).outcome == "failed" and scopes.of(ctx.run_id).closed
     assert manager.live_count == 0
     [record] = caplog.records
@@ -204,10 +217,10 @@ async def test_a_failing_run_is_logged_and_its_task_ends_quietly(
 async def test_a_scope_that_cannot_open_frees_the_users_run_slot(world: World) -> None:
     manager, scopes = world.manager(runs_per_user=1)
     scopes.refuse = RuntimeError("cannot build the scope")
-    await guarded(task_of(manager.start(chat(), "hi")))
+    await guarded(task_of(await manager.start(chat(), "hi")))
     assert manager.live_count == 0
     scopes.refuse = None
-    assert manager.start(chat(), "again").task is not None
+    assert (await manager.start(chat(), "again")).task is not None
 
 
 # -- limits.runs_per_user --------------------------------------------------------------------
@@ -215,50 +228,50 @@ async def test_a_scope_that_cannot_open_frees_the_users_run_slot(world: World) -
 
 async def test_runs_per_user_limits_the_concurrent_runs_of_each_user(world: World) -> None:
     manager, scopes = world.manager(runs_per_user=2)
-    first = manager.start(chat("ada"), "1")
-    manager.start(chat("ada"), "2")
-    error = refused(manager, chat("ada"))
-    assert error.code == RATE_LIMITED
-    assert error.message == ("at most 2 runs may go at once (limits.runs_per_user); "
+    first = await manager.start(chat("ada"), "1")
+    await manager.start(chat("ada"), "2")
+    error = await refused(manager, chat("ada"))
+    assert isinstance(error, RateLimitedError)
+    assert str(error) == ("at most 2 runs may go at once (limits.runs_per_user); "
                              "retry when one has ended")
-    assert manager.start(chat("bob"), "other user").task is not None
+    assert (await manager.start(chat("bob"), "other user")).task is not None
     await finish(scopes, first)
-    assert manager.start(chat("ada"), "3").task is not None
-    assert refused(manager, chat("ada")).code == RATE_LIMITED  # 2 going again
+    assert (await manager.start(chat("ada"), "3")).task is not None
+    assert isinstance(await refused(manager, chat("ada")), RateLimitedError)  # 2 going again
     assert manager.live_count == 3
 
 
 async def test_a_users_run_slot_is_free_before_the_run_scope_has_closed(world: World) -> None:
     manager, scopes = world.manager(runs_per_user=1)
-    started = manager.start(chat(), "1")
+    started = await manager.start(chat(), "1")
     scope = scopes.of(started.run_id)
     scope.close_gate.clear()
     scope.release.set()
     await eventually(lambda: scope.outcome == "ok")
     assert not scope.closed and not task_of(started).done()
     assert not manager.is_live(started.run_id)
-    assert manager.start(chat(), "2").task is not None  # the client may chat again at once
+    assert (await manager.start(chat(), "2")).task is not None  # the client may chat again at once
     scope.close_gate.set()
     await guarded(task_of(started))
 
 
 async def test_a_run_cancelled_before_it_began_frees_its_slot(world: World) -> None:
     manager, scopes = world.manager(runs_per_user=1)
-    started = manager.start(chat(), "1")
+    started = await manager.start(chat(), "1")
     await manager.cancel("ada", started.run_id)  # the task has not taken a step yet
     with pytest.raises(asyncio.CancelledError):
         await guarded(task_of(started))
     assert scopes.opened == []
     assert manager.live_count == 0 and not manager.is_live(started.run_id)
-    assert manager.start(chat(), "2").task is not None
+    assert (await manager.start(chat(), "2")).task is not None
 
 
 async def test_a_chat_refused_for_too_many_runs_leaves_no_trace(world: World) -> None:
     manager, scopes = world.manager(runs_per_user=1, chats_per_minute=2)
-    first = manager.start(chat(request_id="q-1"), "1")
-    refused(manager, chat(request_id="q-2"))
+    first = await manager.start(chat(request_id="q-1"), "1")
+    await refused(manager, chat(request_id="q-2"))
     await finish(scopes, first)
-    retry = manager.start(chat(request_id="q-2"), "retry")  # not taken for a repeat
+    retry = await manager.start(chat(request_id="q-2"), "retry")  # not taken for a repeat
     assert retry.task is not None  # and the refused chat did not use up the minute
 
 
@@ -268,36 +281,36 @@ async def test_a_chat_refused_for_too_many_runs_leaves_no_trace(world: World) ->
 async def test_chats_per_minute_is_a_sliding_window_per_user(world: World) -> None:
     manager, _ = world.manager(chats_per_minute=2)
     world.clock.now = 0.0
-    manager.start(chat("ada"), "1")
+    await manager.start(chat("ada"), "1")
     world.clock.now = 10.0
-    manager.start(chat("ada"), "2")
+    await manager.start(chat("ada"), "2")
     world.clock.now = 20.0
-    error = refused(manager, chat("ada"))
-    assert error.code == RATE_LIMITED
-    assert error.message == ("at most 2 chats a minute (limits.chats_per_minute); "
+    error = await refused(manager, chat("ada"))
+    assert isinstance(error, RateLimitedError)
+    assert str(error) == ("at most 2 chats a minute (limits.chats_per_minute); "
                              "retry in 40 s")
-    assert manager.start(chat("bob"), "another user's window").task is not None
+    assert (await manager.start(chat("bob"), "another user's window")).task is not None
     world.clock.now = 59.9
-    refused(manager, chat("ada"))
+    await refused(manager, chat("ada"))
     world.clock.now = 60.0  # the chat at 0 has left the window; refused chats never entered
-    assert manager.start(chat("ada"), "3").task is not None
+    assert (await manager.start(chat("ada"), "3")).task is not None
     world.clock.now = 61.0
-    assert refused(manager, chat("ada")).message.endswith("retry in 9 s")
+    assert str(await refused(manager, chat("ada"))).endswith("retry in 9 s")
     world.clock.now = 70.0
-    assert manager.start(chat("ada"), "4").task is not None
+    assert (await manager.start(chat("ada"), "4")).task is not None
 
 
 async def test_idle_users_chat_windows_are_swept_and_active_ones_kept(world: World) -> None:
     manager, _ = world.manager(chats_per_minute=1)
     world.clock.now = 0.0
-    manager.start(chat("ada"), "1")
+    await manager.start(chat("ada"), "1")
     world.clock.now = 31.0  # a sweep: ada chatted within the minute, so her window stays
-    manager.start(chat("bob"), "1")
+    await manager.start(chat("bob"), "1")
     world.clock.now = 40.0
-    assert refused(manager, chat("ada")).code == RATE_LIMITED
+    assert isinstance(await refused(manager, chat("ada")), RateLimitedError)
     world.clock.now = 61.0  # the next sweep: ada has been idle for a minute
-    manager.start(chat("carol"), "1")
-    assert set(manager._chats) == {"bob", "carol"}  # memory stays bounded by active users
+    await manager.start(chat("carol"), "1")
+    assert world.quotas[-1].tracked_users() == {"bob", "carol"}  # bounded by active users
 
 
 # -- request_id memory -----------------------------------------------------------------------
@@ -305,51 +318,51 @@ async def test_idle_users_chat_windows_are_swept_and_active_ones_kept(world: Wor
 
 async def test_a_repeated_request_id_names_the_live_run_and_starts_nothing(world: World) -> None:
     manager, scopes = world.manager(runs_per_user=1, chats_per_minute=1)
-    first = manager.start(chat(request_id="q-1"), "hello")
-    again = manager.start(chat(request_id="q-1"), "hello")  # a new context: another run id
+    first = await manager.start(chat(request_id="q-1"), "hello")
+    again = await manager.start(chat(request_id="q-1"), "hello")  # a new context: another run id
     assert again == Started(first.run_id, None) and again.repeated
-    assert manager.start(chat(request_id="q-1"), "hello").repeated  # no limit applies
+    assert (await manager.start(chat(request_id="q-1"), "hello")).repeated  # no limit applies
     await guarded(scopes.of(first.run_id).started.wait())
     assert scopes.opened == [first.run_id] and manager.live_count == 1
 
 
 async def test_a_request_id_is_remembered_retention_s_after_its_run_ended(world: World) -> None:
     manager, scopes = world.manager(retention_s=10.0)
-    first = manager.start(chat(request_id="q-1"), "hello")
+    first = await manager.start(chat(request_id="q-1"), "hello")
     world.clock.now = 100.0
     await finish(scopes, first)
     world.clock.now = 109.9
-    assert manager.start(chat(request_id="q-1"), "hello") == Started(first.run_id, None)
+    assert await manager.start(chat(request_id="q-1"), "hello") == Started(first.run_id, None)
     world.clock.now = 110.0
-    later = manager.start(chat(request_id="q-1"), "hello")
+    later = await manager.start(chat(request_id="q-1"), "hello")
     assert later.task is not None and later.run_id != first.run_id
 
 
 async def test_request_ids_belong_to_their_user(world: World) -> None:
     manager, _ = world.manager()
-    ada = manager.start(chat("ada", "q-1"), "hello")
-    bob = manager.start(chat("bob", "q-1"), "hello")
+    ada = await manager.start(chat("ada", "q-1"), "hello")
+    bob = await manager.start(chat("bob", "q-1"), "hello")
     assert bob.task is not None and bob.run_id != ada.run_id
 
 
 async def test_remembered_request_ids_are_bounded_forgetting_the_oldest(world: World) -> None:
     manager, _ = world.manager(max_remembered_requests=2)
-    runs = {q: manager.start(chat(request_id=q), q).run_id for q in ("q-1", "q-2", "q-3")}
-    assert manager.start(chat(request_id="q-2"), "x") == Started(runs["q-2"], None)
-    assert manager.start(chat(request_id="q-3"), "x") == Started(runs["q-3"], None)
-    assert manager.start(chat(request_id="q-1"), "x").task is not None
+    runs = {q: (await manager.start(chat(request_id=q), q)).run_id for q in ("q-1", "q-2", "q-3")}
+    assert await manager.start(chat(request_id="q-2"), "x") == Started(runs["q-2"], None)
+    assert await manager.start(chat(request_id="q-3"), "x") == Started(runs["q-3"], None)
+    assert (await manager.start(chat(request_id="q-1"), "x")).task is not None
 
 
 async def test_a_request_id_forgotten_for_the_bound_keeps_its_new_run_past_the_old_expiry(
     world: World,
 ) -> None:
     manager, scopes = world.manager(retention_s=100.0, max_remembered_requests=1)
-    await finish(scopes, manager.start(chat(request_id="q-a"), "1"))  # q-a expires at 100
-    manager.start(chat(request_id="q-b"), "2")  # the bound forgets q-a
-    second = manager.start(chat(request_id="q-a"), "3")
+    await finish(scopes, await manager.start(chat(request_id="q-a"), "1"))  # q-a expires at 100
+    await manager.start(chat(request_id="q-b"), "2")  # the bound forgets q-a
+    second = await manager.start(chat(request_id="q-a"), "3")
     assert second.task is not None
     world.clock.now = 150.0  # past the first q-a run's expiry; the second one is still going
-    assert manager.start(chat(request_id="q-a"), "4") == Started(second.run_id, None)
+    assert await manager.start(chat(request_id="q-a"), "4") == Started(second.run_id, None)
 
 
 # -- Ownership and cancelling ----------------------------------------------------------------
@@ -359,42 +372,40 @@ async def test_check_owner_accepts_the_owners_live_run_and_hides_it_from_others(
     world: World,
 ) -> None:
     manager, _ = world.manager()
-    run_id = manager.start(chat("ada"), "hi").run_id
+    run_id = (await manager.start(chat("ada"), "hi")).run_id
     await manager.check_owner("ada", run_id)
-    with pytest.raises(WireError) as other:
+    with pytest.raises(RunNotFoundError) as other:
         await manager.check_owner("bob", run_id)
-    with pytest.raises(WireError) as unknown:
+    with pytest.raises(RunNotFoundError) as unknown:
         await manager.check_owner("bob", "r_unknown")
-    assert other.value.code == unknown.value.code == NOT_FOUND
     # Another user's run gets the very answer an unknown run gets.
-    assert (other.value.message.replace(run_id, "R")
-            == unknown.value.message.replace("r_unknown", "R")
+    assert (str(other.value).replace(run_id, "R")
+            == str(unknown.value).replace("r_unknown", "R")
             == "no run 'R' (unknown, expired, or not yours)")
 
 
 async def test_check_owner_asks_the_bus_about_runs_not_live_here() -> None:
     world = World(bus_retention_s=10.0)
     manager, scopes = world.manager()
-    started = manager.start(chat("ada"), "hi")
+    started = await manager.start(chat("ada"), "hi")
     await finish(scopes, started)  # ended at 0, kept by the bus until 10
     assert not manager.is_live(started.run_id)
     await manager.check_owner("ada", started.run_id)
-    with pytest.raises(WireError, match="not yours"):
+    with pytest.raises(RunNotFoundError, match="not yours"):
         await manager.check_owner("bob", started.run_id)
     world.clock.now = 10.0
-    with pytest.raises(WireError) as expired:
+    with pytest.raises(RunNotFoundError):
         await manager.check_owner("ada", started.run_id)
-    assert expired.value.code == NOT_FOUND
 
 
 async def test_cancel_cancels_the_callers_live_run(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     manager, scopes = world.manager()
-    started = manager.start(chat("ada"), "hi")
+    started = await manager.start(chat("ada"), "hi")
     scope = scopes.of(started.run_id)
     await guarded(scope.started.wait())
-    with caplog.at_level(logging.INFO, logger="toolwire.adapters.web.runs"):
+    with caplog.at_level(logging.INFO, logger="toolwire.services.supervisor"):
         await manager.cancel("ada", started.run_id)
         with pytest.raises(asyncio.CancelledError):
             await guarded(task_of(started))
@@ -406,18 +417,17 @@ async def test_cancel_cancels_the_callers_live_run(
 
 async def test_cancel_of_another_users_or_an_unknown_run_is_not_found(world: World) -> None:
     manager, scopes = world.manager()
-    started = manager.start(chat("ada"), "hi")
+    started = await manager.start(chat("ada"), "hi")
     for run_id in (started.run_id, "r_unknown"):
-        with pytest.raises(WireError) as caught:
+        with pytest.raises(RunNotFoundError):
             await manager.cancel("bob", run_id)
-        assert caught.value.code == NOT_FOUND
     await guarded(scopes.of(started.run_id).started.wait())
     assert not task_of(started).cancelling() and manager.is_live(started.run_id)
 
 
 async def test_cancel_of_the_callers_ended_run_is_a_no_op(world: World) -> None:
     manager, scopes = world.manager()
-    started = manager.start(chat("ada"), "hi")
+    started = await manager.start(chat("ada"), "hi")
     await finish(scopes, started)
     await manager.cancel("ada", started.run_id)
     assert scopes.of(started.run_id).outcome == "ok"
@@ -429,13 +439,13 @@ async def test_cancel_reaches_the_instance_running_the_run_through_the_bus(
     here, scopes = world.manager()
     elsewhere, _ = world.manager()
     listening = await here.listen_for_cancels()
-    started = here.start(chat("ada"), "hi")
+    started = await here.start(chat("ada"), "hi")
     scope = scopes.of(started.run_id)
     await guarded(scope.started.wait())
-    with pytest.raises(WireError, match="not yours"):  # the bus names the owner
+    with pytest.raises(RunNotFoundError, match="not yours"):  # the bus names the owner
         await elsewhere.cancel("bob", started.run_id)
     assert not task_of(started).cancelling()
-    with caplog.at_level(logging.INFO, logger="toolwire.adapters.web.runs"):
+    with caplog.at_level(logging.INFO, logger="toolwire.services.supervisor"):
         await elsewhere.cancel("ada", started.run_id)
         with pytest.raises(asyncio.CancelledError):
             await guarded(task_of(started))
@@ -449,7 +459,7 @@ async def test_a_closed_cancel_listener_hears_no_more_cancels(world: World) -> N
     elsewhere, _ = world.manager()
     listening = await here.listen_for_cancels()
     await listening.close()
-    started = here.start(chat("ada"), "hi")
+    started = await here.start(chat("ada"), "hi")
     await guarded(scopes.of(started.run_id).started.wait())
     await elsewhere.cancel("ada", started.run_id)
     assert not task_of(started).cancelling() and here.is_live(started.run_id)
@@ -458,7 +468,7 @@ async def test_a_closed_cancel_listener_hears_no_more_cancels(world: World) -> N
 async def test_cancel_requests_for_runs_not_here_leave_local_runs_alone(world: World) -> None:
     manager, _ = world.manager()
     listening = await manager.listen_for_cancels()
-    started = manager.start(chat("ada"), "hi")
+    started = await manager.start(chat("ada"), "hi")
     await world.bus.request_cancel("r_elsewhere")
     assert not task_of(started).cancelling() and manager.is_live(started.run_id)
     await listening.close()
@@ -466,8 +476,8 @@ async def test_cancel_requests_for_runs_not_here_leave_local_runs_alone(world: W
 
 async def test_cancel_runs_of_cancels_every_run_of_that_user_only(world: World) -> None:
     manager, _ = world.manager()
-    ada = [manager.start(chat("ada"), str(n)) for n in range(2)]
-    bob = manager.start(chat("bob"), "hi")
+    ada = [await manager.start(chat("ada"), str(n)) for n in range(2)]
+    bob = await manager.start(chat("bob"), "hi")
     manager.cancel_runs_of("ada")
     assert all(task_of(s).cancelling() for s in ada)
     assert not task_of(bob).cancelling()
@@ -480,19 +490,19 @@ async def test_cancel_runs_of_cancels_every_run_of_that_user_only(world: World) 
 
 async def test_shutdown_refuses_new_runs_but_still_names_remembered_ones(world: World) -> None:
     manager, scopes = world.manager()
-    first = manager.start(chat(request_id="q-1"), "hi")
+    first = await manager.start(chat(request_id="q-1"), "hi")
     await finish(scopes, first)
     assert manager.accepting
     await guarded(manager.shutdown(60))  # nothing running: returns at once
     assert not manager.accepting
-    error = refused(manager, chat(request_id="q-2"))
-    assert error.code == UNAVAILABLE and "shutting down" in error.message
-    assert manager.start(chat(request_id="q-1"), "hi") == Started(first.run_id, None)
+    error = await refused(manager, chat(request_id="q-2"))
+    assert isinstance(error, UnavailableError) and "shutting down" in str(error)
+    assert await manager.start(chat(request_id="q-1"), "hi") == Started(first.run_id, None)
 
 
 async def test_shutdown_gives_running_runs_the_grace_to_finish(world: World) -> None:
     manager, scopes = world.manager()
-    started = manager.start(chat(), "hi")
+    started = await manager.start(chat(), "hi")
     scope = scopes.of(started.run_id)
     await guarded(scope.started.wait())
     stopping = asyncio.ensure_future(manager.shutdown(60))
@@ -508,7 +518,7 @@ async def test_shutdown_cancels_runs_still_going_after_the_grace_and_waits_for_t
     world: World,
 ) -> None:
     manager, scopes = world.manager()
-    started = manager.start(chat(), "hi")
+    started = await manager.start(chat(), "hi")
     scope = scopes.of(started.run_id)
     await guarded(scope.started.wait())
     scope.close_gate.clear()  # the cancelled run takes its time to close its scope
@@ -525,13 +535,13 @@ async def test_a_run_that_ended_keeps_no_claim_on_its_request_id_once_another_ho
     world: World,
 ) -> None:
     manager, scopes = world.manager(max_remembered_requests=1, retention_s=10)
-    first = manager.start(chat(request_id="q-1"), "hi")
-    manager.start(chat(request_id="q-2"), "hi")  # the bound forgets q-1 while its run goes on
-    retry = manager.start(chat(request_id="q-1"), "hi")  # so a retry starts a second run
+    first = await manager.start(chat(request_id="q-1"), "hi")
+    await manager.start(chat(request_id="q-2"), "hi")  # the bound forgets q-1 while its run goes on
+    retry = await manager.start(chat(request_id="q-1"), "hi")  # so a retry starts a second run
     assert retry.task is not None and retry.run_id != first.run_id
     await finish(scopes, first)  # the first run ending must not schedule q-1's expiry
     world.clock.now += 11
-    assert manager.start(chat(request_id="q-1"), "hi") == Started(retry.run_id, None)
+    assert await manager.start(chat(request_id="q-1"), "hi") == Started(retry.run_id, None)
 
 
 async def test_a_run_that_published_nothing_frees_its_request_id_for_the_retry(
@@ -539,17 +549,17 @@ async def test_a_run_that_published_nothing_frees_its_request_id_for_the_retry(
 ) -> None:
     manager, scopes = world.manager()
     scopes.refuse = ConnectionError("the event bus went down")  # nothing is published
-    silent = manager.start(chat(request_id="q-1"), "hi")
+    silent = await manager.start(chat(request_id="q-1"), "hi")
     await guarded(task_of(silent))
     scopes.refuse = None
-    retry = manager.start(chat(request_id="q-1"), "hi")
+    retry = await manager.start(chat(request_id="q-1"), "hi")
     assert retry.task is not None and retry.run_id != silent.run_id
     await finish(scopes, retry)
 
 
 async def test_a_cancel_aimed_at_shutdown_itself_is_not_swallowed(world: World) -> None:
     manager, scopes = world.manager()
-    started = manager.start(chat(), "hi")
+    started = await manager.start(chat(), "hi")
     await guarded(scopes.of(started.run_id).started.wait())
     scopes.of(started.run_id).close_gate.clear()  # the cancelled run is slow to close
     stopping = asyncio.ensure_future(manager.shutdown(0))
@@ -563,9 +573,28 @@ async def test_a_cancel_aimed_at_shutdown_itself_is_not_swallowed(world: World) 
 async def test_a_request_id_the_server_made_up_takes_no_memory(world: World) -> None:
     manager, scopes = world.manager()
     made_up = chat()  # the client sent none: no client can retry with it
-    first = manager.start(made_up, "hi", remember=False)
+    first = await manager.start(made_up, "hi", remember=False)
     await finish(scopes, first)
-    again = manager.start(chat(request_id=made_up.request_id), "hi", remember=False)
+    again = await manager.start(chat(request_id=made_up.request_id), "hi", remember=False)
     assert again.task is not None and again.run_id != first.run_id
-    assert manager.start(chat(request_id="q-1"), "hi").task is not None  # sent: remembered
-    assert manager.start(chat(request_id="q-1"), "hi").task is None
+    assert (await manager.start(chat(request_id="q-1"), "hi")).task is not None  # sent: remembered
+    assert (await manager.start(chat(request_id="q-1"), "hi")).task is None
+
+
+async def test_a_run_that_failed_while_the_bus_is_down_frees_its_request_id(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manager, scopes = world.manager()
+    scopes.refuse = ConnectionError("the event bus went down")
+
+    async def bus_down(run_id: str) -> str | None:
+        raise ConnectionError("the event bus is down")
+
+    monkeypatch.setattr(world.bus, "run_owner", bus_down)
+    silent = await manager.start(chat(request_id="q-1"), "hi")
+    await guarded(task_of(silent))  # it cannot tell whether anything was kept: nothing was
+    monkeypatch.undo()
+    scopes.refuse = None
+    retry = await manager.start(chat(request_id="q-1"), "hi")
+    assert retry.task is not None and retry.run_id != silent.run_id
+    await finish(scopes, retry)

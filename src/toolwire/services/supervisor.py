@@ -1,0 +1,242 @@
+"""`RunSupervisor`: the server's runs, each a task in its own request scope.
+
+It admits runs (not while shutting down, not while the event bus is down), makes a repeated
+`request_id` name its earlier run instead of starting another (through the request ledger),
+counts each user's runs (through the user quotas), cancels runs here or, through the bus, on
+the instance running them, and drains them on shutdown. It knows no transport: problems are
+domain errors, which each protocol maps to its own codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+from toolwire.services.context import UserExecutionContext
+from toolwire.services.errors import RunNotFoundError, UnavailableError
+from toolwire.services.ports import EventBus, RequestLedger, Subscription, UserQuotas
+
+log = logging.getLogger(__name__)
+
+SHUTTING_DOWN: Final = ("the server is shutting down; no new runs start here, retry on another "
+                        "instance or later")
+BUS_DOWN: Final = "the event bus is unavailable; no run started, try again shortly"
+
+
+class RunScope(Protocol):
+    """What a run needs of its request scope: run one message."""
+
+    async def run(self, message: str) -> Any:
+        """Run the agent on `message`."""
+        ...
+
+
+ScopeFactory = Callable[[UserExecutionContext], AbstractAsyncContextManager[RunScope]]
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """What `RunSupervisor.start` did: a new run (`task`), or an earlier one of this request."""
+
+    run_id: str
+    task: asyncio.Task[None] | None
+
+    @property
+    def repeated(self) -> bool:
+        """Return True when the `request_id` already had a run (no new run started)."""
+        return self.task is None
+
+
+@dataclass(slots=True)
+class _LiveRun:
+    ctx: UserExecutionContext
+    task: asyncio.Task[None]
+    remembered: bool
+    settled: bool = False
+
+
+class RunSupervisor:
+    """Starts, cancels and drains the runs of this instance."""
+
+    def __init__(
+        self,
+        *,
+        scope_factory: ScopeFactory,
+        bus: EventBus,
+        ledger: RequestLedger,
+        quotas: UserQuotas,
+    ) -> None:
+        self._scope_factory = scope_factory
+        self._bus = bus
+        self._ledger = ledger
+        self._quotas = quotas
+        self._live: dict[str, _LiveRun] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._chores: set[asyncio.Task[None]] = set()
+        self._accepting = True
+
+    @property
+    def live_count(self) -> int:
+        """Return how many run tasks are going."""
+        return len(self._tasks)
+
+    @property
+    def accepting(self) -> bool:
+        """Return False once shutdown began."""
+        return self._accepting
+
+    async def admit(self) -> None:
+        """Raise `UnavailableError` unless a run could start now: not shutting down, bus up.
+
+        A run that could not publish could not even say it started, so during a bus outage a
+        chat is refused at once, and its `request_id` stays free for the retry.
+        """
+        if not self._accepting:
+            raise UnavailableError(SHUTTING_DOWN)
+        if not await self._bus.ping():
+            raise UnavailableError(BUS_DOWN)
+
+    async def start(
+        self, ctx: UserExecutionContext, message: str, *, remember: bool = True
+    ) -> Started:
+        """Start a run of `ctx`, or name the run its `request_id` already started.
+
+        `remember=False` for a `request_id` the server made up: no client can retry with it,
+        so the ledger never sees it. Raises `UnavailableError` while shutting down and
+        `RateLimitedError` past a quota; a refused chat leaves no claim behind.
+        """
+        if remember:
+            earlier = await self._ledger.claim(ctx.user_id, ctx.request_id, ctx.run_id)
+            if earlier is not None:
+                return Started(earlier, None)
+        try:
+            if not self._accepting:
+                raise UnavailableError(SHUTTING_DOWN)
+            await self._quotas.admit(ctx.user_id, ctx.run_id)
+        except BaseException:
+            if remember:
+                await self._ledger.release(ctx.user_id, ctx.request_id, ctx.run_id)
+            raise
+        task = asyncio.get_running_loop().create_task(
+            self._run(ctx, message), name=f"run-{ctx.run_id}")
+        live = self._live[ctx.run_id] = _LiveRun(ctx, task, remember)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: self._settle_later(live))  # also if it never ran
+        return Started(ctx.run_id, task)
+
+    async def check_owner(self, user_id: str, run_id: str) -> None:
+        """Raise `RunNotFoundError` unless `run_id` is a live or kept run of `user_id`.
+
+        Another user's run gets the very same answer as an unknown one.
+        """
+        live = self._live.get(run_id)
+        owner = live.ctx.user_id if live is not None else await self._bus.run_owner(run_id)
+        if owner != user_id:
+            raise RunNotFoundError(run_id)
+
+    def is_live(self, run_id: str) -> bool:
+        """Return True while `run_id` runs on this instance."""
+        return run_id in self._live
+
+    async def cancel(self, user_id: str, run_id: str) -> None:
+        """Cancel `run_id` if it is `user_id`'s, here or through the bus where it runs.
+
+        An own run that already ended is a no-op.
+        """
+        await self.check_owner(user_id, run_id)
+        live = self._live.get(run_id)
+        if live is not None:
+            live.task.cancel()
+        else:
+            await self._bus.request_cancel(run_id)
+
+    async def listen_for_cancels(self) -> Subscription:
+        """Cancel the runs of this instance that any instance asks the bus to cancel."""
+        return await self._bus.on_cancel(self._cancel_if_here)
+
+    def cancel_runs_of(self, user_id: str) -> None:
+        """Cancel every run of `user_id` on this instance."""
+        for live in list(self._live.values()):
+            if live.ctx.user_id == user_id:
+                live.task.cancel()
+
+    async def shutdown(self, grace_s: float) -> None:
+        """Refuse new runs, give live ones `grace_s`, then cancel and await the rest."""
+        self._accepting = False
+        tasks = list(self._tasks)
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace_s)
+            for task in tasks:
+                if not task.done():
+                    task.cancel()
+            # gather: a cancel aimed at shutdown itself still propagates, unlike one per task
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self._chores:
+            await asyncio.gather(*self._chores, return_exceptions=True)
+
+    async def _run(self, ctx: UserExecutionContext, message: str) -> None:
+        extra = {"run_id": ctx.run_id, "user_id": ctx.user_id}
+        live = self._live[ctx.run_id]
+        try:
+            async with self._scope_factory(ctx) as scope:
+                try:
+                    await scope.run(message)
+                finally:
+                    await self._settle(live)  # before the scope closes: the client may chat again
+        except asyncio.CancelledError:
+            log.info("run cancelled", extra=extra)
+            raise
+        except Exception:
+            log.exception("run failed", extra=extra)
+            if live.remembered and not await self._published(ctx):
+                # Nothing of this run can be replayed, so a retry must start a new one.
+                await self._ledger.release(ctx.user_id, ctx.request_id, ctx.run_id)
+
+    async def _published(self, ctx: UserExecutionContext) -> bool:
+        """Return True when the bus keeps any event of the run (False when it cannot tell)."""
+        try:
+            return await self._bus.run_owner(ctx.run_id) is not None
+        except Exception:
+            return False  # the bus is down: nothing of this run can be replayed either
+
+    async def _settle(self, live: _LiveRun) -> None:
+        """Free the run's quota and start its ledger claim's retention (once per run)."""
+        if live.settled:
+            return
+        live.settled = True
+        ctx = live.ctx
+        if self._live.get(ctx.run_id) is live:
+            del self._live[ctx.run_id]
+        try:
+            await self._quotas.release(ctx.user_id, ctx.run_id)
+            if live.remembered:
+                await self._ledger.settle(ctx.user_id, ctx.request_id, ctx.run_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("could not settle the run's quota and request id",
+                          extra={"run_id": ctx.run_id, "user_id": ctx.user_id})
+
+    def _settle_later(self, live: _LiveRun) -> None:
+        """Settle a run whose task ended without doing so (cancelled before it ran)."""
+        if not live.settled:
+            if self._live.get(live.ctx.run_id) is live:
+                del self._live[live.ctx.run_id]  # at once: it is not live any more
+            self._chore(self._settle(live))
+
+    def _cancel_if_here(self, run_id: str) -> None:
+        live = self._live.get(run_id)
+        if live is not None:
+            log.info("run cancelled on request through the bus",
+                     extra={"run_id": run_id, "user_id": live.ctx.user_id})
+            live.task.cancel()
+
+    def _chore(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._chores.add(task)
+        task.add_done_callback(self._chores.discard)
