@@ -77,7 +77,7 @@ async def test_runs_per_user_holds_for_all_instances_together(
     (_, _, a), (_, _, b) = make_instance(runs_per_user=2), make_instance(runs_per_user=2)
     await a.admit("ann", "r_1")
     await b.admit("ann", "r_2")
-    with pytest.raises(RateLimitedError, match="limits.runs_per_user"):
+    with pytest.raises(RateLimitedError, match=r"limits\.runs_per_user"):
         await a.admit("ann", "r_3")
     await b.admit("bob", "r_4")  # another user's quota
     await a.release("ann", "r_2")  # released anywhere
