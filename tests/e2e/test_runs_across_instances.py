@@ -9,7 +9,7 @@ import json
 import signal
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import pytest
@@ -65,7 +65,8 @@ def ended(frame: Frame) -> bool:
 def stored(redis_url: str, run_id: str) -> list[Frame]:
     client = redis.Redis.from_url(redis_url)
     try:
-        entries = client.xrange(RedisKeys().stream(run_id))
+        entries = cast("list[tuple[bytes, dict[bytes, bytes]]]",
+                       client.xrange(RedisKeys().stream(run_id)))
     finally:
         client.close()
     return [json.loads(fields[b"event"]) for _, fields in entries]
