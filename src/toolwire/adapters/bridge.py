@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 FIRST_RETRY_S: Final = 0.05
 MAX_RETRY_S: Final = 2.0
 CANCELLED_RETRY_S: Final = 5.0
-"""How long a cancelled emit keeps retrying a failing bus before it gives the event up."""
+"""How long a cancelled run keeps retrying a failing bus before it gives its events up."""
+MIN_ATTEMPT_S: Final = 0.2
+"""The least time one publish attempt of a cancelled run gets."""
 
 
 class WebSocketBridge:
@@ -40,8 +42,18 @@ class WebSocketBridge:
     view of the run is the same sequence with no gap.
     """
 
-    __slots__ = ("_bus", "_clock", "_closed", "_lock", "_observers", "_owed", "_retry_for_s",
-                 "_seq", "user_context")
+    __slots__ = (
+        "_bus",
+        "_clock",
+        "_closed",
+        "_give_up_at",
+        "_lock",
+        "_observers",
+        "_owed",
+        "_retry_for_s",
+        "_seq",
+        "user_context",
+    )
 
     def __init__(
         self,
@@ -64,6 +76,7 @@ class WebSocketBridge:
         self._clock = clock
         self._seq = 0
         self._owed: list[RunEvent] = []
+        self._give_up_at: float | None = None  # set once the run is being cancelled
         self._closed = False
         self._lock: asyncio.Lock | None = None
 
@@ -126,14 +139,23 @@ class WebSocketBridge:
 
     async def _publish(self, event: RunEvent, cancelled: bool) -> bool:
         """Publish `event`, retrying the same `seq` (buses keep a repeat once); return whether
-        a cancellation arrived meanwhile."""
+        a cancellation arrived meanwhile.
+
+        Once the run is being cancelled (here, or in the task that emits), every publish of it
+        gives up `CANCELLED_RETRY_S` after the first sign, each attempt included, so a
+        cancelled run ends within that bound whatever the bus does.
+        """
         deadline = time.monotonic() + self._retry_for_s
         delay = FIRST_RETRY_S
         while True:
-            if cancelled:
-                deadline = min(deadline, time.monotonic() + CANCELLED_RETRY_S)
+            if self._give_up_at is None and (cancelled or _being_cancelled()):
+                self._give_up_at = time.monotonic() + CANCELLED_RETRY_S
+            if self._give_up_at is not None:
+                deadline = min(deadline, self._give_up_at)
             try:
-                await self._bus.publish(self.user_context.user_id, event)
+                async with asyncio.timeout(None if self._give_up_at is None else
+                                           max(MIN_ATTEMPT_S, deadline - time.monotonic())):
+                    await self._bus.publish(self.user_context.user_id, event)
                 return cancelled
             except asyncio.CancelledError:
                 cancelled = True  # the publish may or may not have landed: repeat it
@@ -179,6 +201,12 @@ class WebSocketBridge:
                       ", ".join(e.type for e in self._owed),
                       extra={"run_id": self.user_context.run_id,
                              "user_id": self.user_context.user_id})
+
+
+def _being_cancelled() -> bool:
+    """Return True when the current task has a cancellation pending or being handled."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 async def _acquire_deferring_cancel(lock: asyncio.Lock) -> bool:

@@ -129,3 +129,40 @@ async def test_a_publish_interrupted_by_cancellation_is_finished_once() -> None:
     await bridge.emit(AgentThinking("second", 2))
     assert [(e.seq, e.data["text"]) for e in got] == [(1, "first"), (2, "second")]
     assert [e.seq for e in await bus.replay(ctx.run_id)] == [1, 2]
+
+
+class FrozenBus(InMemoryEventBus):
+    """Never answers a publish (a Redis stopped with SIGSTOP)."""
+
+    async def publish(self, user_id: str, event: RunEvent) -> None:
+        await asyncio.Event().wait()
+
+
+async def test_a_cancelled_run_gives_up_its_remaining_events_within_the_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("toolwire.adapters.bridge.CANCELLED_RETRY_S", 0.3)
+    bridge = WebSocketBridge(user_context=UserExecutionContext.for_user("a"), bus=FrozenBus(),
+                             retry_for_s=300)
+    gave_up: list[str] = []
+
+    async def run() -> None:
+        try:
+            await asyncio.sleep(10)  # cancelled while a tool runs, not while it emits
+        except asyncio.CancelledError:
+            for text in ("tool cancelled", "run cancelled"):  # as the executor, then the run
+                try:
+                    await bridge.emit(AgentThinking(text, 1))
+                except PublishFailedError:
+                    gave_up.append(text)
+            raise
+
+    task = asyncio.get_running_loop().create_task(run())
+    await asyncio.sleep(0.01)
+    task.cancel()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert loop.time() - started < 1.5  # not 2 x retry_for_s
+    assert gave_up == ["tool cancelled", "run cancelled"]
