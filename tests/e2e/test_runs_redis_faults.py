@@ -9,6 +9,7 @@ import time
 
 import aiohttp
 import pytest
+import redis
 
 from tests.e2e.served import open_socket, serve
 from tests.e2e.test_runs_across_instances import LEASE_S, SLEEPY, receive, settings, until
@@ -66,6 +67,24 @@ async def test_a_cancel_sent_as_soon_as_redis_is_back_is_not_lost(
     assert frames[-1]["data"]["status"] == "cancelled", frames[-1]
     assert_well_formed([*first, *frames])
     print(f"\ncancel in the reconnect window: run ended {took:.2f} s after it was sent")
+
+
+async def test_a_cancel_sent_while_the_owners_pubsub_link_is_down_is_not_lost(
+    redis_server: RedisServer,
+) -> None:
+    async with serve(**settings(redis_server.url)) as a, serve(**settings(redis_server.url)) as b, \
+            aiohttp.ClientSession() as session:
+        on_a, on_b = await open_socket(session, a, "ann"), await open_socket(session, b, "ann")
+        await on_a.send_json({"type": "chat", "message": SLEEPY})
+        first = await until(on_a, lambda f: f.get("type") == "tool_executing")
+        client = redis.Redis.from_url(redis_server.url)
+        client.client_kill_filter(_type="pubsub")  # every instance's link drops at once
+        client.close()
+        await on_b.send_json({"type": "cancel", "run_id": first[0]["run_id"]})
+        frames = await until(on_a, lambda f: f.get("type") == "agent_completed",
+                             within_s=LEASE_S + 10)
+    assert frames[-1]["data"]["status"] == "cancelled", frames[-1]
+    assert_well_formed([*first, *frames])
 
 
 async def test_a_frozen_redis_refuses_a_chat_within_the_pool_timeout(
