@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 
 from tests.fixtures_redis import RedisServer
 from tests.support import eventually
@@ -24,13 +24,22 @@ LEASE_S = 0.6
 MakeBus = Callable[..., RedisEventBus]
 
 
+@pytest.fixture(params=["redis", "redis-cluster"])
+def target(request: pytest.FixtureRequest) -> tuple[str, bool]:
+    """One redis-server, or a 3-master Redis Cluster: the URL and whether it is a cluster."""
+    if request.param == "redis":
+        return str(request.getfixturevalue("redis_url")), False
+    return str(request.getfixturevalue("redis_cluster_url")), True
+
+
 @pytest.fixture
-async def make_bus(redis_url: str) -> AsyncIterator[MakeBus]:
-    """Build bus instances on one server, as separate processes would; close them all."""
+async def make_bus(target: tuple[str, bool]) -> AsyncIterator[MakeBus]:
+    """Build bus instances on one Redis, as separate processes would; close them all."""
+    url, cluster = target
     built: list[RedisEventBus] = []
 
     def make(**options: Any) -> RedisEventBus:
-        built.append(RedisEventBus(url=redis_url, lease_s=LEASE_S, **options))
+        built.append(RedisEventBus(url=url, cluster=cluster, lease_s=LEASE_S, **options))
         return built[-1]
 
     yield make
@@ -39,8 +48,9 @@ async def make_bus(redis_url: str) -> AsyncIterator[MakeBus]:
 
 
 @pytest.fixture
-async def redis_client(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
+async def redis_client(target: tuple[str, bool]) -> AsyncIterator[Redis | RedisCluster]:
+    url, cluster = target
+    client: Redis | RedisCluster = RedisCluster.from_url(url) if cluster else Redis.from_url(url)
     yield client
     await client.aclose()
 
@@ -99,7 +109,7 @@ async def test_a_live_owner_keeps_its_run_however_often_others_look(make_bus: Ma
 
 
 async def test_an_owner_that_lost_its_lease_cannot_add_to_the_run(
-    make_bus: MakeBus, redis_client: Redis,
+    make_bus: MakeBus, redis_client: Redis | RedisCluster,
 ) -> None:
     owner, other = make_bus(), make_bus()
     await start_run(owner)
@@ -117,7 +127,7 @@ async def test_an_owner_that_lost_its_lease_cannot_add_to_the_run(
 
 
 async def test_a_cancel_whose_announcement_was_missed_reaches_the_owner_at_its_renewal(
-    make_bus: MakeBus, redis_client: Redis,
+    make_bus: MakeBus, redis_client: Redis | RedisCluster,
 ) -> None:
     owner = make_bus()
     cancelled: list[str] = []
@@ -129,9 +139,9 @@ async def test_a_cancel_whose_announcement_was_missed_reaches_the_owner_at_its_r
 
 
 async def test_a_cancel_that_cannot_be_recorded_says_unavailable(
-    make_bus: MakeBus, redis_server: RedisServer,
+    redis_server: RedisServer,
 ) -> None:
-    bus = make_bus()
+    bus = RedisEventBus(url=redis_server.url, lease_s=LEASE_S)
     await start_run(bus)
     redis_server.stop()
     with pytest.raises(UnavailableError) as refused:
@@ -139,3 +149,4 @@ async def test_a_cancel_that_cannot_be_recorded_says_unavailable(
     assert str(redis_server.port) not in str(refused.value)
     with pytest.raises(UnavailableError):
         await bus.replay("r_1")
+    await bus.aclose()
