@@ -151,12 +151,13 @@ class RedisEventBus(EventBusBase):
         self._cancel_locally(run_id)
 
     async def ping(self) -> bool:
-        """Return True when Redis answers PING within the pool timeout; never raise."""
+        """Return True when every Redis master took a write within the pool timeout; never
+        raise."""
         if self._closed:
             return False
         try:
             async with asyncio.timeout(self._ping_timeout_s):
-                return await self._store.ping()
+                return await self._store.probe()
         except Exception as exc:
             log.debug("redis ping failed: %s: %s", type(exc).__name__, exc)
             return False

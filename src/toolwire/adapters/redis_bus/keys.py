@@ -52,6 +52,10 @@ class RedisKeys:
         """Return the key of the user's recent runs (a sorted set scored by start time)."""
         return f"{self.prefix}:user:{{{user_id}}}:runs"
 
+    def probe(self, tag: int) -> str:
+        """Return a key readiness writes (its tag picks the slot, so the Cluster master)."""
+        return f"{self.prefix}:probe:{{{tag}}}"
+
     def user_channel(self, user_id: str) -> bytes:
         """Return the channel that announces the user's events."""
         return f"{self.prefix}:user:{user_id}".encode()

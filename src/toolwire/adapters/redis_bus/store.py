@@ -27,6 +27,9 @@ from toolwire.services.events import RunEvent
 
 log = logging.getLogger(__name__)
 
+PROBE_TTL_MS: Final = 10_000
+PROBE_TAGS_TRIED: Final = 100_000
+"""Hash tags tried to find a probe key for each master (a few dozen suffice)."""
 LIVE_TTL_S: Final = 24 * 3600.0
 """How much longer than `retention_s` a run still going keeps its keys."""
 
@@ -99,6 +102,8 @@ class RunStreamStore:
         self._lease_ms = max(1, round(lease_s * 1000))
         self._script_args = (max_events, self._live_ttl_ms, self._retention_ms, host_id,
                              keys.user_channel(""), self._lease_ms)
+        self._host_id = host_id
+        self._probe_by_node: dict[str, str] = {}
         self._pending: list[_Append] = []
         self._writer: asyncio.Task[None] | None = None
         self._sha: str | None = None
@@ -155,10 +160,35 @@ class RunStreamStore:
         async with self._connector.slot() as client:
             await client.publish(channel, message)
 
-    async def ping(self) -> bool:
-        """Return True when Redis answers PING."""
+    async def probe(self) -> bool:
+        """Write a short-lived key on every master; return True when all took it.
+
+        PING is not enough: a Cluster that lost a master still answers it on the others.
+        """
         async with self._connector.slot() as client:
-            return bool(await client.ping())
+            if self._cluster:
+                await client.initialize()  # learns the masters once; a no-op afterwards
+            pipe = client.pipeline(transaction=False)
+            for key in self._probe_keys(client):
+                pipe.set(key, self._host_id, px=PROBE_TTL_MS)
+            replies = await pipe.execute()
+        return all(replies)
+
+    def _probe_keys(self, client: Any) -> list[str]:
+        """Return one key per master (one key without Cluster)."""
+        if not self._cluster:
+            return [self._keys.probe(0)]
+        wanted = {node.name for node in client.get_primaries()}
+        if set(self._probe_by_node) != wanted:
+            self._probe_by_node = {}
+            for tag in range(PROBE_TAGS_TRIED):
+                key = self._keys.probe(tag)
+                node = client.get_node_from_key(key).name
+                if node in wanted:
+                    self._probe_by_node.setdefault(node, key)
+                if len(self._probe_by_node) == len(wanted):
+                    break
+        return list(self._probe_by_node.values())
 
     async def aclose(self) -> None:
         """Fail what is still pending and stop the writer."""
