@@ -176,3 +176,29 @@ async def test_a_cancel_of_a_run_whose_instance_died_is_answered_with_its_end(
     assert frames[-1]["data"]["error"]["type"] == "interrupted"
     assert took < LEASE_S + 3, took
     assert_well_formed(stored(redis_server.url, run_id))
+
+
+async def test_cancel_on_disconnect_counts_the_users_sockets_on_every_instance(
+    redis_server: RedisServer,
+) -> None:
+    extra = {"TOOLWIRE_RUNS__CANCEL_ON_DISCONNECT": "true"}
+    async with serve(**settings(redis_server.url, **extra)) as a, \
+            serve(**settings(redis_server.url, **extra)) as b, aiohttp.ClientSession() as session:
+        on_a, on_b = await open_socket(session, a, "ann"), await open_socket(session, b, "ann")
+        await on_a.send_json({"type": "chat", "message": '/call sleep {"seconds": 2}'})
+        first = await until(on_a, lambda f: f.get("type") == "tool_executing")
+        await on_a.close()  # the user is still connected to B
+        spared = await until(on_b, lambda f: f.get("type") == "agent_completed")
+        assert spared[-1]["data"]["status"] == "ok"
+        on_a = await open_socket(session, a, "ann")
+        await on_a.send_json({"type": "chat", "message": '/call sleep {"seconds": 5}'})
+        second = await until(on_a, lambda f: f.get("type") == "tool_executing")
+        await on_a.close()
+        await on_b.close()  # the last socket anywhere
+        await asyncio.sleep(1.5)
+        resumer = await open_socket(session, b, "ann")
+        await resumer.send_json({"type": "resume", "run_id": second[0]["run_id"],
+                                 "after_seq": 0})
+        ended_run = await until(resumer, lambda f: f.get("type") == "agent_completed")
+    assert first[0]["run_id"] != second[0]["run_id"]
+    assert ended_run[-1]["data"]["status"] == "cancelled"

@@ -260,8 +260,8 @@ class RunsSettings(BaseModel):
         "every third of this; when it dies, another instance ends its runs (`interrupted`) "
         "within about this long.")
     cancel_on_disconnect: bool = Field(
-        False, description="Cancel a user's runs when their last socket closes (otherwise "
-        "runs go on and stay resumable).")
+        False, description="Cancel a user's runs when their last socket closes, on every "
+        "instance (otherwise runs go on and stay resumable).")
 
     @property
     def longest_run_s(self) -> float:

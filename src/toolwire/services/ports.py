@@ -71,6 +71,10 @@ class EventBus(Protocol):
         """Ask every instance's cancel handlers to cancel `run_id` (the holder of its task acts)."""
         ...
 
+    async def watched_elsewhere(self, user_id: str) -> bool:
+        """Return True when another live instance holds a subscriber of `user_id`."""
+        ...
+
     async def run_closed(self, run_id: str) -> None:
         """This instance stopped publishing `run_id` (its scope closed): stop claiming it."""
         ...

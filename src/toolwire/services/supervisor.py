@@ -165,6 +165,17 @@ class RunSupervisor:
             if live.ctx.user_id == user_id:
                 live.task.cancel()
 
+    def cancel_if_unwatched(self, user_id: str) -> None:
+        """Cancel the runs of `user_id` here unless another instance holds a socket of theirs.
+
+        Called once the user's last socket on this instance closed (`runs.cancel_on_disconnect`).
+        """
+        async def check() -> None:
+            if not await self._bus.watched_elsewhere(user_id):
+                self.cancel_runs_of(user_id)
+
+        self._chore(check())
+
     async def shutdown(self, grace_s: float) -> None:
         """Refuse new runs, give live ones `grace_s`, then cancel and await the rest."""
         self._accepting = False

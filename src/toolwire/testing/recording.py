@@ -141,6 +141,10 @@ class RecordingBus:
         """Delegate to the real bus."""
         await self.inner.request_cancel(run_id)
 
+    async def watched_elsewhere(self, user_id: str) -> bool:
+        """Delegate to the real bus."""
+        return await self.inner.watched_elsewhere(user_id)
+
     async def run_closed(self, run_id: str) -> None:
         """Delegate to the real bus."""
         await self.inner.run_closed(run_id)

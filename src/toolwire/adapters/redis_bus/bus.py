@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from toolwire.adapters.bus_base import EventBusBase
 from toolwire.adapters.redis_bus.connect import RedisConnector, RedisOptions
@@ -177,15 +177,55 @@ class RedisEventBus(EventBusBase):
         self._users_by_channel.clear()
         self._fills.clear()
 
+    async def watched_elsewhere(self, user_id: str) -> bool:
+        """Return True when another live instance holds a subscriber of `user_id`.
+
+        True as well when Redis cannot tell: a run is never cancelled on a guess.
+        """
+        try:
+            async with self._connector.slot() as client:
+                members = cast("set[bytes]", await client.smembers(self.keys.watchers(user_id)))
+                others = [m.decode() for m in members if m.decode() != self.host_id]
+                if not others:
+                    return False
+                pipe = client.pipeline(transaction=False)
+                for host in others:
+                    pipe.exists(self.keys.alive(host))
+                return any(await pipe.execute())
+        except Exception as exc:
+            log.warning("could not tell whether user %s is connected elsewhere: %s",
+                        user_id, exc, extra={"user_id": user_id})
+            return True
+
     async def _listen_to_user(self, user_id: str) -> None:
         channel = self.keys.user_channel(user_id)
         self._users_by_channel[channel] = user_id
         await self._listener.listen(channel)
+        self._leases.start()  # keeps this instance's liveness, which its watchers rely on
+        await self._watch(user_id, watching=True)
 
     async def _stop_listening_to_user(self, user_id: str) -> None:
         channel = self.keys.user_channel(user_id)
         self._users_by_channel.pop(channel, None)
         await self._listener.unlisten(channel)
+        await self._watch(user_id, watching=False)
+
+    async def _watch(self, user_id: str, *, watching: bool) -> None:
+        """Note in Redis whether this instance holds a subscriber of `user_id` (best effort:
+        a dead instance's entry is ignored once its liveness key expired)."""
+        key = self.keys.watchers(user_id)
+        try:
+            async with self._connector.slot() as client:
+                if watching:
+                    pipe = client.pipeline(transaction=False)
+                    pipe.sadd(key, self.host_id)
+                    pipe.pexpire(key, self._cancel_ttl_ms)
+                    await pipe.execute()
+                else:
+                    await client.srem(key, self.host_id)
+        except Exception as exc:
+            log.warning("could not note the watchers of user %s: %s", user_id, exc,
+                        extra={"user_id": user_id})
 
     async def _listen_to_cancels(self) -> None:
         self._leases.start()  # an instance that runs runs also ends the orphaned ones
@@ -221,6 +261,8 @@ class RedisEventBus(EventBusBase):
         """After a reconnect, fill each local user's runs from what their streams hold, and
         look for cancels recorded while the link was down."""
         self._leases.check_now()
+        for user_id in self._feeds:  # Redis may have restarted without them
+            self._spawn(self._watch(user_id, watching=True))
         for user_id, feed in self._feeds.items():
             for run_id, last_seq in feed.live_runs().items():
                 self._fill(user_id, run_id, last_seq)

@@ -48,6 +48,14 @@ class RedisKeys:
         """Return the key of the user's chats of the last minute (scored by time)."""
         return f"{self.prefix}:user:{{{user_id}}}:chats"
 
+    def watchers(self, user_id: str) -> str:
+        """Return the key of the instances holding a subscriber of the user (a set)."""
+        return f"{self.prefix}:user:{{{user_id}}}:watchers"
+
+    def alive(self, host_id: str) -> str:
+        """Return the key that exists while the instance is alive (renewed with its leases)."""
+        return f"{self.prefix}:instance:{{{host_id}}}:alive"
+
     def user_runs(self, user_id: str) -> str:
         """Return the key of the user's recent runs (a sorted set scored by start time)."""
         return f"{self.prefix}:user:{{{user_id}}}:runs"

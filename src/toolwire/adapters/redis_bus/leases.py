@@ -4,7 +4,8 @@ The owner of a run holds `lease` (`SET … PX lease_s`) from its first event on;
 script refuses an instance that does not hold it. Every `lease_s / 3` one script call per
 hash slot (one round trip for all of this instance's runs) renews the leases, reports runs
 a cancel request was recorded for (the durable half of a cancel), and runs another instance
-ended. The same round notes each lease's lapse time in one sorted set; every instance reads
+ended, and renews the instance's own liveness key (which says its sockets' users are
+watched here). The same round notes each lease's lapse time in one sorted set; every instance reads
 the lapsed ones and tries `_TAKE_OVER`, which succeeds for exactly one instance and only
 while the lease is gone and the stream has not moved, then publishes the run's end.
 """
@@ -192,10 +193,9 @@ class RunLeases:
                 woken.cancel()
 
     async def _renew(self) -> None:
-        """Renew every lease held here in one round trip; act on cancels and lost runs."""
+        """Renew every lease held here, and this instance's liveness, in one round trip; act
+        on cancels and lost runs."""
         runs = list(self._mine)
-        if not runs:
-            return
         replies = await self._send_renewals(runs, round(time.time() * 1000) + self._lease_ms)
         for run_id, reply in zip(runs, replies, strict=True):
             if reply == 1 or run_id not in self._mine or run_id in self._acted:
@@ -218,7 +218,9 @@ class RunLeases:
                         for key in (self._keys.lease(run), self._keys.cancel(run))]
                 pipe.execute_command("EVAL", _RENEW, len(keys), *keys,
                                      self._host_id, self._lease_ms)
-            pipe.zadd(self._keys.leased_runs(), dict.fromkeys(runs, lapse_ms))
+            if runs:
+                pipe.zadd(self._keys.leased_runs(), dict.fromkeys(runs, lapse_ms))
+            pipe.set(self._keys.alive(self._host_id), 1, px=self._lease_ms)
             replies = await pipe.execute()
         by_run: dict[str, int] = {}
         for group, reply in zip(groups.values(), replies, strict=False):
