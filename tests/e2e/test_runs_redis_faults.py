@@ -4,6 +4,7 @@ a frozen Redis refused fast (real `toolwire serve` processes, real `redis-server
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 
@@ -103,3 +104,34 @@ async def test_a_frozen_redis_refuses_a_chat_within_the_pool_timeout(
     assert refused["type"] == "error" and refused["code"] == "unavailable", refused
     assert str(redis_server.port) not in refused["message"]
     assert took < 1.5, took  # events.redis_pool_timeout_s = 0.5
+
+
+async def test_an_outage_longer_than_max_duration_leaves_one_sequence_everywhere(
+    durable_redis_server: RedisServer,
+) -> None:
+    url = durable_redis_server.url
+    extra = {"TOOLWIRE_RUNS__MAX_DURATION_S": "2"}
+    async with serve(**settings(url, **extra)) as a, serve(**settings(url, **extra)) as b, \
+            aiohttp.ClientSession() as session:
+        on_a, on_b = await open_socket(session, a, "ann"), await open_socket(session, b, "ann")
+        await on_a.send_json({"type": "chat", "message": '/call sleep {"seconds": 1}\n'
+                                                         '/call echo {"text": "x"}'})
+        seen_a = await until(on_a, lambda f: f.get("type") == "tool_executing")
+        run_id = seen_a[0]["run_id"]
+        durable_redis_server.stop()
+        await asyncio.sleep(9)  # past max_duration_s and the cancelled run's give-up bound
+        durable_redis_server.start()
+        restarted = time.monotonic()
+        seen_a += await until(on_a, lambda f: f.get("type") == "agent_completed", within_s=20)
+        took = time.monotonic() - restarted
+        seen_b = await until(on_b, lambda f: f.get("type") == "agent_completed", within_s=10)
+        resumer = await open_socket(session, b, "ann")
+        await resumer.send_json({"type": "resume", "run_id": run_id, "after_seq": 0})
+        resumed = await until(resumer, lambda f: f.get("type") == "agent_completed")
+    assert_well_formed(resumed)
+    assert seen_a == resumed  # one event per seq, the same on every view
+    assert [f for f in seen_b if f["run_id"] == run_id] == resumed
+    assert resumed[-1]["data"]["status"] == "error"
+    assert str(durable_redis_server.port) not in json.dumps(resumed)
+    print(f"\noutage > max_duration_s: end seen {took:.2f} s after Redis came back; "
+          f"1 run, {len(resumed)} events, 0 duplicates, 0 missing seq")
