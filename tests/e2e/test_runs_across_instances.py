@@ -14,8 +14,10 @@ from typing import Any, cast
 import aiohttp
 import pytest
 import redis
+from ag_ui.core import EventType
 
-from tests.e2e.served import Served, open_socket, serve
+from tests.e2e.agui_client import SseEvent, read_sse, run_input
+from tests.e2e.served import Served, open_socket, serve, token
 from tests.fixtures_redis import RedisServer
 from toolwire.adapters.redis_bus.keys import RedisKeys
 from toolwire.testing import assert_well_formed
@@ -202,3 +204,34 @@ async def test_cancel_on_disconnect_counts_the_users_sockets_on_every_instance(
         ended_run = await until(resumer, lambda f: f.get("type") == "agent_completed")
     assert first[0]["run_id"] != second[0]["run_id"]
     assert ended_run[-1]["data"]["status"] == "cancelled"
+
+
+async def post_agui(session: aiohttp.ClientSession, served: Served, user: str,
+                    body: dict[str, Any], **headers: str) -> list[SseEvent]:
+    """POST a RunAgentInput to `served` as `user` and read the event stream to its end."""
+    bearer = await token(session, served.url, user)
+    async with session.post(f"{served.url}/agui", json=body,
+                            headers={"Authorization": f"Bearer {bearer}", **headers}) as response:
+        return await read_sse(response, within_s=LEASE_S + 15)
+
+
+async def test_agui_retries_and_resumes_on_another_instance_see_the_same_run(
+    redis_server: RedisServer,
+) -> None:
+    async with serve(**settings(redis_server.url)) as a, serve(**settings(redis_server.url)) as b, \
+            aiohttp.ClientSession() as session:
+        body = run_input('/call echo {"text": "x"}', run_id="g-1")
+        first = await post_agui(session, a, "ann", body)
+        again = await post_agui(session, b, "ann", body)  # the same runId elsewhere: a replay
+        assert [e.id for e in again] == [e.id for e in first]
+        # A run whose instance dies: a Last-Event-ID resume on another instance sees its end.
+        on_a = await open_socket(session, a, "ann")
+        slow = run_input(SLEEPY, run_id="g-2")
+        await on_a.send_json({"type": "chat", "message": SLEEPY, "request_id": "g-2"})
+        head = await until(on_a, lambda f: f.get("type") == "tool_executing")
+        a.process.send_signal(signal.SIGKILL)
+        rest = await post_agui(session, b, "ann", slow,
+                               **{"Last-Event-ID": f"{head[0]['run_id']}:1:0"})
+    assert rest[0].id == f"{head[0]['run_id']}:2:0"  # exactly after the last event seen
+    assert rest[-1].event.type is EventType.RUN_ERROR
+    assert rest[-1].event.model_dump(mode="json")["code"] == "interrupted"
