@@ -64,8 +64,9 @@ def ended(frame: Frame) -> bool:
     return frame.get("type") in ("agent_completed", "error")
 
 
-def stored(redis_url: str, run_id: str) -> list[Frame]:
-    client = redis.Redis.from_url(redis_url)
+def stored(redis_url: str, run_id: str, *, cluster: bool = False) -> list[Frame]:
+    client: redis.Redis | redis.RedisCluster = (
+        redis.RedisCluster.from_url(redis_url) if cluster else redis.Redis.from_url(redis_url))
     try:
         entries = cast("list[tuple[bytes, dict[bytes, bytes]]]",
                        client.xrange(RedisKeys().stream(run_id)))
@@ -126,11 +127,14 @@ async def test_quotas_hold_for_all_instances_together(redis_server: RedisServer)
         assert "limits.runs_per_user" in frames[-1]["message"]
 
 
+@pytest.mark.parametrize("cluster", [False, True], ids=["redis", "redis-cluster"])
 async def test_a_killed_instances_run_is_ended_once_by_a_survivor(
-    redis_server: RedisServer,
+    request: pytest.FixtureRequest, cluster: bool,
 ) -> None:
-    async with serve(**settings(redis_server.url)) as a, serve(**settings(redis_server.url)) as b, \
-            serve(**settings(redis_server.url)) as c, aiohttp.ClientSession() as session:
+    url = str(request.getfixturevalue("redis_cluster_url" if cluster else "redis_url"))
+    env = settings(url, TOOLWIRE_EVENTS__REDIS_CLUSTER=str(cluster).lower())
+    async with serve(**env) as a, serve(**env) as b, serve(**env) as c, \
+            aiohttp.ClientSession() as session:
         on_a, on_b = await open_socket(session, a, "ann"), await open_socket(session, b, "ann")
         await on_a.send_json({"type": "chat", "message": SLEEPY})
         before = await until(on_a, lambda f: f.get("type") == "tool_executing")
@@ -145,7 +149,7 @@ async def test_a_killed_instances_run_is_ended_once_by_a_survivor(
         await on_c.send_json({"type": "resume", "run_id": run_id, "after_seq": 0})
         resumed = await until(on_c, lambda f: f.get("type") == "agent_completed")
         await asyncio.sleep(LEASE_S * 2)  # every survivor had its chance to end it too
-    kept = stored(redis_server.url, run_id)
+    kept = stored(url, run_id, cluster=cluster)
     assert took < LEASE_S + 3, took
     assert_well_formed(kept)
     assert [f["seq"] for f in kept] == list(range(1, len(kept) + 1))
@@ -155,7 +159,8 @@ async def test_a_killed_instances_run_is_ended_once_by_a_survivor(
     assert kept[-2]["type"] == "tool_completed" and kept[-2]["data"]["status"] == "cancelled"
     assert [f for f in live if f["run_id"] == run_id] == kept  # B's live view is the stream
     assert resumed == kept
-    print(f"\nkilled owner: end seen on B after {took:.2f} s; 1 run, {len(kept)} events, "
+    print(f"\nkilled owner ({request.node.callspec.id}): end seen on B after {took:.2f} s; "
+          f"1 run, {len(kept)} events, "
           "0 duplicates, 0 missing seq")
 
 
