@@ -3,11 +3,11 @@
 The owner of a run holds `lease` (`SET … PX lease_s`) from its first event on; the append
 script refuses an instance that does not hold it. Every `lease_s / 3` one script call per
 hash slot (one round trip for all of this instance's runs) renews the leases, reports runs
-a cancel request was recorded for (the durable half of a cancel), and runs another instance
-ended, and renews the instance's own liveness key (which says its sockets' users are
-watched here). The same round notes each lease's lapse time in one sorted set; every instance reads
-the lapsed ones and tries `_TAKE_OVER`, which succeeds for exactly one instance and only
-while the lease is gone and the stream has not moved, then publishes the run's end.
+a cancel request was recorded for (the durable half of a cancel) and runs another instance
+ended, and renews the instance's own liveness key (its users' sockets count while it lives).
+The same round notes each lease's lapse time in one sorted set; every instance reads the
+lapsed ones and tries `_TAKE_OVER`, which succeeds for exactly one instance and only while the
+lease is gone and the stream has not moved, then publishes the run's end.
 """
 
 from __future__ import annotations
@@ -143,9 +143,14 @@ class RunLeases:
         Exactly one caller anywhere wins a lapsed lease; the others (and every call while the
         owner holds the lease) return False.
         """
-        user_id = await self._store.owner(run_id)
-        if user_id is None:
-            return False
+        async with self._connector.slot() as client:
+            pipe = client.pipeline(transaction=False)
+            pipe.exists(self._keys.lease(run_id))
+            pipe.get(self._keys.owner(run_id))
+            leased, owner = await pipe.execute()
+        if leased or not isinstance(owner, bytes):
+            return False  # its instance holds it (or it ended), or the run is unknown
+        user_id = owner.decode()
         events = await self._store.replay(run_id)
         if not events or events[-1].type == "agent_completed":
             return False
