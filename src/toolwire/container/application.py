@@ -75,6 +75,7 @@ class ApplicationContainer(containers.DeclarativeContainer):
             keepalive_s=settings.provided.events.redis_keepalive_s,
             reconnect_max_s=settings.provided.events.redis_reconnect_max_s,
             lease_s=settings.provided.runs.lease_s,
+            track_watchers=settings.provided.runs.cancel_on_disconnect,
             tls_ca_file=settings.provided.events.redis_tls_ca_file,
             tls_cert_file=settings.provided.events.redis_tls_cert_file,
             tls_key_file=settings.provided.events.redis_tls_key_file,

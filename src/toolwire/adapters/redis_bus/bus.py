@@ -59,6 +59,7 @@ class RedisEventBus(EventBusBase):
         keepalive_s: float = 5.0,
         reconnect_max_s: float = 2.0,
         lease_s: float = 10.0,
+        track_watchers: bool = False,
         tls_ca_file: str | None = None,
         tls_cert_file: str | None = None,
         tls_key_file: str | None = None,
@@ -75,7 +76,8 @@ class RedisEventBus(EventBusBase):
         self._leases = RunLeases(
             self._connector, self.keys, self._store, host_id=self.host_id, lease_s=lease_s,
             retention_s=retention_s, on_cancel=self._cancel_locally, deliver=self._deliver,
-            cluster=cluster)
+            keep_alive=track_watchers, cluster=cluster)
+        self._track_watchers = track_watchers
         self._ping_timeout_s = pool_timeout_s
         self._cancel_ttl_ms = max(1, round(retention_s * 1000)) + round(LIVE_TTL_S * 1000)
         self._listener = PubSubListener(
@@ -180,7 +182,8 @@ class RedisEventBus(EventBusBase):
     async def watched_elsewhere(self, user_id: str) -> bool:
         """Return True when another live instance holds a subscriber of `user_id`.
 
-        True as well when Redis cannot tell: a run is never cancelled on a guess.
+        True as well when Redis cannot tell: a run is never cancelled on a guess. Only a bus
+        built with `track_watchers` (`runs.cancel_on_disconnect`) notes its users' sockets.
         """
         try:
             async with self._connector.slot() as client:
@@ -201,14 +204,16 @@ class RedisEventBus(EventBusBase):
         channel = self.keys.user_channel(user_id)
         self._users_by_channel[channel] = user_id
         await self._listener.listen(channel)
-        self._leases.start()  # keeps this instance's liveness, which its watchers rely on
-        await self._watch(user_id, watching=True)
+        if self._track_watchers:
+            self._leases.start()  # keeps this instance's liveness, which its watchers rely on
+            await self._watch(user_id, watching=True)
 
     async def _stop_listening_to_user(self, user_id: str) -> None:
         channel = self.keys.user_channel(user_id)
         self._users_by_channel.pop(channel, None)
         await self._listener.unlisten(channel)
-        await self._watch(user_id, watching=False)
+        if self._track_watchers:
+            await self._watch(user_id, watching=False)
 
     async def _watch(self, user_id: str, *, watching: bool) -> None:
         """Note in Redis whether this instance holds a subscriber of `user_id` (best effort:
@@ -261,8 +266,9 @@ class RedisEventBus(EventBusBase):
         """After a reconnect, fill each local user's runs from what their streams hold, and
         look for cancels recorded while the link was down."""
         self._leases.check_now()
-        for user_id in self._feeds:  # Redis may have restarted without them
-            self._spawn(self._watch(user_id, watching=True))
+        if self._track_watchers:
+            for user_id in self._feeds:  # Redis may have restarted without them
+                self._spawn(self._watch(user_id, watching=True))
         for user_id, feed in self._feeds.items():
             for run_id, last_seq in feed.live_runs().items():
                 self._fill(user_id, run_id, last_seq)

@@ -4,8 +4,8 @@ The owner of a run holds `lease` (`SET … PX lease_s`) from its first event on;
 script refuses an instance that does not hold it. Every `lease_s / 3` one script call per
 hash slot (one round trip for all of this instance's runs) renews the leases, reports runs
 a cancel request was recorded for (the durable half of a cancel) and runs another instance
-ended, and renews the instance's own liveness key (its users' sockets count while it lives).
-The same round notes each lease's lapse time in one sorted set; every instance reads the
+ended, and (with `keep_alive`) the instance's liveness key: its users' sockets count while it
+lives. The same round notes each lease's lapse time in one sorted set; every instance reads the
 lapsed ones and tries `_TAKE_OVER`, which succeeds for exactly one instance and only while the
 lease is gone and the stream has not moved, then publishes the run's end.
 """
@@ -87,6 +87,7 @@ class RunLeases:
         retention_s: float,
         on_cancel: Callable[[str], None],
         deliver: Callable[[str, RunEvent], None],
+        keep_alive: bool = False,
         cluster: bool = False,
     ) -> None:
         self._connector = connector
@@ -98,6 +99,7 @@ class RunLeases:
         self._period_s = lease_s / RENEWALS_PER_LEASE
         self._on_cancel = on_cancel
         self._deliver = deliver
+        self._keep_alive = keep_alive
         self._cluster = cluster
         self._mine: dict[str, str] = {}  # run_id -> user_id
         self._acted: set[str] = set()  # runs this instance was told to stop
@@ -201,6 +203,8 @@ class RunLeases:
         """Renew every lease held here, and this instance's liveness, in one round trip; act
         on cancels and lost runs."""
         runs = list(self._mine)
+        if not runs and not self._keep_alive:
+            return
         replies = await self._send_renewals(runs, round(time.time() * 1000) + self._lease_ms)
         for run_id, reply in zip(runs, replies, strict=True):
             if reply == 1 or run_id not in self._mine or run_id in self._acted:
@@ -225,7 +229,8 @@ class RunLeases:
                                      self._host_id, self._lease_ms)
             if runs:
                 pipe.zadd(self._keys.leased_runs(), dict.fromkeys(runs, lapse_ms))
-            pipe.set(self._keys.alive(self._host_id), 1, px=self._lease_ms)
+            if self._keep_alive:
+                pipe.set(self._keys.alive(self._host_id), 1, px=self._lease_ms)
             replies = await pipe.execute()
         by_run: dict[str, int] = {}
         for group, reply in zip(groups.values(), replies, strict=False):
