@@ -240,3 +240,28 @@ async def test_agui_retries_and_resumes_on_another_instance_see_the_same_run(
     assert rest[0].id == f"{head[0]['run_id']}:2:0"  # exactly after the last event seen
     assert rest[-1].event.type is EventType.RUN_ERROR
     assert rest[-1].event.model_dump(mode="json")["code"] == "interrupted"
+
+
+async def test_a_paused_owner_that_comes_back_after_its_run_was_ended_adds_nothing(
+    redis_server: RedisServer,
+) -> None:
+    async with serve(**settings(redis_server.url)) as a, serve(**settings(redis_server.url)) as b, \
+            aiohttp.ClientSession() as session:
+        on_b = await open_socket(session, b, "ann")
+        on_a = await open_socket(session, a, "ann")
+        await on_a.send_json({"type": "chat", "message": '/call sleep {"seconds": 2}\n'
+                                                         '/call echo {"text": "late"}'})
+        head = await until(on_a, lambda f: f.get("type") == "tool_executing")
+        run_id = head[0]["run_id"]
+        a.process.send_signal(signal.SIGSTOP)  # alive, but silent past its lease
+        try:
+            ended_on_b = await until(on_b, lambda f: f.get("type") == "agent_completed",
+                                     within_s=LEASE_S + 8)
+        finally:
+            a.process.send_signal(signal.SIGCONT)
+        await asyncio.sleep(3)  # A wakes up, finishes its sleep and tries to go on
+    kept = stored(redis_server.url, run_id)
+    assert_well_formed(kept)
+    assert sum(f["type"] == "agent_completed" for f in kept) == 1
+    assert kept[-1]["data"]["error"]["type"] == "interrupted"
+    assert [f for f in ended_on_b if f["run_id"] == run_id] == kept

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from toolwire.services.context import UserExecutionContext
-from toolwire.services.errors import RunNotFoundError, UnavailableError
+from toolwire.services.errors import RunNotFoundError, RunTakenOverError, UnavailableError
 from toolwire.services.ports import EventBus, RequestLedger, Subscription, UserQuotas
 
 log = logging.getLogger(__name__)
@@ -202,6 +202,8 @@ class RunSupervisor:
         except asyncio.CancelledError:
             log.info("run cancelled", extra=extra)
             raise
+        except RunTakenOverError:
+            log.warning("run stopped here: another instance ended it", extra=extra)
         except Exception:
             log.exception("run failed", extra=extra)
             if live.remembered and not await self._published(ctx):
