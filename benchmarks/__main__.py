@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from benchmarks import checker, delivery, legacy, machine, memory, report, scope, users
+from benchmarks import checker, cost, delivery, legacy, machine, memory, report, scope, users
 from benchmarks.config import RunConfig
 from benchmarks.processes import REPO_ROOT
 from benchmarks.results import read_results, write_result
@@ -27,6 +27,7 @@ BENCHMARKS: Final[dict[str, Benchmark]] = {
     checker.NAME: checker.run,
     users.NAME: users.run,
     delivery.NAME: delivery.run,
+    cost.NAME: cost.run,
 }
 RESULTS: Final = REPO_ROOT / "benchmarks" / "results"
 

@@ -87,22 +87,29 @@ class ServerProcess:
         return self._proc.pid
 
     def cpu_seconds(self) -> float:
-        """Return the CPU time the process's threads have used so far.
+        """Return the CPU time the process's threads, and its live children's, used so far.
 
-        Linux's per-thread schedstat counts nanoseconds; elsewhere psutil's user + system
-        time (in clock ticks, 10 ms) stands in.
+        Children count for a server with worker processes (`serve --workers N`). Linux's
+        per-thread schedstat counts nanoseconds; elsewhere psutil's user + system time (in
+        clock ticks, 10 ms) stands in.
         """
         assert self._ps is not None, "not started"
-        try:
-            return schedstat_seconds(self.pid)
-        except OSError:
-            times = self._ps.cpu_times()
-            return float(times.user + times.system)
+        total = 0.0
+        for process in [self._ps, *self._ps.children(recursive=True)]:
+            try:
+                total += schedstat_seconds(process.pid)
+            except FileNotFoundError:
+                continue  # a child that ended between the listing and the read
+            except OSError:
+                times = process.cpu_times()
+                total += float(times.user + times.system)
+        return total
 
     def rss_bytes(self) -> int:
-        """Return the process's resident set size."""
+        """Return the resident set size of the process and its children."""
         assert self._ps is not None, "not started"
-        return int(self._ps.memory_info().rss)
+        return sum(int(p.memory_info().rss)
+                   for p in [self._ps, *self._ps.children(recursive=True)])
 
     def log_tail(self, lines: int = 30) -> str:
         """Return the end of the process's log."""

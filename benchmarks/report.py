@@ -19,6 +19,7 @@ TITLES = {
     "users": "4. Many users chatting",
     "legacy": "5. Legacy entry point vs the container path",
     "checker": "6. `toolwire check`",
+    "cost": "7. Server CPU per short run, beside the bare-aiohttp floor",
 }
 
 INTRO = """\
@@ -187,24 +188,27 @@ def memory_section(result: dict[str, Any], images: Images) -> str:
 
 
 def users_section(result: dict[str, Any], images: Images) -> str:
-    """Return the many-users table."""
-    load, params = result["load"], result["params"]
-    rows = []
-    for label, key in (("chat → agent_started", "started_ms"),
-                       ("chat → agent_completed", "completed_ms")):
-        found = load[key]
-        rows.append([label] + [f"{found.get(p, float('nan')):.1f}"
-                               for p in ("p50", "p90", "p99", "p100")])
-    examples = "; ".join(load["error_examples"]) or "none"
-    return "\n\n".join([
-        f"{params['users']:,} users, one socket each, `{params['message']}` once a second "
-        f"for {params['duration_s']} s: {load['chats']:,} chats, {load['completed']:,} "
-        f"completed, {load['unfinished']:,} not completed {SETTLE_S:g} s after the last chat, "
-        f"{load['errors']:,} errors in all ({examples}). CPU: server "
-        f"{load['server_cpu_s']:.1f} s, client {load.get('client_cpu_s', 0):.1f} s; server RSS "
-        f"{load['server_rss_bytes'] / 2**20:.0f} MiB at the end.",
-        table(["ms", "p50", "p90", "p99", "max"], rows),
-    ])
+    """Return the many-users table of each deployment."""
+    params = result["params"]
+    parts = [f"{params['users']:,} users, one socket each, `{params['message']}` once a second "
+             f"for {params['duration_s']} s, against each deployment in turn."]
+    for deployment, load in result["loads"].items():
+        rows = []
+        for label, key in (("chat → agent_started", "started_ms"),
+                           ("chat → agent_completed", "completed_ms")):
+            found = load[key]
+            rows.append([label] + [f"{found.get(p, float('nan')):.1f}"
+                                   for p in ("p50", "p90", "p99", "p100")])
+        examples = "; ".join(load["error_examples"]) or "none"
+        parts += [
+            f"**{deployment}**: {load['chats']:,} chats, {load['completed']:,} completed, "
+            f"{load['unfinished']:,} not completed {SETTLE_S:g} s after the last chat, "
+            f"{load['errors']:,} errors in all ({examples}). CPU: server "
+            f"{load['server_cpu_s']:.1f} s, client {load.get('client_cpu_s', 0):.1f} s; server "
+            f"RSS {load['server_rss_bytes'] / 2**20:.0f} MiB at the end.",
+            table(["ms", "p50", "p90", "p99", "max"], rows),
+        ]
+    return "\n\n".join(parts)
 
 
 def timed_section(result: dict[str, Any], images: Images) -> str:
@@ -225,6 +229,7 @@ SECTIONS: dict[str, Callable[[dict[str, Any], Images], str]] = {
     "users": users_section,
     "legacy": timed_section,
     "checker": timed_section,
+    "cost": timed_section,
 }
 
 

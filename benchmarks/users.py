@@ -23,7 +23,7 @@ import aiohttp
 
 from benchmarks.config import RunConfig
 from benchmarks.delivery_client import ToolwireDialect, chat_frame, client_session, connect_all
-from benchmarks.processes import ServerProcess
+from benchmarks.processes import RedisServer, ServerProcess
 from benchmarks.server_settings import server_settings
 from benchmarks.stats import percentiles
 from benchmarks.targets import Target, target
@@ -147,33 +147,58 @@ async def chat_load(url: str, users: int, duration_s: int, seed: str) -> dict[st
     }
 
 
+ONE_WORKER: Final = "1 worker, memory bus"
+TWO_WORKERS: Final = "2 workers, Redis bus"
+
+
 async def run(cfg: RunConfig) -> dict[str, Any]:
-    """Start `toolwire serve`, connect the users and let them chat."""
+    """Load each deployment of `toolwire serve` in turn: one worker, then two on Redis."""
     users = cfg.size(1000, 20)
-    duration_s = cfg.size(30, 3)
-    env = server_settings()
+    duration_s = cfg.size(20, 3)
+    loads = {}
     with tempfile.TemporaryDirectory(prefix="toolwire-bench-") as tmp:
-        server = ServerProcess.toolwire_serve(Path(tmp) / "serve.log", env).start()
+        redis = RedisServer(Path(tmp) / "redis").start()
         try:
-            cpu_before, client_before = server.cpu_seconds(), time.process_time()
-            load = await chat_load(server.url, users, duration_s, seed=f"{cfg.seed}:{NAME}")
-            load["server_cpu_s"] = server.cpu_seconds() - cpu_before
-            load["client_cpu_s"] = time.process_time() - client_before
-            load["server_rss_bytes"] = server.rss_bytes()
+            for deployment, env in (
+                (ONE_WORKER, server_settings()),
+                (TWO_WORKERS, server_settings(
+                    TOOLWIRE_SERVER__WORKERS="2", TOOLWIRE_EVENTS__BACKEND="redis",
+                    TOOLWIRE_EVENTS__REDIS_URL=redis.url)),
+            ):
+                loads[deployment] = await _load(Path(tmp) / deployment.replace(" ", "-"), env,
+                                                users, duration_s, seed=f"{cfg.seed}:{NAME}")
         finally:
-            server.stop()
+            redis.stop()
     return {
         "params": {"users": users, "duration_s": duration_s, "message": MESSAGE},
-        "load": load,
-        "targets": targets(load, users, duration_s),
+        "loads": loads,
+        "targets": [row for deployment, load in loads.items()
+                    for row in targets(load, users, duration_s, deployment)],
     }
 
 
-def targets(load: dict[str, Any], users: int, duration_s: int) -> list[Target]:
-    """Return issue 12's many-users target."""
+async def _load(workdir: Path, env: dict[str, str], users: int, duration_s: int,
+                seed: str) -> dict[str, Any]:
+    """Start one deployment, let the users chat, and return what they saw and what it cost."""
+    server = ServerProcess.toolwire_serve(workdir / "serve.log", env).start()
+    try:
+        cpu_before, client_before = server.cpu_seconds(), time.process_time()
+        load = await chat_load(server.url, users, duration_s, seed=seed)
+        load["server_cpu_s"] = server.cpu_seconds() - cpu_before
+        load["client_cpu_s"] = time.process_time() - client_before
+        load["server_rss_bytes"] = server.rss_bytes()
+    finally:
+        server.stop()
+    return load
+
+
+def targets(load: dict[str, Any], users: int, duration_s: int,
+            deployment: str = ONE_WORKER) -> list[Target]:
+    """Return the many-users target of one deployment."""
     p99 = load["completed_ms"].get("p99", float("inf"))
     return [target(
-        f"{users} users chatting once a second for {duration_s} s: chat → agent_completed p99",
+        f"{users} users chatting once a second for {duration_s} s ({deployment}): "
+        "chat → agent_completed p99",
         "< 50 ms, 0 errors",
         f"{p99:.1f} ms, {load['errors']} errors ({load['completed']:,} runs)",
         p99 < 50 and load["errors"] == 0)]

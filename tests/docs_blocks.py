@@ -172,21 +172,41 @@ def isolated_network() -> bool:
     return probe.returncode == 0
 
 
-def run_console(block: Block, workdir: Path) -> list[tuple[Command, str, int | None]]:
-    """Run a console block from the repository root; return each command, output, exit code.
+def write_files(page: Path, project: Path) -> None:
+    """Write the page's `<!-- file: NAME -->` blocks into `project`."""
+    for block in blocks(page):
+        if block.file is not None:
+            target = project / block.file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(block.code, encoding="utf-8")
 
-    Servers the block starts bind only inside a private network namespace when one can be
-    made, so the fixed ports of the docs never clash with anything else on the machine.
+
+def reader_project(page: Path, root: Path) -> Path:
+    """Return a new directory under `root` holding only the page's files, as a reader's would."""
+    project = root / "project"
+    project.mkdir()
+    write_files(page, project)
+    return project
+
+
+def run_console(block: Block, workdir: Path) -> list[tuple[Command, str, int | None]]:
+    """Run a console block in a reader's project; return each command, output and exit code.
+
+    The project is an empty directory under `workdir` holding only the page's files: nothing
+    of the clone is there but the installed package. Servers the block starts bind only
+    inside a private network namespace when one can be made, so the fixed ports of the docs
+    never clash with anything else on the machine.
     """
     cmds = commands(block)
+    project = reader_project(block.page, workdir)
     script = workdir / "block.sh"
     script.write_text(_script(cmds, workdir), encoding="utf-8")
     argv = ["bash", str(script)]
     if isolated_network():
         argv = ["unshare", "--net", "bash", "-c", 'ip link set lo up && exec bash "$0"',
                 str(script)]
-    subprocess.run(argv, cwd=REPO, env=clean_env(HOME=str(workdir)), timeout=BLOCK_TIMEOUT_S,
-                   capture_output=True, check=False)
+    subprocess.run(argv, cwd=project, env=clean_env(HOME=str(workdir), PYTHONPATH=str(project)),
+                   timeout=BLOCK_TIMEOUT_S, capture_output=True, check=False)
     results = []
     for index, cmd in enumerate(cmds):
         out = workdir / f"{index}.out"

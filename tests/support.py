@@ -34,10 +34,11 @@ async def eventually(check: Callable[[], Awaitable[bool] | bool], within: float 
 
 
 async def run_in_scope(container: ApplicationContainer, message: str, user: str = "alice",
+                       scopes: frozenset[str] = frozenset(),
                        ) -> tuple[AgentCompleted, list[RunEvent]]:
-    """Run `message` for `user` in a request scope; check it is well-formed; return its end
-    and its events."""
-    ctx = UserExecutionContext.for_user(user)
+    """Run `message` for `user` (granted `scopes`) in a request scope; check it is
+    well-formed; return its end and its events."""
+    ctx = UserExecutionContext.for_user(user, scopes=scopes)
     events: list[RunEvent] = []
     subscription = await container.event_bus().subscribe(user, events.append)
     try:

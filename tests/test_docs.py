@@ -4,8 +4,12 @@ The convention, for everyone who writes in docs/ (the helpers are in tests/docs_
 
 - ```python blocks are executed in order, all the blocks of one page in one namespace (a
   later block may use what an earlier one defined), in a subprocess whose working directory
-  is an empty temporary directory. Top-level `await` works, as in `python -m asyncio`.
-- ```console blocks run from the repository root, one bash session per block. `$ command`
+  is an empty temporary directory. Top-level `await` works, as in `python -m asyncio`, but
+  only a page that says so (its snippets are fragments of an `async def`) may use it: a
+  reader who pastes a block into a file runs it as a script.
+- ```console blocks run in a reader's project, one bash session per block: an empty temporary
+  directory holding only the page's `file:` blocks (below), with toolwire installed from the
+  clone and nothing else of it reachable. `$ command`
   lines are commands; the lines after one, up to the next `$ `, are its expected output,
   matched loosely: each line must appear, in order, among the lines the command printed
   (stdout and stderr), `…` matches any text and surrounding spaces do not count. A command
@@ -14,12 +18,13 @@ The convention, for everyone who writes in docs/ (the helpers are in tests/docs_
   as `toolwire serve` and aiohttp apps do when they listen) and stopped when the block ends.
   Where the machine allows it, the block runs in a network namespace of its own, so the
   docs' fixed ports never clash with anything else.
-- ```bash and ```sh blocks run as one bash script from the repository root and must exit 0.
+- ```bash and ```sh blocks run as one bash script in a reader's project and must exit 0.
 - ```toml and ```json blocks must parse.
 - ```text blocks are not run: transcripts, sample output, pictures made of characters.
 - `<!-- file: NAME -->` on the line before a block: the block is written to NAME in the
   page's temporary directory instead of being run (so the page's python blocks can import
-  it); when a page writes `test_*.py` files, pytest runs them there and all must pass.
+  it, and its commands run it); when a page writes `test_*.py` files, pytest runs them there
+  and all must pass.
 - `<!-- no-run: REASON -->` on the line before a block: not run. Only for commands that
   change the machine (installing packages) or need something from outside it (a model API);
   REASON says so, and what checks the block instead.
@@ -45,8 +50,10 @@ from tests.docs_blocks import (
     commands,
     missing_lines,
     pages,
+    reader_project,
     run_console,
     run_python,
+    write_files,
 )
 
 KINDS = {"python", "console", "bash", "sh", "toml", "json", "text"}
@@ -73,10 +80,21 @@ def test_blocks_not_run_say_why() -> None:
             assert len(block.no_run.split()) >= 3, f"{block.where}: say why it is not run"
 
 
+@pytest.mark.parametrize("block", _select("python"), ids=_ids(_select("python")))
+def test_python_blocks_run_as_scripts_unless_the_page_says_otherwise(block: Block) -> None:
+    if "python -m asyncio" in block.page.read_text(encoding="utf-8"):
+        return  # the page says its snippets are fragments of an `async def`
+    try:
+        compile(block.code, block.where, "exec")
+    except SyntaxError as error:  # top-level `await`: a SyntaxError in a script
+        pytest.fail(f"{block.where}: {error.msg}; put it in `async def main()` and "
+                    "`asyncio.run(main())`")
+
+
 @pytest.mark.parametrize("page", sorted({b.page for b in _select("python")}),
                          ids=lambda p: p.name)
 def test_python_blocks_run(page: Path, tmp_path: Path) -> None:
-    _write_files(page, tmp_path)
+    write_files(page, tmp_path)
     page_blocks = [b for b in _select("python") if b.page == page]
     done = run_python(page_blocks, tmp_path)
     assert done.returncode == 0, f"{page.name}: a python block failed:\n{done.stderr}"
@@ -90,7 +108,7 @@ def test_test_files_pass(tmp_path: Path) -> None:
             continue
         project = tmp_path / page.stem
         project.mkdir()
-        _write_files(page, project)
+        write_files(page, project)
         done = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project,
             capture_output=True, text=True, env=clean_env(PYTHONPATH=str(project)),
@@ -112,9 +130,10 @@ def test_console_blocks_print_what_they_show(block: Block, tmp_path: Path) -> No
 
 @pytest.mark.parametrize("block", _select("bash", "sh"), ids=_ids(_select("bash", "sh")))
 def test_shell_blocks_succeed(block: Block, tmp_path: Path) -> None:
-    done = subprocess.run(["bash", "-c", block.code], cwd=Path(__file__).parents[1],
+    project = reader_project(block.page, tmp_path)
+    done = subprocess.run(["bash", "-c", block.code], cwd=project,
                           capture_output=True, text=True, timeout=BLOCK_TIMEOUT_S,
-                          env=clean_env(HOME=str(tmp_path)), check=False)
+                          env=clean_env(HOME=str(tmp_path), PYTHONPATH=str(project)), check=False)
     assert done.returncode == 0, f"{block.where} failed:\n{done.stdout}{done.stderr}"
 
 
@@ -126,9 +145,13 @@ def test_data_blocks_parse(block: Block) -> None:
         json.loads(block.code)
 
 
-def _write_files(page: Path, project: Path) -> None:
-    for block in blocks(page):
-        if block.file is not None:
-            target = project / block.file
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(block.code, encoding="utf-8")
+
+
+def test_commands_run_in_a_directory_holding_only_the_page_files(tmp_path: Path) -> None:
+    page = next(p for p in pages() if p.name == "embedding.md")
+    probe = Block(page, 1, "console", "$ ls -A; pwd\n")
+    [(_, output, code)] = run_console(probe, tmp_path)
+    shown = output.split()
+    files = sorted(b.file for b in blocks(page) if b.file is not None)
+    assert code == 0 and files and shown[:-1] == files
+    assert not shown[-1].startswith(str(Path(__file__).parents[1]))  # not in the clone

@@ -51,3 +51,13 @@ def test_the_typing_marker_classifiers_and_urls_are_declared() -> None:
 
 def test_the_ci_runs_the_wheel_check() -> None:
     assert "bash .ci/check-wheel" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_the_dev_install_leaves_the_benchmark_stack_to_its_own_extra() -> None:
+    extras = PROJECT["project"]["optional-dependencies"]
+    names = {re.split(r"[<>=\[ ]", requirement)[0] for requirement in extras["dev"]}
+    assert "toolwire" not in names  # no `toolwire[bench]` pulled in through the back door
+    assert not names & {"dishka", "wireup", "python-socketio", "matplotlib", "py-spy"}
+    assert {"dishka", "wireup", "python-socketio", "matplotlib", "py-spy"} <= {
+        re.split(r"[<>=\[ ]", requirement)[0] for requirement in extras["bench"]}
+    assert "-e '.[dev,bench]'" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")

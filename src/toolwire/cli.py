@@ -16,6 +16,7 @@ COMMANDS = {
     "config": "toolwire.commands.config:config",
     "tools": "toolwire.commands.tools:tools",
     "check": "toolwire.commands.check:check",
+    "stand-in-model": "toolwire.commands.stand_in_model:stand_in_model",
 }
 
 

@@ -42,10 +42,15 @@ class Redactor:
 
 
 class TextFormatter(logging.Formatter):
-    """`time LEVEL logger [run=… user=… request=…] message`, the context only when known."""
+    """`time LEVEL logger [run=… user=… request=…] message`, the context only when known.
 
-    def __init__(self, redact: Redactor) -> None:
-        super().__init__("%(asctime)s %(levelname)-7s %(name)s%(context)s %(message)s")
+    With `show_pid` (one of several worker processes) each line names its process:
+    `time LEVEL pid=1234 logger …`.
+    """
+
+    def __init__(self, redact: Redactor, *, show_pid: bool = False) -> None:
+        pid = "pid=%(process)d " if show_pid else ""
+        super().__init__(f"%(asctime)s %(levelname)-7s {pid}%(name)s%(context)s %(message)s")
         self._redact = redact
 
     def format(self, record: logging.LogRecord) -> str:
@@ -58,11 +63,13 @@ class TextFormatter(logging.Formatter):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, level, logger, message, run_id, user_id, request_id."""
+    """One JSON object per line: ts, level, logger, message, run_id, user_id, request_id
+    (and `pid` with `show_pid`)."""
 
-    def __init__(self, redact: Redactor) -> None:
+    def __init__(self, redact: Redactor, *, show_pid: bool = False) -> None:
         super().__init__()
         self._redact = redact
+        self._show_pid = show_pid
 
     def format(self, record: logging.LogRecord) -> str:
         """Return the record as a single line of JSON."""
@@ -73,6 +80,8 @@ class JsonFormatter(logging.Formatter):
             "message": self._redact(record.getMessage()),
             **_context(record),
         }
+        if self._show_pid:
+            entry["pid"] = record.process
         if record.exc_info:
             entry["exc"] = self._redact(self.formatException(record.exc_info))
         if record.stack_info:
@@ -81,12 +90,19 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(
-    level: str = "INFO", log_format: LogFormat = "text", secrets: Iterable[str] = ()
+    level: str = "INFO", log_format: LogFormat = "text", secrets: Iterable[str] = (),
+    *, show_pid: bool = False,
 ) -> None:
-    """Send all logs to stderr at `level` in `log_format`, masking tokens and `secrets`."""
+    """Send all logs to stderr at `level` in `log_format`, masking tokens and `secrets`.
+
+    `show_pid` names the process on every line (several workers share one stderr).
+    """
     redact = Redactor(secrets)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter(redact) if log_format == "json" else TextFormatter(redact))
+    formatter: logging.Formatter = (JsonFormatter(redact, show_pid=show_pid)
+                                    if log_format == "json"
+                                    else TextFormatter(redact, show_pid=show_pid))
+    handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

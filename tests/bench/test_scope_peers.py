@@ -6,9 +6,13 @@ from collections.abc import Callable
 
 import pytest
 
-from benchmarks import scope_peers
-from benchmarks.scope_peers import Body, ToyDispatcher
-from toolwire import UserExecutionContext
+from tests.bench.stack import require_bench_stack
+
+require_bench_stack()
+
+from benchmarks import scope_peers  # noqa: E402  (after the skip)
+from benchmarks.scope_peers import Body, ToyDispatcher  # noqa: E402  (after the skip)
+from toolwire import UserExecutionContext  # noqa: E402  (after the skip)
 
 VARIANTS = [scope_peers.hand_wired, scope_peers.dependency_injector_factories,
             scope_peers.dishka_request_scope, scope_peers.wireup_scope]

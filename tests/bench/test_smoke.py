@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.bench.stack import require_bench_stack
+
+require_bench_stack()
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = ("scope", "legacy", "memory", "checker", "users", "delivery")
 

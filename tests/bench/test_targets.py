@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks import delivery, scope
-from benchmarks.stats import summarise
+from tests.bench.stack import require_bench_stack
+
+require_bench_stack()
+
+from benchmarks import delivery, scope  # noqa: E402  (after the skip)
+from benchmarks.stats import summarise  # noqa: E402  (after the skip)
 
 
 def scope_figures(container_us: float, fastest_peer_us: float, for_user_us: float) -> Any:
@@ -62,3 +66,16 @@ def test_delivery_targets_compare_with_raw_at_the_most_clients() -> None:
     lost = by_figure["every toolwire trial: drops and duplicates at the client"]
     assert lost["met"] is False
     assert lost["measured"] == "1 dropped, 0 duplicated"
+
+
+def test_cost_targets_are_judged_against_the_floor() -> None:
+    from benchmarks import cost
+
+    def figures(memory: float, redis: float) -> dict[str, Any]:
+        return {cost.FLOOR: summarise([100.0]), cost.MEMORY: summarise([memory]),
+                cost.REDIS: summarise([redis])}
+
+    assert [t["met"] for t in cost.targets(figures(150.0, 300.0))] == [True, True]
+    missed = cost.targets(figures(151.0, 301.0))
+    assert [t["met"] for t in missed] == [False, False]
+    assert "1.51× 100 µs" in missed[0]["measured"]

@@ -42,6 +42,27 @@ def test_run_answers_arithmetic_questions() -> None:
     assert "42" in last["data"]["answer"]
 
 
+def test_run_tells_the_time_in_the_zone_the_question_names() -> None:
+    done = toolwire("run", "what time is it in Asia/Tokyo?")
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    [executing] = [e for e in events if e["type"] == "tool_executing"]
+    assert executing["data"]["args"] == {"tz": "Asia/Tokyo"}
+    assert events[-1]["data"]["answer"].endswith("+09:00 (Asia/Tokyo).")
+
+
+def test_run_and_tools_know_scopes() -> None:
+    env = {"TOOLWIRE_TOOLS__SCOPES": '{"calculator": ["math"]}'}
+    message = '/call calculator {"expression": "1+1"}'
+    refused = [json.loads(line) for line in toolwire("run", message, env=env).stdout.splitlines()]
+    assert refused[3]["data"]["error"]["type"] == "forbidden"
+    granted = toolwire("run", "--scope", "math", "--scope", "other", message, env=env)
+    assert granted.returncode == 0, granted.stderr
+    assert json.loads(granted.stdout.splitlines()[3])["data"]["result"] == 2
+    listed = json.loads(toolwire("tools", "--json", env=env).stdout)
+    assert {t["name"]: t["scopes"] for t in listed}["calculator"] == ["math"]
+
+
 def test_run_exits_non_zero_when_the_run_fails() -> None:
     done = toolwire("run", "\n".join(["/call clock {}"] * 3),
                     env={"TOOLWIRE_RUNS__MAX_TOOL_CALLS": "1"})

@@ -162,6 +162,19 @@ async def test_a_prefix_keeps_both_tools(closing: Closing) -> None:
     assert [c["result"] for c in completions(events)] == ["built-in", {"result": "remote"}]
 
 
+async def test_a_servers_scopes_guard_each_of_its_tools(closing: Closing) -> None:
+    container = mcp_container(closing, {**DEMO, "scopes": ["internal", "tools"]},
+                              scopes={"shout": []})
+    await start_resources(container)
+    message = "\n".join([call("add", a=2, b=3), call("shout", text="hi")])
+    _, events = await run_in_scope(container, message, scopes=frozenset({"internal"}))
+    [add, shout] = completions(events)
+    assert add["status"] == "error" and add["error"]["type"] == "forbidden"
+    assert shout["status"] == "ok"  # tools.scopes opened this one to everybody
+    _, events = await run_in_scope(container, message, scopes=frozenset({"internal", "tools"}))
+    assert [c["status"] for c in completions(events)] == ["ok", "ok"]
+
+
 async def test_a_server_down_at_start_up_is_a_clear_error(closing: Closing) -> None:
     container = mcp_container(closing, DEMO, DEAD)
     with pytest.raises(McpUnavailableError) as info:

@@ -66,3 +66,17 @@ async def test_chat_runs_one_message_and_records_what_the_socket_got(
 async def test_without_dev_login_a_token_cannot_be_had(toolwire_client: ToolwireClient) -> None:
     with pytest.raises(AssertionError, match=r"POST /auth/token answered 404"):
         await toolwire_client.token("ann")
+
+
+@pytest.mark.toolwire_settings(tools={"scopes": {"calculator": ["math"]}})
+async def test_chats_and_tokens_carry_the_scopes_a_test_asks_for(
+        toolwire_client: ToolwireClient) -> None:
+    message = '/call calculator {"expression": "6*7"}'
+    granted = await toolwire_client.chat("ann", message, scopes=["math"])
+    assert granted[-1]["data"]["answer"] == "42"
+    refused = await toolwire_client.chat("ann", message)
+    [done] = [e["data"] for e in refused if e["type"] == "tool_completed"]
+    assert done["status"] == "error" and done["error"]["type"] == "forbidden"
+    token = await toolwire_client.token("ann", ["math"])
+    tools = await toolwire_client.client.get("/tools", headers={"Authorization": f"Bearer {token}"})
+    assert "calculator" in [tool["name"] for tool in await tools.json()]

@@ -7,7 +7,9 @@ from pytest_mock import MockerFixture
 from toolwire.container import ApplicationContainer
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.tools.calls import ToolCall
+from toolwire.services.tools.spec import tool
 from toolwire.testing import FakeToolFactory
+from toolwire.testing.fakes import FakeTool
 
 
 async def call(container: ApplicationContainer, tool: str, **args: object) -> dict[str, object]:
@@ -80,3 +82,12 @@ async def test_the_real_registry_is_never_changed(
     assert real.get("echo") is real_echo
     assert "weather" not in real
     assert toolwire_container.tool_registry() is not real
+
+
+def test_a_fake_of_a_scoped_tool_keeps_its_scopes() -> None:
+    @tool(name="refund", scopes=["billing"])
+    def refund(order: str) -> str:
+        return order
+
+    assert FakeTool("refund", shadows=refund, result="ok").spec.scopes == {"billing"}
+    assert FakeTool("refund", result="ok").spec.scopes == frozenset()

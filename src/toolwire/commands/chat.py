@@ -15,6 +15,8 @@ from toolwire.commands.chat_client import (
 )
 
 DEFAULT_URL = "http://127.0.0.1:8080"
+HELP = "Type a message and press Enter. /help shows this line; /quit or Ctrl-D leaves."
+QUIT = frozenset({"/quit", "quit", "exit"})
 
 
 @click.command()
@@ -47,11 +49,14 @@ async def _chat(
     async with ChatClient(url, user_id, click.echo, token=token, as_json=as_json) as client:
         if message is not None:
             return await client.chat(message)
+        click.echo(HELP, err=True)
         while True:
             line = await asyncio.to_thread(_prompt)
             if line is None:
                 return EXIT_OK
-            if line.strip():
+            if line.strip() == "/help":
+                click.echo(HELP, err=True)
+            elif line.strip():
                 await client.chat(line)
 
 
@@ -60,4 +65,4 @@ def _prompt() -> str | None:
         text: str = click.prompt("you", prompt_suffix="> ", default="", show_default=False)
     except (click.Abort, EOFError):
         return None
-    return None if text.strip() in {"exit", "quit"} else text
+    return None if text.strip() in QUIT else text

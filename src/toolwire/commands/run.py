@@ -18,25 +18,30 @@ from toolwire.services.events import RunEvent
 
 @click.command()
 @click.option("--user", "user_id", default="cli", show_default=True, help="User id of the run.")
+@click.option("--scope", "scopes", multiple=True, metavar="SCOPE",
+              help="A scope the user has (repeat for several): tools that need others are "
+                   "forbidden.")
 @click.argument("message")
-def run(user_id: str, message: str) -> None:
+def run(user_id: str, scopes: tuple[str, ...], message: str) -> None:
     """Run MESSAGE once in-process and print its events as JSON lines."""
     if not message:  # the WebSocket protocol refuses an empty chat message too
         raise click.BadParameter("must not be empty", param_hint="MESSAGE")
     container = build_container()
     try:
-        status = asyncio.run(run_once(container, user_id, message))
+        status = asyncio.run(run_once(container, user_id, message, frozenset(scopes)))
     except ToolwireError as exc:
         raise click.ClickException(str(exc)) from None
     sys.exit(0 if status == "ok" else 1)
 
 
-async def run_once(container: ApplicationContainer, user_id: str, message: str) -> str:
-    """Run `message` for `user_id`, echo the run's events, close the container; return status.
+async def run_once(container: ApplicationContainer, user_id: str, message: str,
+                   scopes: frozenset[str] = frozenset()) -> str:
+    """Run `message` for `user_id` with `scopes`, echo the run's events, close the container;
+    return the run's status.
 
     Raises `click.ClickException` at once, naming the bus, when the event bus does not answer.
     """
-    ctx = UserExecutionContext.for_user(user_id)
+    ctx = UserExecutionContext.for_user(user_id, scopes=scopes)
     bus = container.event_bus()
     if not await bus.ping():
         await close_resources(container)

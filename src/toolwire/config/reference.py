@@ -113,9 +113,9 @@ def _describe(annotation: Any) -> str:
         item = args[0] if args else Any
         if nested_model(item) is not None:
             return "JSON list of objects"
-        return f"list of {_describe(item)}s"
+        return f"list of {_plural(_describe(item))}"
     if origin is dict:
-        return f"JSON object of {_describe(args[1])}s" if len(args) == 2 else "JSON object"
+        return f"JSON object of {_plural(_describe(args[1]))}" if len(args) == 2 else "JSON object"
     names = {bool: "boolean", int: "integer", float: "number", str: "string",
              SecretStr: "secret", date: "date (YYYY-MM-DD)"}
     if annotation in names:
@@ -123,6 +123,12 @@ def _describe(annotation: Any) -> str:
     if nested_model(annotation) is not None:
         return "JSON object"
     return getattr(annotation, "__name__", str(annotation))
+
+
+def _plural(name: str) -> str:
+    """Return `name` for several: "strings", "lists of strings"."""
+    head, space, rest = name.partition(" ")
+    return f"{head}s{space}{rest}"
 
 
 def _defaults(

@@ -18,7 +18,12 @@ from pydantic_settings.exceptions import SettingsError
 
 from toolwire.config.fields import walk
 from toolwire.config.profiles import PROFILES, EnvName
-from toolwire.config.sources import DEFAULT_ENV_FILE, CheckedDotEnvSource, CheckedEnvSource
+from toolwire.config.sources import (
+    DEFAULT_ENV_FILE,
+    CheckedDotEnvSource,
+    CheckedEnvSource,
+    dotenv_origin,
+)
 from toolwire.problems import problems
 
 DEFAULT_JWT_SECRET: Final = "toolwire-development-secret-do-not-use"
@@ -26,6 +31,8 @@ MIN_SECRET_BYTES: Final = 32
 MCP_SERVER_NAME: Final = r"^[A-Za-z0-9_.-]{1,64}$"
 
 StrList = Annotated[list[str], NoDecode]
+ScopeName = Annotated[str, Field(pattern=r"^\S+$")]
+"""A scope as tokens carry it in `scope`: no spaces."""
 
 
 def _split_list(value: Any) -> Any:
@@ -46,6 +53,18 @@ class ServerSettings(BaseModel):
     host: str = Field("127.0.0.1", description="Interface `toolwire serve` listens on.")
     port: int = Field(8080, ge=0, le=65535,
                       description="Port `toolwire serve` listens on; 0 picks a free one.")
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="Seconds a new connection may take to send its first request "
+        "head (idle and slowloris connections are dropped past it).")
+    keepalive_s: float = Field(
+        30.0, gt=0, description="Seconds an idle keep-alive HTTP connection is kept open.")
+    max_pending_connections: int = Field(
+        256, ge=1, description="Connections that have not sent a request head yet, at most; "
+        "past it the one that waited longest is dropped.")
+    workers: int = Field(
+        1, ge=1, le=256,
+        description="Worker processes `toolwire serve` runs on one port (gunicorn with "
+        "aiohttp's worker); more than 1 needs `events.backend` = `redis`.")
 
 
 class AuthSettings(BaseModel):
@@ -56,14 +75,29 @@ class AuthSettings(BaseModel):
         description="Key that signs and verifies access tokens (HMAC). Production refuses "
         f"the default and any key shorter than {MIN_SECRET_BYTES} bytes.")
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = Field(
-        "HS256", description="The one algorithm tokens must be signed with.")
+        "HS256", description="The one algorithm of tokens signed with `jwt_secret`.")
     token_ttl_s: int = Field(
         3600, gt=0, description="Lifetime in seconds of the tokens `POST /auth/token` issues.")
+    jwks_url: str | None = Field(
+        None, pattern=r"^https?://",
+        description="JWKS endpoint of your identity provider; when set, RS256/ES256/EdDSA "
+        "tokens are verified with its keys (the key's algorithm, never the token's choice). "
+        "HMAC tokens signed with `jwt_secret` are still accepted.")
+    jwks_cache_s: float = Field(
+        300.0, gt=0, description="Seconds the fetched JWKS is used before it is fetched again.")
+    jwks_refresh_interval_s: float = Field(
+        30.0, ge=0,
+        description="Fewest seconds between two JWKS fetches caused by a token with an unknown "
+        "`kid`, or between retries while the JWKS cannot be fetched (keys already fetched "
+        "keep working meanwhile).")
+    jwks_timeout_s: float = Field(
+        5.0, gt=0, description="Seconds a JWKS fetch may take.")
     audience: str | None = Field(
         None, description="When set, tokens must carry this `aud` claim.")
     issuer: str | None = Field(None, description="When set, tokens must carry this `iss` claim.")
     leeway_s: float = Field(
-        10.0, ge=0, description="Clock skew in seconds tolerated when checking `exp`.")
+        10.0, ge=0, description="Clock skew in seconds tolerated when checking `exp`, `nbf` "
+        "and `iat`.")
     max_token_ttl_s: int = Field(
         24 * 3600, gt=0,
         description="Longest lifetime a token may claim (exp minus iat, or exp minus now "
@@ -73,9 +107,10 @@ class AuthSettings(BaseModel):
         "Never allowed in production.")
     allowed_origins: StrList = Field(
         default_factory=list,
-        description="Browser origins allowed to open `/ws` (comma-separated or a JSON list); "
-        "`*` allows any origin, and so does an empty list outside production, which "
-        "requires it to be set.")
+        description="Browser origins allowed to open `/ws` and to call the HTTP API and "
+        "`POST /agui` from a page (CORS), comma-separated or a JSON list; `*` allows any "
+        "origin. An empty list lets any origin open `/ws` outside production (which "
+        "requires it to be set) and answers no CORS preflight.")
 
     _split = field_validator("allowed_origins", mode="before")(_split_list)
 
@@ -160,6 +195,10 @@ class McpServerSettings(BaseModel):
         "", pattern=r"^[A-Za-z0-9_.-]*$",
         description="Prepended to each of the server's tool names, e.g. `files_`.",
     )
+    scopes: list[ScopeName] = Field(
+        default_factory=list,
+        description="Scopes a user needs to see and call the server's tools (all of them).",
+    )
 
     @model_validator(mode="after")
     def _one_transport(self) -> McpServerSettings:
@@ -202,12 +241,18 @@ class ToolsSettings(BaseModel):
         None, description="Only these built-in tools are on (unset: all of them).")
     disabled: StrList = Field(
         default_factory=list, description="Built-in tools that are off.")
+    scopes: dict[str, list[ScopeName]] = Field(
+        default_factory=dict,
+        description='Scopes a user needs to see and call a tool, per tool name, a JSON object '
+        'such as `{"sleep": ["admin"]}`; a user needs all of them. It replaces what the tool '
+        "(`@tool(scopes=...)`) or its MCP server (`scopes`) asks for; `[]` opens a tool to "
+        "every user.")
 
     mcp_servers: list[McpServerSettings] = Field(
         default_factory=list,
         description="MCP servers whose tools join the registry at start-up (a JSON list of "
         '`{"name", "command": [...], "env"?}` or `{"name", "url", "headers"?}`, each with an '
-        "optional `prefix`).",
+        "optional `prefix` and `scopes`, the scopes a user needs for the server's tools).",
     )
     mcp_on_unavailable: Literal["error", "warn"] = Field(
         "error",
@@ -463,6 +508,10 @@ def unsafe_production_settings(settings: Settings) -> list[str]:
             "set TOOLWIRE_AUTH__ALLOWED_ORIGINS to the origins of your web pages "
             "(comma-separated), or to * to let any origin connect"
         )
+    jwks_url = settings.auth.jwks_url
+    if jwks_url is not None and not jwks_url.startswith("https://"):
+        problems.append("set TOOLWIRE_AUTH__JWKS_URL to an https:// URL (keys fetched over "
+                        "plain http can be replaced on the way)")
     if settings.tools.sleep_enabled:
         problems.append("set TOOLWIRE_TOOLS__SLEEP_ENABLED=false (the sleep tool is dev-only)")
     return problems
@@ -482,6 +531,8 @@ def describe_settings_error(error: Exception) -> str:
         known = [loc[:n] for n in range(len(loc), 0, -1) if loc[:n] in variables]
         where = ".".join(loc)
         if known:
-            where += f" ({variables[known[0]]})"
+            variable = variables[known[0]]
+            origin = dotenv_origin(variable)
+            where += f" ({variable} in {origin})" if origin else f" ({variable})"
         lines.append(f"{where}: {message}" if loc else message)
     return "invalid settings: " + "\n  ".join(lines)

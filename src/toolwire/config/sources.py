@@ -5,11 +5,14 @@ from __future__ import annotations
 import difflib
 import io
 import json
+import os
+import re
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 from pydantic_settings import BaseSettings, DotEnvSettingsSource, EnvSettingsSource
 from pydantic_settings.exceptions import SettingsError
@@ -17,6 +20,8 @@ from pydantic_settings.exceptions import SettingsError
 from toolwire.config.fields import walk
 
 DEFAULT_ENV_FILE: Final = ".env"
+_ASSIGNMENT: Final = re.compile(r"\s*(?:export\s+)?[^=\s]+\s*=\s*(?P<value>.*)", re.S)
+_QUOTED: Final = {'"': re.compile(r'"(?:\\.|[^"\\])*"'), "'": re.compile(r"'(?:\\'|[^'])*'")}
 
 OTHER_VARIABLES: Final = frozenset({"TOOLWIRE_TOKEN"})
 """Variables with the settings' prefix that are not settings (read by `toolwire chat`)."""
@@ -41,7 +46,10 @@ def unknown_variables(
             continue
         if open_prefixes and name.startswith(open_prefixes):
             continue
-        closest = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+        # `TOOLWIRE_PORT` means the one setting named `port` more likely than a close spelling
+        same_leaf = [v for v in known if v.endswith(delimiter + name.removeprefix(prefix))]
+        closest = same_leaf if len(same_leaf) == 1 else difflib.get_close_matches(
+            name, sorted(known), n=1, cutoff=0.6)
         unknown.append((name, closest[0] if closest else None))
     return unknown
 
@@ -119,4 +127,27 @@ def check_env_file(path: Path, encoding: str) -> None:
             statement = binding.original.string
             skipped = statement[: len(statement) - len(statement.lstrip())].count("\n")
             raise SettingsError(f"{where}, line {binding.original.line + skipped}: "
-                                "not a NAME=value line (values with spaces need quotes)")
+                                f"{_what_is_wrong(statement)}")
+
+
+def _what_is_wrong(statement: str) -> str:
+    assignment = _ASSIGNMENT.match(statement)
+    value = assignment["value"] if assignment else ""
+    quote = value[:1]
+    if quote in _QUOTED and not _QUOTED[quote].match(value):
+        return f"unterminated quote: the value opens with {quote} and never closes it"
+    if quote in _QUOTED:
+        return "text after the closing quote; a NAME=value line ends with its value"
+    return "not a NAME=value line"
+
+
+def dotenv_origin(variable: str, env_file: str | Path = DEFAULT_ENV_FILE) -> Path | None:
+    """Return the `.env` file a setting's value came from, or None (unset, or set in the env)."""
+    path = Path(env_file)
+    if variable.upper() in {name.upper() for name in os.environ} or not path.is_file():
+        return None
+    try:
+        names = {name.upper() for name in dotenv_values(path, encoding="utf-8")}
+    except (OSError, UnicodeDecodeError):
+        return None
+    return path.resolve() if variable.upper() in names else None

@@ -8,6 +8,7 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
+from toolwire.adapters.auth import TokenVerifier
 from toolwire.adapters.bridge import WebSocketBridge
 from toolwire.adapters.llm import OpenAIAgent, openai_client
 from toolwire.adapters.memory import MemoryRequestLedger, MemoryUserQuotas
@@ -15,7 +16,6 @@ from toolwire.adapters.memory_bus import InMemoryEventBus
 from toolwire.adapters.metrics import Metrics
 from toolwire.adapters.redis_bus import RedisEventBus, RedisRequestLedger, RedisUserQuotas
 from toolwire.adapters.tool_loading import load_registry, mcp_tools
-from toolwire.adapters.web.auth import TokenVerifier
 from toolwire.adapters.web.state import WebDeps
 from toolwire.config import Settings
 from toolwire.container.runner import AgentRunner
@@ -24,6 +24,7 @@ from toolwire.services.agents import EmbeddedAgent
 from toolwire.services.dispatcher import ToolDispatcher
 from toolwire.services.executor import ToolExecutor
 from toolwire.services.supervisor import RunSupervisor
+from toolwire.services.tools.permissions import ToolPermissions
 
 
 def setting(settings: providers.Provider[Settings], path: str) -> providers.Callable[Any]:
@@ -53,6 +54,9 @@ class ApplicationContainer(containers.DeclarativeContainer):
     tool_registry = providers.Singleton(load_registry, settings.provided.tools)
 
     mcp_servers = providers.Resource(mcp_tools, settings.provided.tools, tool_registry)
+
+    tool_permissions = providers.Factory(ToolPermissions, setting(settings, "tools.scopes"))
+    """Which tools a user may see and call (`tools.scopes` over the tools' own scopes)."""
 
     event_bus = providers.Selector(
         setting(settings, "events.backend"),
@@ -128,7 +132,6 @@ class ApplicationContainer(containers.DeclarativeContainer):
         bridge=bridge.provider,
         executor=executor.provider,
         dispatcher=dispatcher.provider,
-        registry=tool_registry.provider,
         runner=agent_runner.provider,
     )
     """`async with container.request_scope(ctx) as scope:` builds the three objects above
@@ -182,6 +185,7 @@ class ApplicationContainer(containers.DeclarativeContainer):
         verifier=token_verifier.provider,
         runs=run_supervisor.provider,
         tools=tool_registry.provider,
+        permissions=tool_permissions.provider,
         metrics=metrics.provider,
     )
     """What the web handlers use, as providers: they resolve them on every use."""

@@ -15,7 +15,6 @@ from toolwire.services.errors import ScopeClosedError
 from toolwire.services.events import AgentCompleted
 from toolwire.services.executor import ToolExecutor
 from toolwire.services.ports import EventObserver, EventSink
-from toolwire.services.tools.registry import ToolRegistry
 from toolwire.services.tools.spec import ToolSpec
 
 log = logging.getLogger(__name__)
@@ -49,7 +48,6 @@ class RequestScope:
         bridge: Callable[..., EventSink],
         executor: Callable[..., ToolExecutor],
         dispatcher: Callable[..., ToolDispatcher],
-        registry: Callable[[], ToolRegistry],
         runner: Callable[[], AgentRunner],
         tools: Sequence[ToolSpec] = (),
         observers: Sequence[EventObserver] = (),
@@ -66,7 +64,7 @@ class RequestScope:
             self.bridge = bridge(user_context=user_context)
         if tools:
             self.executor = executor(user_context=user_context, sink=self.bridge,
-                                     registry=registry().overlay(tools))
+                                     extra_tools=tools)
         else:
             self.executor = executor(user_context=user_context, sink=self.bridge)
         self.dispatcher = dispatcher(user_context=user_context, executor=self.executor)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import random
-from typing import Any, Final, NoReturn
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 # Identifiers must be unique, not secret (every use of a run id is checked against its
 # owner), so a fast generator does. It is toolwire's own: code that seeds the global
@@ -21,31 +22,56 @@ def new_id(prefix: str) -> str:
 
 
 class _Slots:
-    __slots__ = ("connection_ids", "request_id", "run_id", "thread_id", "user_id")
+    __slots__ = ("connection_ids", "request_id", "run_id", "scopes", "thread_id", "user_id")
 
 
-_set_user: Final = _Slots.user_id.__set__  # type: ignore[attr-defined]
-_set_thread: Final = _Slots.thread_id.__set__  # type: ignore[attr-defined]
-_set_run: Final = _Slots.run_id.__set__  # type: ignore[attr-defined]
-_set_request: Final = _Slots.request_id.__set__  # type: ignore[attr-defined]
-_set_connections: Final = _Slots.connection_ids.__set__  # type: ignore[attr-defined]
+Setter = Callable[[object, object], None]
+# The slots' own descriptors set them; `__setattr__` below refuses every other assignment.
+_set_user: Final[Setter] = _Slots.__dict__["user_id"].__set__
+_set_thread: Final[Setter] = _Slots.__dict__["thread_id"].__set__
+_set_run: Final[Setter] = _Slots.__dict__["run_id"].__set__
+_set_request: Final[Setter] = _Slots.__dict__["request_id"].__set__
+_set_connections: Final[Setter] = _Slots.__dict__["connection_ids"].__set__
+_set_scopes: Final[Setter] = _Slots.__dict__["scopes"].__set__
 _new: Final = object.__new__
+NO_SCOPES: Final[frozenset[str]] = frozenset()
+
+
+def _as_scopes(scopes: Iterable[str]) -> frozenset[str]:
+    if type(scopes) is frozenset:
+        return scopes
+    if isinstance(scopes, str):
+        raise ValueError("UserExecutionContext.scopes must be a collection of scope names, "
+                         "not one string")
+    frozen = frozenset(scopes)
+    if not all(type(scope) is str for scope in frozen):
+        raise ValueError("UserExecutionContext.scopes must be strings")
+    return frozen
 
 
 class UserExecutionContext(_Slots):
     """Immutable identity of one run: the verified user and the server-chosen ids.
 
-    `connection_ids` names the sockets the run was started from (empty for in-process runs).
+    `connection_ids` names the sockets the run was started from (empty for in-process runs);
+    `scopes` are what the user's token grants (the tools they may call depend on them).
     Built on every run, so it is a plain slotted class rather than a frozen dataclass
     (a third of the cost); it compares and hashes by value like one.
     """
 
     __slots__ = ()
-    user_id: str
-    thread_id: str
-    run_id: str
-    request_id: str
-    connection_ids: tuple[str, ...]
+    if TYPE_CHECKING:  # read-only to the type checker; `__setattr__` enforces it at run time
+        @property
+        def user_id(self) -> str: ...
+        @property
+        def thread_id(self) -> str: ...
+        @property
+        def run_id(self) -> str: ...
+        @property
+        def request_id(self) -> str: ...
+        @property
+        def connection_ids(self) -> tuple[str, ...]: ...
+        @property
+        def scopes(self) -> frozenset[str]: ...
 
     def __init__(
         self,
@@ -54,6 +80,7 @@ class UserExecutionContext(_Slots):
         run_id: str = "",
         request_id: str = "",
         connection_ids: tuple[str, ...] = (),
+        scopes: Iterable[str] = NO_SCOPES,
     ) -> None:
         if type(user_id) is not str or not user_id:
             raise ValueError("UserExecutionContext.user_id must be a non-empty string")
@@ -72,6 +99,7 @@ class UserExecutionContext(_Slots):
         _set_request(self, request_id)
         _set_connections(self, connection_ids if type(connection_ids) is tuple
                          else tuple(connection_ids))
+        _set_scopes(self, _as_scopes(scopes))
 
     @classmethod
     def for_user(
@@ -81,6 +109,7 @@ class UserExecutionContext(_Slots):
         thread_id: str | None = None,
         request_id: str | None = None,
         connection_ids: tuple[str, ...] = (),
+        scopes: Iterable[str] = NO_SCOPES,
     ) -> UserExecutionContext:
         """Build a context for a new run of `user_id`, generating the ids not given."""
         if type(user_id) is not str or not user_id:
@@ -96,11 +125,12 @@ class UserExecutionContext(_Slots):
         _set_request(ctx, request_id or "q_" + suffix)
         _set_connections(ctx, connection_ids if type(connection_ids) is tuple
                          else tuple(connection_ids))
+        _set_scopes(ctx, scopes if type(scopes) is frozenset else _as_scopes(scopes))
         return ctx
 
-    def _key(self) -> tuple[str, str, str, str, tuple[str, ...]]:
+    def _key(self) -> tuple[str, str, str, str, tuple[str, ...], frozenset[str]]:
         return (self.user_id, self.thread_id, self.run_id, self.request_id,
-                self.connection_ids)
+                self.connection_ids, self.scopes)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not UserExecutionContext:
@@ -113,7 +143,7 @@ class UserExecutionContext(_Slots):
     def __repr__(self) -> str:
         return (f"UserExecutionContext(user_id={self.user_id!r}, thread_id={self.thread_id!r}, "
                 f"run_id={self.run_id!r}, request_id={self.request_id!r}, "
-                f"connection_ids={self.connection_ids!r})")
+                f"connection_ids={self.connection_ids!r}, scopes={sorted(self.scopes)!r})")
 
     def __setattr__(self, name: str, value: Any) -> NoReturn:
         raise AttributeError(f"UserExecutionContext is immutable: cannot set {name!r}")

@@ -46,8 +46,17 @@ class ToolDispatcher:
         return self._closed
 
     def tools(self) -> list[ToolSpec]:
-        """Return the tools this scope may call."""
-        return self.executor.registry.specs()
+        """Return the tools this scope's user may call."""
+        executor = self.executor
+        return [spec for spec in executor.registry.specs() if executor.may_call(spec)]
+
+    def may_call(self, tool: str) -> bool:
+        """Return False when this scope's user lacks a scope that the tool `tool` needs.
+
+        An unknown tool is not refused here: calling it reports `unknown_tool`.
+        """
+        spec = self.executor.registry.get(tool)
+        return spec is None or self.executor.may_call(spec)
 
     async def dispatch(
         self, tool: str, args: dict[str, Any], *, call_id: str | None = None

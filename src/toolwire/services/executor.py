@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
@@ -16,6 +16,7 @@ from toolwire.services.events import ErrorInfo, ToolCompleted, ToolExecuting, To
 from toolwire.services.limits import ScopeSettings
 from toolwire.services.ports import EventSink
 from toolwire.services.tools.calls import ToolCall, UnparsedArguments
+from toolwire.services.tools.permissions import ToolPermissions
 from toolwire.services.tools.registry import ToolRegistry
 from toolwire.services.tools.spec import ToolSpec, jsonable
 from toolwire.services.validation import describe_validation_error
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 CLOSE_WAIT_S: Final = 5.0
 _NO_TIMEOUTS: Final[Mapping[str, float]] = {}
+_OWN_SCOPES: Final = ToolPermissions()
 
 
 class ToolExecutor:
@@ -33,8 +35,8 @@ class ToolExecutor:
     also when the call is cancelled while either event is being published.
     """
 
-    __slots__ = ("_calls", "_closed", "_default_timeout_s", "_tasks", "_timeouts", "registry",
-                 "sink", "user_context")
+    __slots__ = ("_calls", "_closed", "_default_timeout_s", "_tasks", "_timeouts", "permissions",
+                 "registry", "sink", "user_context")
 
     def __init__(
         self,
@@ -44,15 +46,22 @@ class ToolExecutor:
         registry: ToolRegistry,
         default_timeout_s: float = 30.0,
         timeouts: Mapping[str, float] = _NO_TIMEOUTS,
+        permissions: ToolPermissions = _OWN_SCOPES,
         settings: ScopeSettings | None = None,
+        extra_tools: Sequence[ToolSpec] = (),
     ) -> None:
-        """Build an executor; `settings` (the container passes its own) supplies the timeouts."""
+        """Build an executor; `settings` (the container passes its own) supplies the timeouts
+        and the scopes tools need, `extra_tools` join `registry` for this executor only."""
+        if extra_tools:
+            registry = registry.overlay(extra_tools)
         if settings is not None:
             tools = settings.tools
             default_timeout_s, timeouts = tools.timeout_s, tools.timeouts
+            permissions = ToolPermissions(tools.scopes)
         self.user_context = user_context
         self.sink = sink
         self.registry = registry
+        self.permissions = permissions  # shared, read-only
         self._default_timeout_s = default_timeout_s
         self._timeouts = timeouts  # shared, read-only
         self._tasks: set[asyncio.Task[Any]] | None = None
@@ -75,6 +84,10 @@ class ToolExecutor:
         if override is not None:
             return override
         return spec.timeout_s if spec.timeout_s is not None else self._default_timeout_s
+
+    def may_call(self, spec: ToolSpec) -> bool:
+        """Return True when this run's user has every scope `spec` needs."""
+        return self.permissions.allows(spec, self.user_context.scopes)
 
     async def execute(self, call: ToolCall) -> ToolCompleted:
         """Run `call`; emit its two events; never raise for tool failures."""
@@ -107,6 +120,9 @@ class ToolExecutor:
         spec = self.registry.get(call.tool)
         if spec is None:
             return fail("error", "unknown_tool", f"no tool named {call.tool!r}")
+        if not self.may_call(spec):
+            return fail("error", "forbidden", f"you may not call {call.tool!r} (it needs the "
+                        f"scopes {', '.join(sorted(self.permissions.required(spec)))})")
         if isinstance(call.args, UnparsedArguments):
             return fail("error", "invalid_arguments", call.args.problem)
         try:

@@ -6,7 +6,7 @@ the object reads its own knobs, so an override of the settings reaches the next 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 
@@ -25,7 +25,7 @@ class RunLimits(Protocol):
 
 
 class ToolTimeouts(Protocol):
-    """The `tools` settings a run's executor obeys."""
+    """The `tools` settings a run's executor obeys: timeouts and the scopes tools need."""
 
     @property
     def timeout_s(self) -> float:
@@ -35,6 +35,11 @@ class ToolTimeouts(Protocol):
     @property
     def timeouts(self) -> Mapping[str, float]:
         """Per-tool timeouts."""
+        ...
+
+    @property
+    def scopes(self) -> Mapping[str, Sequence[str]]:
+        """Per-tool scopes, replacing the tools' own."""
         ...
 
 

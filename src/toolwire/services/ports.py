@@ -142,6 +142,10 @@ class AgentRuntime(Protocol):
         """Return the tools this run may call."""
         ...
 
+    def may_call(self, tool: str) -> bool:
+        """Return False when the run's user lacks a scope that `tool` needs."""
+        ...
+
 
 @runtime_checkable
 class Agent(Protocol):

@@ -51,6 +51,10 @@ class RunRuntime:
         """Return the tools this run may call."""
         return self._dispatcher.tools()
 
+    def may_call(self, tool: str) -> bool:
+        """Return False when the run's user lacks a scope that `tool` needs."""
+        return self._dispatcher.may_call(tool)
+
 
 async def run_agent(
     *,

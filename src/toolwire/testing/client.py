@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiohttp import ClientWebSocketResponse, WSMessage, WSMsgType
@@ -23,23 +23,26 @@ class ToolwireClient:
         self.client = client
         self.log = log
         self.timeout = timeout
-        self._tokens: dict[str, str] = {}
+        self._tokens: dict[tuple[str, frozenset[str]], str] = {}
 
-    async def token(self, user: str) -> str:
-        """Return an access token for `user` from `POST /auth/token` (dev login)."""
-        if user not in self._tokens:
-            resp = await self.client.post("/auth/token", json={"user_id": user})
+    async def token(self, user: str, scopes: Iterable[str] = ()) -> str:
+        """Return an access token for `user` granting `scopes`, from `POST /auth/token`."""
+        key = (user, frozenset(scopes))
+        if key not in self._tokens:
+            resp = await self.client.post(
+                "/auth/token", json={"user_id": user, "scopes": sorted(key[1])})
             body = await resp.text()
             if resp.status != 200:
                 raise AssertionError(
                     f"POST /auth/token answered {resp.status}: {body} (is auth.dev_login on?)"
                 )
-            self._tokens[user] = json.loads(body)["access_token"]
-        return self._tokens[user]
+            self._tokens[key] = json.loads(body)["access_token"]
+        return self._tokens[key]
 
-    async def ws(self, user: str, **kwargs: Any) -> ClientWebSocketResponse[Any]:
-        """Open a WebSocket on `/ws` as `user`; the client closes it when the test ends."""
-        headers = {"Authorization": f"Bearer {await self.token(user)}"}
+    async def ws(self, user: str, *, scopes: Iterable[str] = (),
+                 **kwargs: Any) -> ClientWebSocketResponse[Any]:
+        """Open a WebSocket on `/ws` as `user` with `scopes`; closed when the test ends."""
+        headers = {"Authorization": f"Bearer {await self.token(user, scopes)}"}
         socket: ClientWebSocketResponse[Any] = await self.client.ws_connect(
             "/ws", headers=headers, **kwargs
         )
@@ -47,14 +50,16 @@ class ToolwireClient:
         socket.receive = self._recording(user, socket.receive)  # type: ignore[method-assign]
         return socket
 
-    async def chat(self, user: str, message: str, **fields: Any) -> list[dict[str, Any]]:
+    async def chat(self, user: str, message: str, *, scopes: Iterable[str] = (),
+                   **fields: Any) -> list[dict[str, Any]]:
         """Send one `chat` as `user` on a new socket and return that run's events (wire dicts).
 
-        `fields` go into the frame (`thread_id`, `request_id`); a `request_id` is made up when
-        absent, so the run is told apart from other runs of the same user.
+        The user's token grants `scopes`. `fields` go into the frame (`thread_id`,
+        `request_id`); a `request_id` is made up when absent, so the run is told apart from
+        other runs of the same user.
         """
         request_id = fields.setdefault("request_id", f"q_test_{secrets.token_hex(6)}")
-        socket = await self.ws(user)
+        socket = await self.ws(user, scopes=scopes)
         try:
             await socket.send_json({"type": "chat", "message": message, **fields})
             return await self.read_run(socket, request_id=request_id)

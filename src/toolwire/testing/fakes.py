@@ -59,6 +59,7 @@ class FakeTool:
             takes_model=True,
             timeout_s=timeout_s if timeout_s is not None or shadows is None else shadows.timeout_s,
             origin=f"fake_tool({name!r})",
+            scopes=shadows.scopes if shadows else frozenset(),
         )
 
     @property

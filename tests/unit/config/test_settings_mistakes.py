@@ -28,6 +28,20 @@ def test_a_misspelled_variable_warns_naming_the_closest_setting(
         "did you mean TOOLWIRE_RUNS__MAX_TOOL_CALLS?")
 
 
+@pytest.mark.parametrize(("name", "setting"), [
+    ("TOOLWIRE_PORT", "TOOLWIRE_SERVER__PORT"),
+    ("TOOLWIRE_HOST", "TOOLWIRE_SERVER__HOST"),
+])
+def test_a_variable_named_like_one_setting_suggests_that_setting(
+    monkeypatch: pytest.MonkeyPatch, name: str, setting: str,
+) -> None:
+    monkeypatch.setenv(name, "1")
+    with pytest.warns(SettingsWarning) as caught:
+        Settings()
+    assert str(caught[0].message) == (
+        f"{name} is not a toolwire setting and is ignored; did you mean {setting}?")
+
+
 def test_a_variable_like_no_setting_warns_without_a_guess(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TOOLWIRE_ZZZZZZZZZZZZ", "1")
     with pytest.warns(SettingsWarning, match=r"TOOLWIRE_ZZZZZZZZZZZZ is not a toolwire setting "
@@ -85,13 +99,47 @@ def test_an_invalid_value_names_its_variable(monkeypatch: pytest.MonkeyPatch) ->
         "invalid settings: runs.max_tool_calls (TOOLWIRE_RUNS__MAX_TOOL_CALLS): ")
 
 
+def test_an_invalid_value_in_dotenv_names_the_variable_and_the_file() -> None:
+    Path(".env").write_text("TOOLWIRE_RUNS__MAX_TOOL_CALLS=many\n")
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    assert describe_settings_error(caught.value).startswith(
+        "invalid settings: runs.max_tool_calls (TOOLWIRE_RUNS__MAX_TOOL_CALLS in "
+        f"{Path('.env').resolve()}): Input should be a valid integer")
+
+
+def test_an_invalid_value_set_over_dotenv_names_only_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    Path(".env").write_text("TOOLWIRE_RUNS__MAX_TOOL_CALLS=8\n")
+    monkeypatch.setenv("TOOLWIRE_RUNS__MAX_TOOL_CALLS", "many")
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    assert describe_settings_error(caught.value).startswith(
+        "invalid settings: runs.max_tool_calls (TOOLWIRE_RUNS__MAX_TOOL_CALLS): ")
+
+
+@pytest.mark.parametrize(("line", "problem"), [
+    ('TOOLWIRE_AGENT__SYSTEM_PROMPT="Be brief.', "unterminated quote: the value opens with \" "
+                                                 "and never closes it"),
+    ("TOOLWIRE_AGENT__SYSTEM_PROMPT='Be brief.", "unterminated quote: the value opens with ' "
+                                                 "and never closes it"),
+    ('TOOLWIRE_AGENT__SYSTEM_PROMPT="Be" brief.', "text after the closing quote; a NAME=value "
+                                                  "line ends with its value"),
+])
+def test_a_broken_quote_in_dotenv_is_reported_as_such(line: str, problem: str) -> None:
+    Path(".env").write_text(f"TOOLWIRE_ENV=test\n{line}\nTOOLWIRE_LOG_LEVEL=INFO\n")
+    with pytest.raises(SettingsError) as caught:
+        Settings()
+    assert str(caught.value) == f"{Path('.env').resolve()}, line 2: {problem}"
+
+
 def test_a_garbage_dotenv_fails_naming_the_file_and_line() -> None:
     Path(".env").write_text("# settings\nTOOLWIRE_ENV=test\n\nthis is not a setting\n")
     with pytest.raises(SettingsError) as caught:
         Settings()
     assert str(caught.value) == (
-        f"{Path('.env').resolve()}, line 4: not a NAME=value line (values with spaces need "
-        "quotes)")
+        f"{Path('.env').resolve()}, line 4: not a NAME=value line")
 
 
 @pytest.mark.parametrize("content", [b"\x89PNG\r\n\x1a\n\xff\xd8\x00\x10", b"A=1\x00\x00\x00"])
@@ -119,4 +167,4 @@ def test_the_cli_refuses_a_garbage_dotenv_naming_it() -> None:
     assert shown.exit_code == 1
     assert shown.stdout == ""
     assert shown.stderr == (f"Error: invalid settings: {Path('.env').resolve()}, line 1: not a "
-                            "NAME=value line (values with spaces need quotes)\n")
+                            "NAME=value line\n")

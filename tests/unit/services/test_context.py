@@ -14,7 +14,9 @@ from toolwire.services.context import UserExecutionContext, new_id
 def test_contexts_are_immutable_and_compare_by_value() -> None:
     ctx = UserExecutionContext.for_user("ada", thread_id="t_1", request_id="q_1")
     with pytest.raises(AttributeError):
-        ctx.user_id = "mallory"
+        ctx.user_id = "mallory"  # type: ignore[misc]  # mypy refuses it too
+    with pytest.raises(AttributeError):
+        ctx.scopes = frozenset({"admin"})  # type: ignore[misc]
     with pytest.raises(AttributeError):
         del ctx.run_id
     same = UserExecutionContext("ada", "t_1", ctx.run_id, "q_1")
@@ -42,3 +44,20 @@ def test_seeding_the_global_random_never_repeats_an_id() -> None:
     random.seed(1234)
     second = (new_id("r"), UserExecutionContext.for_user("ada").run_id)
     assert not set(first) & set(second)
+
+
+def test_scopes_are_a_frozen_set_that_takes_part_in_equality() -> None:
+    ctx = UserExecutionContext.for_user("ada", scopes=["billing", "admin", "billing"])
+    assert ctx.scopes == frozenset({"billing", "admin"})
+    assert UserExecutionContext.for_user("ada").scopes == frozenset()
+    copied = pickle.loads(pickle.dumps(ctx))
+    assert copied == ctx and copied.scopes == ctx.scopes
+    same_ids = UserExecutionContext("ada", ctx.thread_id, ctx.run_id, ctx.request_id)
+    assert same_ids != ctx
+    assert "scopes=['admin', 'billing']" in repr(ctx)
+
+
+@pytest.mark.parametrize("scopes", ["admin", [1]])
+def test_scopes_must_be_a_collection_of_strings(scopes: object) -> None:
+    with pytest.raises(ValueError, match="scopes"):
+        UserExecutionContext.for_user("ada", scopes=scopes)  # type: ignore[arg-type]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -12,11 +13,13 @@ from toolwire.services.tools.calls import ToolOutcome, UnparsedArguments
 
 
 class ScriptedRuntime:
-    """Records thoughts and calls; answers tool calls from a table."""
+    """Records thoughts and calls; answers tool calls from a table; offers those tools."""
 
-    def __init__(self, results: dict[str, Any] | None = None) -> None:
+    def __init__(self, results: dict[str, Any] | None = None,
+                 offered: list[str] | None = None) -> None:
         self.log: list[tuple[str, Any]] = []
         self.results = results or {}
+        self.offered = list(self.results) if offered is None else offered
 
     async def think(self, text: str) -> None:
         self.log.append(("think", text))
@@ -36,7 +39,10 @@ class ScriptedRuntime:
         )
 
     def tools(self) -> list[Any]:
-        return []
+        return [SimpleNamespace(name=name) for name in self.offered]
+
+    def may_call(self, tool: str) -> bool:
+        return tool in self.offered
 
 
 @pytest.mark.parametrize(
@@ -78,8 +84,37 @@ async def test_time_questions_use_the_clock() -> None:
     assert "2026-01-01T00:00:00+00:00" in answer
 
 
+@pytest.mark.parametrize(("message", "zone"), [
+    ("what time is it in Asia/Tokyo?", "Asia/Tokyo"),
+    ("The date in America/Argentina/Buenos_Aires, please", "America/Argentina/Buenos_Aires"),
+    ("time now (Etc/GMT+9)", "Etc/GMT+9"),
+])
+async def test_time_questions_naming_a_zone_ask_the_clock_for_it(message: str, zone: str) -> None:
+    runtime = ScriptedRuntime({"clock": {"iso": "2026-01-01T09:00:00+09:00", "tz": zone}})
+    answer = await EmbeddedAgent().run(message, runtime)
+    assert ("call", ("clock", {"tz": zone})) in runtime.log
+    assert answer == f"It is 2026-01-01T09:00:00+09:00 ({zone})."
+
+
+@pytest.mark.parametrize("message", ["what time is it in asia/tokyo?", "time for and/or",
+                                     "the time, see docs/Tokyo"])
+async def test_time_questions_without_a_zone_name_use_utc(message: str) -> None:
+    runtime = ScriptedRuntime({"clock": {"iso": "2026-01-01T00:00:00+00:00", "tz": "UTC"}})
+    await EmbeddedAgent().run(message, runtime)
+    assert ("call", ("clock", {})) in runtime.log
+
+
 async def test_other_text_is_echoed_without_tools() -> None:
     runtime = ScriptedRuntime()
     answer = await EmbeddedAgent().run("good morning", runtime)
     assert answer == "You said: good morning"
     assert [kind for kind, _ in runtime.log] == ["think"]
+
+
+@pytest.mark.parametrize("message", ["what is 6*7?", "What time is it?"])
+async def test_the_rules_never_call_a_tool_the_user_may_not_call(message: str) -> None:
+    runtime = ScriptedRuntime({"calculator": 42, "clock": {"iso": "x", "tz": "UTC"}},
+                              offered=["echo"])
+    answer = await EmbeddedAgent().run(message, runtime)
+    assert [entry for entry in runtime.log if entry[0] == "call"] == []
+    assert answer == f"You said: {message}"

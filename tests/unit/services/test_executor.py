@@ -131,6 +131,6 @@ async def test_close_cancels_running_tools_and_refuses_new_calls() -> None:
 def test_user_context_is_immutable() -> None:
     ctx = UserExecutionContext.for_user("u")
     with pytest.raises(AttributeError):
-        ctx.user_id = "other"
+        ctx.user_id = "other"  # type: ignore[misc]  # read-only for mypy too
     with pytest.raises(ValueError, match="user_id"):
         UserExecutionContext.for_user("")

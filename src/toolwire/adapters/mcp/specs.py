@@ -89,6 +89,7 @@ def mcp_tool_specs(
             func=call,
             takes_model=True,
             origin=origin,
+            scopes=frozenset(server.scopes),
             remote_name=remote.name,
             input_schema=schema,
             validator=validator_class(schema, registry=Registry()),

@@ -9,6 +9,7 @@ from typing import Final
 
 from aiohttp import WSCloseCode, web
 
+from toolwire.adapters.web.cors import add_cors
 from toolwire.adapters.web.frontends import add_frontends
 from toolwire.adapters.web.http import endpoints as http
 from toolwire.adapters.web.slots import SocketSlots
@@ -34,6 +35,7 @@ def build_web_app(deps: WebDeps) -> web.Application:
         app.router.add_post("/auth/token", http.issue_token)
     app.on_shutdown.append(graceful_shutdown)
     add_frontends(app)  # GET / and POST /agui
+    add_cors(app, lambda: deps.settings().auth.allowed_origins)
     app.cleanup_ctx.append(_listen_for_cancels)
     app.cleanup_ctx.append(_finish_shutdown)
     return app

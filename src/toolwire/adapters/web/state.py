@@ -10,13 +10,14 @@ from typing import Final
 
 from aiohttp import web
 
+from toolwire.adapters.auth import TokenVerifier
 from toolwire.adapters.metrics import Metrics
-from toolwire.adapters.web.auth import TokenVerifier
 from toolwire.adapters.web.slots import SocketSlots
 from toolwire.adapters.web.ws.connection import Connection
 from toolwire.config import Settings
 from toolwire.services.ports import EventBus
 from toolwire.services.supervisor import RunSupervisor
+from toolwire.services.tools.permissions import ToolPermissions
 from toolwire.services.tools.registry import ToolRegistry
 
 
@@ -33,6 +34,7 @@ class WebDeps:
     verifier: Callable[[], TokenVerifier]
     runs: Callable[[], RunSupervisor]
     tools: Callable[[], ToolRegistry]
+    permissions: Callable[[], ToolPermissions]
     metrics: Callable[[], Metrics]
 
 

@@ -28,6 +28,9 @@ _DIGIT: Final = re.compile(r"[0-9]")
 # start backtracks at most over its own run of spaces and parentheses.
 _OPERATOR: Final = re.compile(r"[0-9][\s)]*(?:\*\*|//|[-+*/%])[\s(\-]*[0-9]", re.ASCII)
 _TIME: Final = re.compile(r"\b(?:time|clock|date|today|now)\b", re.IGNORECASE)
+# An IANA zone name (`Asia/Tokyo`, `America/Argentina/Buenos_Aires`, `Etc/GMT+9`): it starts
+# where no word character precedes, so each word is scanned from one start only.
+_ZONE: Final = re.compile(r"(?<![\w/])[A-Z][A-Za-z]+(?:/[A-Za-z0-9_+-]+)+", re.ASCII)
 RULES_WINDOW: Final = 4096
 """How much of a message the arithmetic and time rules read (an expression is at most 1000)."""
 _LEADING: Final = "-+("
@@ -35,7 +38,12 @@ _TRAILING: Final = "+-*/% \t\r\n\f\v"
 
 
 class EmbeddedAgent:
-    """Runs `/call <tool> <json>` lines in order; answers arithmetic and time questions."""
+    """Runs `/call <tool> <json>` lines in order; answers arithmetic and time questions.
+
+    A time question that names an IANA zone (`Asia/Tokyo`) is answered in that zone. The
+    arithmetic and time rules never call `calculator` or `clock` for a user who may not call
+    them; explicit `/call` lines are run as asked.
+    """
 
     name = "embedded"
 
@@ -47,17 +55,23 @@ class EmbeddedAgent:
             if first is not None:
                 return await self._run_calls(first, calls, runtime)
         head = message[:RULES_WINDOW]
+        # The rules call no tool this user may not call; the message is echoed instead.
         expression = find_arithmetic(head)
-        if expression is not None:
+        if expression is not None and runtime.may_call("calculator"):
             await runtime.think(f"This is arithmetic; calling calculator on {expression}.")
             outcome = await runtime.call_tool("calculator", {"expression": expression})
             await runtime.think("Writing the answer.")
             if outcome.ok:
                 return f"{expression} = {_number(outcome.result)}"
             return f"I could not compute {expression}: {_error_text(outcome)}"
-        if _TIME.search(head):
-            await runtime.think("This asks for the time; calling clock.")
-            outcome = await runtime.call_tool("clock", {})
+        if asks_for_time(head) and runtime.may_call("clock"):
+            zone = find_zone(head)
+            if zone is None:
+                await runtime.think("This asks for the time; calling clock.")
+                outcome = await runtime.call_tool("clock", {})
+            else:
+                await runtime.think(f"This asks for the time in {zone}; calling clock.")
+                outcome = await runtime.call_tool("clock", {"tz": zone})
             await runtime.think("Writing the answer.")
             if outcome.ok and isinstance(outcome.result, dict):
                 return f"It is {outcome.result.get('iso')} ({outcome.result.get('tz')})."
@@ -103,6 +117,17 @@ def find_arithmetic(message: str) -> str | None:
         if (best is None or len(candidate) > len(best)) and _OPERATOR.search(candidate):
             best = candidate
     return best
+
+
+def asks_for_time(message: str) -> bool:
+    """Return True when `message` asks for the time or the date."""
+    return _TIME.search(message) is not None
+
+
+def find_zone(message: str) -> str | None:
+    """Return the first IANA time-zone name in `message` (`Asia/Tokyo`), if any."""
+    zone = _ZONE.search(message)
+    return None if zone is None else zone[0]
 
 
 def _describe(outcome: ToolCompleted) -> str:

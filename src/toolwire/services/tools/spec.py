@@ -6,7 +6,7 @@ import asyncio
 import inspect
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, get_type_hints, overload
 
@@ -24,7 +24,8 @@ class ToolSpec:
     """A callable tool: name, description, argument model and where it came from.
 
     A sync tool runs in a worker thread, unless it is `inline`: quick, CPU-bound and never
-    blocking, it then runs on the event loop and saves the thread hop.
+    blocking, it then runs on the event loop and saves the thread hop. Only users whose
+    scopes include all of `scopes` see and call it.
     """
 
     name: str
@@ -36,6 +37,7 @@ class ToolSpec:
     origin: str = ""
     positional_only: int = 0
     inline: bool = False
+    scopes: frozenset[str] = frozenset()
 
     @property
     def is_async(self) -> bool:
@@ -137,7 +139,7 @@ def _model_name(tool_name: str) -> str:
 
 def _make_spec(
     func: Callable[..., Any], name: str | None, description: str | None,
-    timeout_s: float | None, inline: bool,
+    timeout_s: float | None, inline: bool, scopes: Iterable[str],
 ) -> ToolSpec:
     if isinstance(func, ToolSpec) or not callable(func):
         raise TypeError(f"@tool needs a function, got {func!r}")
@@ -152,11 +154,17 @@ def _make_spec(
     if inline and inspect.iscoroutinefunction(func):
         raise ValueError(f"tool {tool_name!r}: inline is for sync tools; async ones never "
                          "leave the event loop")
+    required = frozenset(scopes)
+    if isinstance(scopes, str) or not all(
+            isinstance(scope, str) and scope.split() == [scope] for scope in required):
+        raise ValueError(f"tool {tool_name!r}: scopes must be a list of scope names (non-empty "
+                         f"strings without spaces), got {scopes!r}")
     doc = description or inspect.getdoc(func) or tool_name
     model, takes_model, positional_only = _args_model_for(func, tool_name)
     origin = f"{func.__module__}.{getattr(func, '__qualname__', tool_name)}"
     return ToolSpec(
-        tool_name, doc, model, func, takes_model, timeout_s, origin, positional_only, inline
+        tool_name, doc, model, func, takes_model, timeout_s, origin, positional_only, inline,
+        required,
     )
 
 
@@ -171,6 +179,7 @@ def tool(
     *,
     timeout_s: float | None = None,
     inline: bool = False,
+    scopes: Iterable[str] = (),
 ) -> Callable[[Callable[..., Any]], ToolSpec]: ...
 
 
@@ -180,18 +189,20 @@ def tool(
     *,
     timeout_s: float | None = None,
     inline: bool = False,
+    scopes: Iterable[str] = (),
 ) -> ToolSpec | Callable[[Callable[..., Any]], ToolSpec]:
     """Make a function (sync or async) a tool; its arguments become a validated JSON schema.
 
     Use as `@tool`, `@tool("name")` or `@tool(name=..., description=..., timeout_s=...)`.
     The name defaults to the function's name, the description to its docstring. A sync tool
     runs in a worker thread; `inline=True` runs it on the event loop instead, for a tool that
-    is quick and never blocks (no I/O, bounded work: a millisecond at most).
+    is quick and never blocks (no I/O, bounded work: a millisecond at most). With `scopes`,
+    only users whose token grants all of them see and call the tool.
     """
     if callable(name):
-        return _make_spec(name, None, description, timeout_s, inline)
+        return _make_spec(name, None, description, timeout_s, inline, scopes)
 
     def wrap(func: Callable[..., Any]) -> ToolSpec:
-        return _make_spec(func, name, description, timeout_s, inline)
+        return _make_spec(func, name, description, timeout_s, inline, scopes)
 
     return wrap

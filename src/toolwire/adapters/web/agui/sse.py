@@ -82,8 +82,9 @@ async def agui_endpoint(request: web.Request) -> web.StreamResponse:
     if state.shutting_down:
         return _error(WireError(UNAVAILABLE, "the server is shutting down; try another"))
     check_origin(request, settings.auth.allowed_origins)
-    user_id = authenticate(request, state.deps.verifier())
-    stream = _EventStream(request, state, user_id)
+    identity = await authenticate(request, state.deps.verifier())
+    user_id = identity.user_id
+    stream = _EventStream(request, state, user_id, identity.scopes)
     try:
         chat = chat_of_input(await _read_json(request, settings.ws.max_message_bytes))
         last_id = request.headers.get("Last-Event-ID")
@@ -126,12 +127,14 @@ def _too_large(limit: int) -> WireError:
 class _EventStream:
     """One response of `POST /agui`: follows one run and writes it as SSE to the run's end."""
 
-    __slots__ = ("client_left", "feed", "request", "state", "user_id", "writing")
+    __slots__ = ("client_left", "feed", "request", "scopes", "state", "user_id", "writing")
 
-    def __init__(self, request: web.Request, state: WebState, user_id: str) -> None:
+    def __init__(self, request: web.Request, state: WebState, user_id: str,
+                 scopes: frozenset[str]) -> None:
         self.request = request
         self.state = state
         self.user_id = user_id
+        self.scopes = scopes
         self.feed = RunFeed(max_queued=state.deps.settings().ws.send_queue,
                             on_overflow=self._on_overflow)
         self.writing = False
@@ -143,7 +146,7 @@ class _EventStream:
         subscription = await self.state.deps.bus().subscribe(self.user_id, self.feed.deliver)
         feeds.add(self.feed)
         try:
-            await _follow(self.state, self.user_id, chat, resume_at, self.feed)
+            await _follow(self.state, self.user_id, self.scopes, chat, resume_at, self.feed)
             response = web.StreamResponse(headers=SSE_HEADERS)
             await response.prepare(self.request)
             self.writing = True
@@ -178,8 +181,8 @@ class _EventStream:
             self.request.transport.abort()
 
 
-async def _follow(state: WebState, user_id: str, chat: ChatFrame, resume_at: Position | None,
-                  feed: RunFeed) -> None:
+async def _follow(state: WebState, user_id: str, scopes: frozenset[str], chat: ChatFrame,
+                  resume_at: Position | None, feed: RunFeed) -> None:
     """Point `feed` at the run to stream: the resumed one, this request's, or a new one."""
     runs = state.deps.runs()
     if resume_at is not None:
@@ -189,7 +192,7 @@ async def _follow(state: WebState, user_id: str, chat: ChatFrame, resume_at: Pos
     await runs.admit()
     ctx = UserExecutionContext.for_user(
         user_id, thread_id=chat.thread_id, request_id=chat.request_id,
-        connection_ids=(new_id("s"),))
+        connection_ids=(new_id("s"),), scopes=scopes)
     feed.run_id = ctx.run_id  # before the start: the feed must see the run's first event
     started = await runs.start(ctx, chat.message)
     if started.repeated:  # the same runId again: that run, from its start

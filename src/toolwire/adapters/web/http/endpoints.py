@@ -19,6 +19,8 @@ class TokenRequest(BaseModel):
     """Body of `POST /auth/token`."""
 
     user_id: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    scopes: list[Annotated[StrictStr, Field(pattern=r"^\S+$", max_length=200)]] = Field(
+        default_factory=list, max_length=100)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -50,7 +52,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def issue_token(request: web.Request) -> web.Response:
-    """Issue a development token for any `user_id` (only routed when `auth.dev_login`)."""
+    """Issue a development token for any `user_id` and `scopes` (only with `auth.dev_login`)."""
     verifier = request.app[STATE].deps.verifier()
     try:
         body = TokenRequest.model_validate_json(await request.read())
@@ -59,14 +61,15 @@ async def issue_token(request: web.Request) -> web.Response:
             {"error": "invalid_request",
              "message": "invalid body: " + describe_validation_error(exc)}, status=400)
     return web.json_response({
-        "access_token": verifier.issue(body.user_id),
+        "access_token": verifier.issue(body.user_id, body.scopes),
         "token_type": "bearer",
         "expires_in": verifier.ttl_s,
     })
 
 
 async def list_tools(request: web.Request) -> web.Response:
-    """List the tools: names, descriptions and argument schemas (token required)."""
+    """List the tools the caller may call: names, descriptions and argument schemas."""
     state = request.app[STATE]
-    authenticate(request, state.deps.verifier())
-    return web.json_response([spec.describe() for spec in state.deps.tools().specs()])
+    identity = await authenticate(request, state.deps.verifier())
+    visible = state.deps.permissions().visible(state.deps.tools().specs(), identity.scopes)
+    return web.json_response([spec.describe() for spec in visible])

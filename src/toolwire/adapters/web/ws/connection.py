@@ -1,4 +1,4 @@
-"""`Connection`: one socket's session: who it is, its writer, and the runs it waits for."""
+"""`Connection`: one socket's session: who (with which scopes), its writer, the runs it awaits."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ from toolwire.services.events import RunEvent
 class Connection:
     """Per-socket state; `deliver` is the bus callback and never blocks."""
 
-    __slots__ = ("__weakref__", "_first_events", "connection_id", "user_id", "writer")
+    __slots__ = ("__weakref__", "_first_events", "connection_id", "scopes", "user_id", "writer")
 
-    def __init__(self, user_id: str, writer: SocketWriter, connection_id: str | None = None):
+    def __init__(self, user_id: str, writer: SocketWriter, connection_id: str | None = None,
+                 scopes: frozenset[str] = frozenset()):
         self.user_id = user_id
+        self.scopes = scopes  # what the socket's token grants: its runs' tools depend on them
         self.writer = writer
         self.connection_id = connection_id or new_id("w")
         self._first_events: dict[str, asyncio.Future[None]] = {}

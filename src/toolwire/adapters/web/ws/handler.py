@@ -40,7 +40,8 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     if state.shutting_down:
         raise web.HTTPServiceUnavailable(text="the server is shutting down")
     check_origin(request, settings.auth.allowed_origins)
-    user_id = authenticate(request, deps.verifier())
+    identity = await authenticate(request, deps.verifier())
+    user_id = identity.user_id
     fmt = wire_format(request)
     slot = state.slots.acquire(user_id, settings.limits.sockets_per_user)
     conn: Connection | None = None
@@ -57,7 +58,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             log_extra={"user_id": user_id},
             render=fmt.render,
         )
-        conn = Connection(user_id, writer)
+        conn = Connection(user_id, writer, scopes=identity.scopes)
         try:
             subscription = await deps.bus().subscribe(user_id, conn.deliver)
         except Exception as exc:
@@ -124,7 +125,7 @@ async def _start_run(state: WebState, conn: Connection, frame: ChatFrame) -> Non
     await runs.admit()
     ctx = UserExecutionContext.for_user(
         conn.user_id, thread_id=frame.thread_id, request_id=frame.request_id,
-        connection_ids=(conn.connection_id,))
+        connection_ids=(conn.connection_id,), scopes=conn.scopes)
     first_event = conn.expect_run(ctx.run_id)
     try:
         started = await runs.start(ctx, frame.message, remember=frame.request_id is not None)
