@@ -1,10 +1,10 @@
 """`RedisEventBus`: run streams for resume, per-user channels for fan-out, gap-free delivery.
 
 An event reaches every instance's sockets once Redis has stored and announced it; `publish`
-returns when it is stored. Other instances' events arrive
-on the user's channel; one that comes after a gap (a missed announcement) and everything of
-the user's runs after a pub/sub reconnect is filled from the run's stream, so every local
-subscriber gets each `seq` once and in order.
+returns when it is stored. Other instances' events arrive on the user's channel; one that
+comes after a gap (a missed announcement) and everything of the user's runs after a pub/sub
+reconnect is filled from the run's stream, so every local subscriber gets each `seq` once and
+in order. Which instance runs each run, and who ends a dead instance's runs, is `leases`.
 """
 
 from __future__ import annotations
@@ -143,8 +143,12 @@ class RedisEventBus(EventBusBase):
                         extra={"run_id": run_id})
             raise UnavailableError("the cancel could not be recorded: the event bus is "
                                    "unavailable; retry shortly") from exc
-        if await self._leases.end_if_orphaned(run_id):
-            return
+        try:
+            if await self._leases.end_if_orphaned(run_id):
+                return
+        except Exception as exc:  # recorded: the owner, or the next sweep, acts on it
+            log.warning("could not check whether run %s is orphaned: %s", run_id, exc,
+                        extra={"run_id": run_id})
         try:
             await self._store.announce(self._control, self._announcement(run_id))
         except Exception as exc:  # recorded: the owner finds it at its next renewal
