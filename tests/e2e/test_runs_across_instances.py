@@ -200,8 +200,9 @@ async def test_cancel_on_disconnect_counts_the_users_sockets_on_every_instance(
         on_a = await open_socket(session, a, "ann")
         await on_a.send_json({"type": "chat", "message": '/call sleep {"seconds": 5}'})
         second = await until(on_a, lambda f: f.get("type") == "tool_executing")
-        await on_a.close()
-        await on_b.close()  # the last socket anywhere
+        await on_a.close()  # A keeps its run: the user still has a socket on B
+        await asyncio.sleep(0.5)
+        await on_b.close()  # the last socket anywhere, on the instance NOT running the run
         await asyncio.sleep(1.5)
         resumer = await open_socket(session, b, "ann")
         await resumer.send_json({"type": "resume", "run_id": second[0]["run_id"],

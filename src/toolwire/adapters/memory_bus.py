@@ -59,6 +59,10 @@ class InMemoryEventBus(EventBusBase):
         """Return False: there is no other instance."""
         return False
 
+    async def runs_elsewhere(self, user_id: str) -> list[str]:
+        """Return no run: there is no other instance."""
+        return []
+
     async def run_closed(self, run_id: str) -> None:
         """Nothing to release: one process is the whole deployment."""
 

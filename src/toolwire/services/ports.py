@@ -75,6 +75,10 @@ class EventBus(Protocol):
         """Return True when another live instance holds a subscriber of `user_id`."""
         ...
 
+    async def runs_elsewhere(self, user_id: str) -> list[str]:
+        """Return the runs of `user_id` that other live instances are running."""
+        ...
+
     async def run_closed(self, run_id: str) -> None:
         """This instance stopped publishing `run_id` (its scope closed): stop claiming it."""
         ...

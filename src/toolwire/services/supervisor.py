@@ -171,8 +171,15 @@ class RunSupervisor:
         Called once the user's last socket on this instance closed (`runs.cancel_on_disconnect`).
         """
         async def check() -> None:
-            if not await self._bus.watched_elsewhere(user_id):
-                self.cancel_runs_of(user_id)
+            if await self._bus.watched_elsewhere(user_id):
+                return
+            self.cancel_runs_of(user_id)
+            try:  # the runs of theirs other instances run: this may be where the last one was
+                for run_id in await self._bus.runs_elsewhere(user_id):
+                    await self._bus.request_cancel(run_id)
+            except Exception:
+                log.exception("could not cancel the user's runs on other instances",
+                              extra={"user_id": user_id})
 
         self._chore(check())
 

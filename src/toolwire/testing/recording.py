@@ -145,6 +145,10 @@ class RecordingBus:
         """Delegate to the real bus."""
         return await self.inner.watched_elsewhere(user_id)
 
+    async def runs_elsewhere(self, user_id: str) -> list[str]:
+        """Delegate to the real bus."""
+        return await self.inner.runs_elsewhere(user_id)
+
     async def run_closed(self, run_id: str) -> None:
         """Delegate to the real bus."""
         await self.inner.run_closed(run_id)

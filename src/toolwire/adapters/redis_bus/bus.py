@@ -28,6 +28,8 @@ from toolwire.services.events import RunEvent
 
 log = logging.getLogger(__name__)
 
+RUNS_LOOKED_AT: Final = 256
+"""How many of a user's latest runs `runs_elsewhere` looks at."""
 FILL_ATTEMPTS: Final = 5
 FILL_FIRST_RETRY_S: Final = 0.1
 FILLS_AT_ONCE: Final = 8
@@ -203,6 +205,23 @@ class RedisEventBus(EventBusBase):
             log.warning("could not tell whether user %s is connected elsewhere: %s",
                         user_id, exc, extra={"user_id": user_id})
             return True
+
+    async def runs_elsewhere(self, user_id: str) -> list[str]:
+        """Return the user's recent runs whose lease another instance holds."""
+        async with unavailable_on_failure("listing a user's runs"), \
+                self._connector.slot() as client:
+            recent = cast("list[bytes]", await client.zrevrange(
+                self.keys.user_runs(user_id), 0, RUNS_LOOKED_AT - 1))
+            run_ids = [raw.decode() for raw in recent]
+            if not run_ids:
+                return []
+            pipe = client.pipeline(transaction=False)
+            for run_id in run_ids:
+                pipe.get(self.keys.lease(run_id))
+            holders = await pipe.execute()
+        mine = self.host_id.encode()
+        return [run_id for run_id, holder in zip(run_ids, holders, strict=True)
+                if isinstance(holder, bytes) and holder != mine and not holder.startswith(b"-")]
 
     async def _listen_to_user(self, user_id: str) -> None:
         channel = self.keys.user_channel(user_id)
