@@ -13,7 +13,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from benchmarks import checker, cost, delivery, legacy, machine, memory, report, scope, users
+from benchmarks import (
+    checker,
+    cost,
+    delivery,
+    legacy,
+    machine,
+    memory,
+    report,
+    schemas,
+    scope,
+    tracing,
+    users,
+)
 from benchmarks.config import RunConfig
 from benchmarks.processes import REPO_ROOT
 from benchmarks.results import read_results, write_result
@@ -28,6 +40,8 @@ BENCHMARKS: Final[dict[str, Benchmark]] = {
     users.NAME: users.run,
     delivery.NAME: delivery.run,
     cost.NAME: cost.run,
+    tracing.NAME: tracing.run,
+    schemas.NAME: schemas.run,
 }
 RESULTS: Final = REPO_ROOT / "benchmarks" / "results"
 

@@ -20,6 +20,8 @@ TITLES = {
     "legacy": "5. Legacy entry point vs the container path",
     "checker": "6. `toolwire check`",
     "cost": "7. Server CPU per short run, beside the bare-aiohttp floor",
+    "tracing": "8. Tracing: off and on",
+    "schemas": "9. Foreign schemas: validating MCP tool arguments",
 }
 
 INTRO = """\
@@ -212,7 +214,7 @@ def users_section(result: dict[str, Any], images: Images) -> str:
 
 
 def timed_section(result: dict[str, Any], images: Images) -> str:
-    """Return a table of timed variants (legacy, checker)."""
+    """Return a table of timed variants (legacy, checker, schemas)."""
     figures, unit = result["figures"], result["unit"]
     ratios = result.get("ratios", {})
     rows = [[name, med(figures[name]), f"{ratios[name]:.2f}×" if name in ratios else "–",
@@ -230,6 +232,8 @@ SECTIONS: dict[str, Callable[[dict[str, Any], Images], str]] = {
     "legacy": timed_section,
     "checker": timed_section,
     "cost": timed_section,
+    "tracing": timed_section,
+    "schemas": timed_section,
 }
 
 

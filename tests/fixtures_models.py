@@ -37,6 +37,10 @@ MODEL = "gpt-test"
 Step = Callable[[web.Request, dict[str, Any]], Awaitable[web.StreamResponse]]
 Call = tuple[str, str]
 """A tool call the scripted model makes: (tool name, arguments as the JSON text it writes)."""
+Usage = tuple[int, int]
+"""Tokens a streamed response reported: (prompt, completion)."""
+REPORTED = web.RequestKey("scripted_model_usage", list[Usage])  # where a stream reports it
+PAYLOAD = web.RequestKey("scripted_model_payload", dict[str, Any])
 
 
 def _chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
@@ -44,6 +48,11 @@ def _chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
     return {"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 1764000000,
             "model": MODEL, "system_fingerprint": "fp_test",
             "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+
+
+def usage_of(payload: dict[str, Any], chunks: list[dict[str, Any]]) -> Usage:
+    """Return the tokens the scripted model reports: a fixed function of what it got and sent."""
+    return len(json.dumps(payload["messages"])) // 4, 3 * len(chunks)
 
 
 async def _stream(request: web.Request, chunks: list[dict[str, Any]],
@@ -54,9 +63,22 @@ async def _stream(request: web.Request, chunks: list[dict[str, Any]],
         await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
         if pause_s:
             await asyncio.sleep(pause_s)
+    reported = request.get(REPORTED)
+    if reported is not None:  # the client asked for `stream_options.include_usage`
+        prompt, completion = usage_of(request[PAYLOAD], chunks)
+        reported.append((prompt, completion))
+        await response.write(f"data: {json.dumps(_usage_chunk(prompt, completion))}\n\n".encode())
     await response.write(b"data: [DONE]\n\n")
     await response.write_eof()
     return response
+
+
+def _usage_chunk(prompt: int, completion: int) -> dict[str, Any]:
+    """Return the last chunk of a stream with `include_usage`: no choices, the usage."""
+    return {"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 1764000000,
+            "model": MODEL, "choices": [], "usage": {
+                "prompt_tokens": prompt, "completion_tokens": completion,
+                "total_tokens": prompt + completion}}
 
 
 def answer(*pieces: str, pause_s: float = 0.0) -> Step:
@@ -116,10 +138,15 @@ class ScriptedModel:
     forever: Step | None = None
     url: str = ""
     requests: list[tuple[dict[str, str], dict[str, Any]]] = field(default_factory=list)
+    usage: list[Usage] = field(default_factory=list)
+    """The tokens each streamed response reported, in order (when the client asked)."""
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         payload = await request.json()
         self.requests.append((dict(request.headers), payload))
+        if (payload.get("stream_options") or {}).get("include_usage"):
+            request[REPORTED] = self.usage
+            request[PAYLOAD] = payload
         if self.script:
             return await self.script.pop(0)(request, payload)
         if self.forever is not None:

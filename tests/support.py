@@ -35,10 +35,10 @@ async def eventually(check: Callable[[], Awaitable[bool] | bool], within: float 
 
 async def run_in_scope(container: ApplicationContainer, message: str, user: str = "alice",
                        scopes: frozenset[str] = frozenset(),
-                       ) -> tuple[AgentCompleted, list[RunEvent]]:
-    """Run `message` for `user` (granted `scopes`) in a request scope; check it is
-    well-formed; return its end and its events."""
-    ctx = UserExecutionContext.for_user(user, scopes=scopes)
+                       thread_id: str | None = None) -> tuple[AgentCompleted, list[RunEvent]]:
+    """Run `message` for `user` (granted `scopes`, on `thread_id`, else a new thread) in a
+    request scope; check it is well-formed; return its end and its events."""
+    ctx = UserExecutionContext.for_user(user, thread_id=thread_id, scopes=scopes)
     events: list[RunEvent] = []
     subscription = await container.event_bus().subscribe(user, events.append)
     try:

@@ -56,7 +56,8 @@ from tests.docs_blocks import (
     write_files,
 )
 
-KINDS = {"python", "console", "bash", "sh", "toml", "json", "text"}
+KINDS = {"python", "console", "bash", "sh", "toml", "json", "text", "mermaid"}
+# mermaid: diagrams, not run; tests/e2e/test_graph_command.py keeps api.md's graph current
 RUN_ELSEWHERE = {"testing.md"}  # its test files: tests/testing/test_docs.py, which also counts them
 ALL = [block for page in pages() for block in blocks(page)]
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     )
     from toolwire.services.executor import ToolExecutor
     from toolwire.services.ports import Agent, AgentRuntime
+    from toolwire.services.threads.models import ToolCallRecord, Turn
     from toolwire.services.tools.calls import ToolOutcome
     from toolwire.services.tools.spec import ToolSpec, tool
 
@@ -59,6 +60,8 @@ _HOMES = {
     "Agent": "toolwire.services.ports",
     "AgentRuntime": "toolwire.services.ports",
     "ToolOutcome": "toolwire.services.tools.calls",
+    "Turn": "toolwire.services.threads.models",
+    "ToolCallRecord": "toolwire.services.threads.models",
     "ToolSpec": "toolwire.services.tools.spec",
     "PathOnlyAccessLogger": "toolwire.adapters.web.access_log",
     "tool": "toolwire.services.tools.spec",
@@ -90,6 +93,7 @@ __all__ = [
     "RequestScope",
     "RunEvent",
     "Settings",
+    "ToolCallRecord",
     "ToolCompleted",
     "ToolError",
     "ToolExecuting",
@@ -97,6 +101,7 @@ __all__ = [
     "ToolOutcome",
     "ToolSpec",
     "ToolwireError",
+    "Turn",
     "UserExecutionContext",
     "__version__",
     "create_app",

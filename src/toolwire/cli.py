@@ -17,6 +17,7 @@ COMMANDS = {
     "tools": "toolwire.commands.tools:tools",
     "check": "toolwire.commands.check:check",
     "stand-in-model": "toolwire.commands.stand_in_model:stand_in_model",
+    "graph": "toolwire.commands.graph:graph",
 }
 
 

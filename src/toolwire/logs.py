@@ -1,6 +1,9 @@
 """Logging set-up: readable lines or JSON lines on stderr, never a token or a secret.
 
 Each record shows the `run_id`, `user_id` and `request_id` it was logged with (as `extra`).
+Every URL in a record loses its user info and query string. An exception that says it is
+expected (`log_traceback = False`: an unreachable model, say) is logged as one line, its
+type and message appended, without the traceback that only a bug deserves.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
+
+from toolwire.redaction import redact_urls
 
 LogFormat = Literal["text", "json"]
 
@@ -27,7 +32,8 @@ _TOKEN_PATTERNS: Final = (
 
 
 class Redactor:
-    """Replace access tokens and the given secret values in text with `[redacted]`."""
+    """Replace access tokens and the given secret values in text with `[redacted]`, and strip
+    user info and query strings from URLs."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         kept = {secret for secret in secrets if len(secret) >= MIN_SECRET_CHARS}
@@ -38,7 +44,23 @@ class Redactor:
             text = text.replace(secret, REDACTED)
         for pattern in _TOKEN_PATTERNS:
             text = pattern.sub(REDACTED, text)
-        return text
+        return redact_urls(text)
+
+
+class ExpectedFailures(logging.Filter):
+    """Fold the exception of a record into its message when the exception is expected."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Return True (keep every record); rewrite those with an expected exception."""
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and getattr(exc, "log_traceback", True) is False:
+            text = " ".join(str(exc).split())
+            record.msg = f"{record.getMessage()}: {type(exc).__name__}"
+            record.msg += f": {text}" if text else ""
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
 
 
 class TextFormatter(logging.Formatter):
@@ -103,6 +125,7 @@ def configure_logging(
                                     if log_format == "json"
                                     else TextFormatter(redact, show_pid=show_pid))
     handler.setFormatter(formatter)
+    handler.addFilter(ExpectedFailures())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -18,7 +18,8 @@ from tests.bench.stack import require_bench_stack
 require_bench_stack()
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-BENCHMARKS = ("scope", "legacy", "memory", "checker", "users", "delivery")
+BENCHMARKS = ("scope", "legacy", "memory", "checker", "users", "delivery", "cost", "tracing",
+              "schemas")
 
 
 @pytest.mark.timeout(600)
@@ -41,7 +42,8 @@ def test_the_quick_run_measures_everything_and_writes_the_page(tmp_path: Path) -
     text = page.read_text()
     assert "Quick smoke run" in text
     for heading in ("## Targets (issue 12)", "## 1. Request scope", "## 2. Event delivery",
-                    "## 3. Memory", "## 4. Many users", "## 5. Legacy", "## 6. `toolwire check`"):
+                    "## 3. Memory", "## 4. Many users", "## 5. Legacy", "## 6. `toolwire check`",
+                    "## 7. Server CPU", "## 8. Tracing", "## 9. Foreign schemas"):
         assert heading in text
     for plot in ("scope.png", "throughput.png", "latency.png"):
         assert (results / plot).stat().st_size > 1000

@@ -81,8 +81,10 @@ async def test_cancel_ends_the_run_with_the_cancelled_outcome(server: Client) ->
 
 async def test_concurrent_runs_on_one_socket_are_each_valid(server: Client) -> None:
     ws = await agui_socket(server, "ada")
-    await ws.send_json(run_input('/call sleep {"seconds": 0.2}\n' + CALC, run_id="q-a"))
-    await ws.send_json(run_input(CALC, run_id="q-b"))
+    # Two threads: one thread takes one run at a time (threads.on_busy).
+    await ws.send_json(run_input('/call sleep {"seconds": 0.2}\n' + CALC, run_id="q-a",
+                                 thread_id="t-a"))
+    await ws.send_json(run_input(CALC, run_id="q-b", thread_id="t-b"))
     events: list[BaseEvent] = []
     while sum(e.type in (EventType.RUN_FINISHED, EventType.RUN_ERROR) for e in events) < 2:
         events.append(await next_event(ws))

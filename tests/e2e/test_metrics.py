@@ -61,3 +61,19 @@ async def test_metrics_name_no_user_and_no_token(start_server: ServerFactory) ->
     assert token not in text
     assert re.search(r"^toolwire_runs_total\{status=\"ok\"\} 1\.0$", text, re.MULTILINE)
     await ws.close()
+
+
+async def test_threads_stored_and_history_bytes_are_counted(start_server: ServerFactory) -> None:
+    client = await start_server()
+    assert (await scrape(client))["toolwire_threads_stored"] == 0
+    ws = await connect(client, "ada")
+    await chat_run(ws, "what is 6*7?", thread_id="a")
+    await chat_run(ws, "ans*2", thread_id="a")
+    await chat_run(ws, "hello", thread_id="b")
+    after = await scrape(client)
+    assert after["toolwire_threads_stored"] == 2
+    assert after["toolwire_threads_stored_bytes"] > 0
+    assert after["toolwire_history_bytes_count"] == 3
+    assert 0 < after["toolwire_history_bytes_sum"] < after["toolwire_threads_stored_bytes"]
+    assert after['toolwire_history_bytes_bucket{le="0.0"}'] == 2  # two runs on new threads
+    await ws.close()

@@ -204,8 +204,20 @@ async def test_a_response_slower_than_the_timeout_ends_the_run_naming_the_settin
         make_container(model, request_timeout_s=0.2, max_retries=1), "hello")
     assert final.status == "error" and final.error is not None
     assert "agent.request_timeout_s" in final.error.message
-    assert "after 1 retries" in final.error.message
+    assert "after 1 retry (agent.max_retries)" in final.error.message
     assert len(model.requests) == 2
+
+
+async def test_a_stream_that_stalls_midway_is_not_said_to_be_retried(
+    scripted_model: StartModel, make_container: MakeContainer
+) -> None:
+    model = await scripted_model(forever=answer("one", "two", pause_s=2))
+    final, _ = await run_in_scope(
+        make_container(model, request_timeout_s=0.3, max_retries=2), "hello")
+    assert final.status == "error" and final.error is not None
+    assert "agent.request_timeout_s" in final.error.message
+    assert "retr" not in final.error.message  # the SDK retries opening a stream, not reading it
+    assert len(model.requests) == 1
 
 
 async def test_max_tool_calls_ends_the_run_after_the_allowed_calls_of_the_turn(
@@ -309,3 +321,28 @@ async def test_the_embedded_backend_never_builds_a_model_client() -> None:
     container = create_container(Settings(env="test"))
     await close_resources(container)
     assert not container.llm_client.initialized
+
+
+async def test_the_second_chat_of_a_thread_sends_the_first_exchange(
+    scripted_model: StartModel, make_container: MakeContainer
+) -> None:
+    model = await scripted_model(
+        tool_calls(("calculator", '{"expression": "6*7"}')), answer("It is 42."),
+        answer("84."), answer("Hi."))
+    container = make_container(model)
+    first, events = await run_in_scope(container, "what is 6*7?", thread_id="maths")
+    second, _ = await run_in_scope(container, "and double that?", thread_id="maths")
+    assert (first.answer, second.answer) == ("It is 42.", "84.")
+    sent = model.payload(2)["messages"]
+    assert [m["role"] for m in sent] == [
+        "system", "user", "assistant", "tool", "assistant", "user"]
+    assert sent[1]["content"] == "what is 6*7?"
+    [call_id] = [e.data["call_id"] for e in events if e.type == "tool_executing"]
+    assert sent[2]["tool_calls"] == [{"id": call_id, "type": "function", "function": {
+        "name": "calculator", "arguments": '{"expression": "6*7"}'}}]
+    assert sent[3] == {"role": "tool", "tool_call_id": call_id,
+                       "content": '{"status": "ok", "result": 42}'}
+    assert sent[4] == {"role": "assistant", "content": "It is 42."}
+    assert sent[5] == {"role": "user", "content": "and double that?"}
+    await run_in_scope(container, "hello", thread_id="elsewhere")
+    assert [m["role"] for m in model.payload(3)["messages"]] == ["system", "user"]

@@ -3,6 +3,9 @@
 `python demo_server.py` serves over stdio; `python demo_server.py --port N` serves streamable
 HTTP on 127.0.0.1:N at /mcp. `DEMO_WITH_ECHO=1` adds a tool named `echo` (a clash with the
 built-in). `DEMO_CANCEL_LOG=path` makes `wait` append "cancelled" to that file when cancelled.
+Hostile tools for the hardening tests: `spell` has a pattern that backtracks exponentially in
+Python's `re`, `block` freezes the whole server, `big` returns a large result, `complain`
+writes an environment variable to stderr.
 """
 
 from __future__ import annotations
@@ -11,9 +14,12 @@ import asyncio
 import logging
 import os
 import sys
+import time
 from pathlib import Path
+from typing import Annotated
 
 from mcp.server.fastmcp import Context, FastMCP
+from pydantic import Field
 
 logging.disable(logging.INFO)  # keep the SDK's per-request lines out of the test output
 
@@ -68,6 +74,33 @@ async def wait(seconds: float) -> str:
         _note_cancelled()
         raise
     return f"waited {seconds:g} s"
+
+
+@server.tool()
+def spell(word: Annotated[str, Field(pattern=r"^(a|aa)+$")]) -> str:
+    """Return the word (its schema's pattern backtracks exponentially in Python's `re`)."""
+    return word
+
+
+@server.tool()
+def block(seconds: float) -> str:
+    """Block the whole server `seconds` (a synchronous sleep on its event loop)."""
+    time.sleep(seconds)
+    return "unblocked"
+
+
+@server.tool()
+def big(size: int) -> str:
+    """Return `size` characters."""
+    return "x" * size
+
+
+@server.tool()
+def complain(name: str, times: int) -> str:
+    """Write the environment variable `name` to stderr `times` times."""
+    for _ in range(times):
+        print(f"complaint: {name}={os.environ.get(name, '-')}", file=sys.stderr, flush=True)
+    return "complained"
 
 
 def _note_cancelled() -> None:

@@ -9,7 +9,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from toolwire.logs import JsonFormatter, Redactor, TextFormatter, configure_logging
+from toolwire.logs import (
+    ExpectedFailures,
+    JsonFormatter,
+    Redactor,
+    TextFormatter,
+    configure_logging,
+)
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZGEifQ.c2lnbmF0dXJl"
 SECRET = "s3cret-signing-key-of-some-length"
@@ -91,3 +97,33 @@ def test_configure_logging_picks_the_format_and_quiets_asyncio_debug() -> None:
     configure_logging("INFO", "text")
     [handler] = logging.getLogger().handlers
     assert isinstance(handler.formatter, TextFormatter)
+
+
+def test_urls_in_log_lines_lose_their_credentials_and_queries() -> None:
+    line = TextFormatter(Redactor()).format(
+        record("connecting to %s", "https://bot:pw-123@llm.example/v1?api-key=k-456"))
+    assert "https://llm.example/v1" in line and "pw-123" not in line and "k-456" not in line
+
+
+class ExpectedError(Exception):
+    log_traceback = False
+
+
+@pytest.mark.parametrize("formatter", [TextFormatter, JsonFormatter])
+def test_an_expected_failure_is_one_line_and_a_bug_keeps_its_traceback(
+    formatter: type[TextFormatter] | type[JsonFormatter],
+) -> None:
+    def failed(exc: Exception) -> logging.LogRecord:
+        try:
+            raise exc
+        except Exception:
+            made = record("agent failed")
+            made.exc_info = sys.exc_info()
+        assert ExpectedFailures().filter(made)
+        return made
+
+    expected = formatter(Redactor()).format(failed(ExpectedError("model unreachable")))
+    assert "Traceback" not in expected and "\\n" not in expected and "\n" not in expected
+    assert "agent failed: ExpectedError: model unreachable" in expected
+    bug = formatter(Redactor()).format(failed(KeyError("oops")))
+    assert "Traceback" in bug

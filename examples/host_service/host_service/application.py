@@ -9,6 +9,7 @@ from host_service.containers import Container
 from toolwire import create_app
 
 CONTAINER = web.AppKey("container", Container)
+AGENT_PREFIX = "/agent"
 
 
 def create_host_app(container: Container | None = None) -> web.Application:
@@ -20,6 +21,14 @@ def create_host_app(container: Container | None = None) -> web.Application:
         web.get("/books", handlers.list_books),
         web.get("/books/{isbn}", handlers.get_book),
         web.post("/ask", handlers.ask),
+        # A sub-app serves its own "/" at "/agent/"; send "/agent" there (before the mount).
+        web.get(AGENT_PREFIX, to_agent_page),
     ])
-    app.add_subapp("/agent", create_app(container.toolwire()))
+    app.add_subapp(AGENT_PREFIX, create_app(container.toolwire()))
     return app
+
+
+async def to_agent_page(request: web.Request) -> web.StreamResponse:
+    """Redirect `/agent` to `/agent/`, where the mounted chat page is."""
+    page = request.rel_url.with_path(AGENT_PREFIX + "/").with_query(request.rel_url.query)
+    raise web.HTTPPermanentRedirect(page)

@@ -50,6 +50,14 @@ async def test_the_services_own_routes_work(client: Any) -> None:
     assert (await client.get("/books/0000000000000")).status == 404
 
 
+async def test_the_agent_prefix_without_its_slash_leads_to_the_chat_page(client: Any) -> None:
+    moved = await client.get("/agent?x=1", allow_redirects=False)
+    assert moved.status == 308 and moved.headers["Location"] == "/agent/?x=1"
+    page = await client.get("/agent")
+    assert page.status == 200 and "text/html" in page.headers["Content-Type"]
+    assert str(page.url).endswith("/agent/")
+
+
 async def test_a_chat_over_the_mounted_websocket_uses_the_services_tools(
     container: Container, client: Any
 ) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -104,6 +104,17 @@ class RunLogs:
         if event.type == "agent_completed":
             self._end(run)
         return True
+
+    def forget(self, user_id: str, run_ids: Iterable[str]) -> None:
+        """Drop the logs of those of `run_ids` that belong to `user_id`."""
+        for run_id in run_ids:
+            run = self._logs.get(run_id)
+            if run is None or run.user_id != user_id:
+                continue
+            if run.ended_at is None:
+                del self._logs[run_id]
+            else:
+                self._drop(run)
 
     def clear(self) -> None:
         """Drop every log."""

@@ -60,7 +60,7 @@ class ChatClient:
     async def __aenter__(self) -> ChatClient:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(sock_connect=5))
         try:
-            token = self._token or await self._dev_token(self._session)
+            token = self._token = self._token or await self._dev_token(self._session)
             self._ws = await self._session.ws_connect(
                 self._ws_url, headers={"Authorization": f"Bearer {token}"})
         except aiohttp.WSServerHandshakeError as exc:
@@ -112,11 +112,27 @@ class ChatClient:
                     "its path prefix")
         return _REFUSALS.get(status, f"{self._ws_url} refused the WebSocket (HTTP {status})")
 
-    async def chat(self, message: str) -> int:
-        """Send `message`, print its run until `agent_completed`; return the exit code."""
+    async def threads(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Return the user's threads, most recently active first (`GET /threads`)."""
+        assert self._session is not None, "use ChatClient as an async context manager"
+        async with self._session.get(
+                f"{self._url}/threads", params={"limit": str(limit)},
+                headers={"Authorization": f"Bearer {self._token}"}) as response:
+            if response.status != 200:
+                raise ChatUnavailableError(
+                    f"GET {self._url}/threads answered HTTP {response.status} {response.reason}")
+            body: dict[str, Any] = await response.json()
+        return list(body["threads"])
+
+    async def chat(self, message: str, thread_id: str | None = None) -> int:
+        """Send `message` (on `thread_id`, else a new thread), print its run until
+        `agent_completed`; return the exit code."""
         assert self._ws is not None, "use ChatClient as an async context manager"
         request_id = new_id("q")
-        await self._ws.send_json({"type": "chat", "message": message, "request_id": request_id})
+        sent: dict[str, Any] = {"type": "chat", "message": message, "request_id": request_id}
+        if thread_id is not None:
+            sent["thread_id"] = thread_id
+        await self._ws.send_json(sent)
         run_id: str | None = None
         async for msg in self._ws:
             if msg.type is not aiohttp.WSMsgType.TEXT:
@@ -164,6 +180,13 @@ def render(frame: dict[str, Any]) -> str:
     if kind == "error":
         return f"error [{frame.get('code')}]: {frame.get('message')}"
     return _compact(frame)
+
+
+def render_thread(thread: dict[str, Any]) -> str:
+    """Return one entry of `GET /threads` as a readable line."""
+    turns = thread.get("turns")
+    return (f"{thread.get('thread_id')}  {thread.get('updated_at')}  "
+            f"{turns} turn{'' if turns == 1 else 's'}  {thread.get('title')}")
 
 
 def _error(data: dict[str, Any]) -> str:

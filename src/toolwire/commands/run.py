@@ -7,10 +7,10 @@ import sys
 
 import click
 
-from toolwire.adapters.redis_bus import masked_url
 from toolwire.commands.common import build_container
 from toolwire.config import Settings
 from toolwire.container import ApplicationContainer, close_resources, start_resources
+from toolwire.redaction import safe_url
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.errors import ToolwireError
 from toolwire.services.events import RunEvent
@@ -64,8 +64,8 @@ async def run_once(container: ApplicationContainer, user_id: str, message: str,
 
 
 def describe_bus(settings: Settings) -> str:
-    """Name the configured event bus, with any password in its URL masked."""
+    """Name the configured event bus, without the user info or query of its URL."""
     events = settings.events
     if events.backend == "redis":
-        return f"Redis at {masked_url(events.redis_url.get_secret_value())}"
+        return f"Redis at {safe_url(events.redis_url.get_secret_value())}"
     return f"the {events.backend} bus"

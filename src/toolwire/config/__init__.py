@@ -1,5 +1,6 @@
 """Settings: one pydantic-settings model with environment profiles."""
 
+from toolwire.config.policy import unsafe_production_settings
 from toolwire.config.settings import (
     AgentSettings,
     AuthSettings,
@@ -10,10 +11,10 @@ from toolwire.config.settings import (
     RunsSettings,
     ServerSettings,
     Settings,
+    ThreadsSettings,
     ToolsSettings,
     WsSettings,
     describe_settings_error,
-    unsafe_production_settings,
 )
 from toolwire.config.sources import SettingsWarning
 
@@ -28,6 +29,7 @@ __all__ = [
     "ServerSettings",
     "Settings",
     "SettingsWarning",
+    "ThreadsSettings",
     "ToolsSettings",
     "WsSettings",
     "describe_settings_error",

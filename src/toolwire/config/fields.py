@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import types
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Union, get_args, get_origin
 
@@ -68,12 +68,18 @@ def _walk(
 
 
 def secret_values(model: BaseModel) -> list[str]:
-    """Return the value of every `SecretStr` setting of `model` that is set (for log masking)."""
-    found: list[str] = []
-    for name in type(model).model_fields:
-        value = getattr(model, name)
+    """Return the value of every `SecretStr` in `model`, also in lists and mappings (for log
+    masking: an MCP server's `env` and `headers` included)."""
+    return list(_secrets_in([getattr(model, name) for name in type(model).model_fields]))
+
+
+def _secrets_in(values: Iterable[Any]) -> Iterator[str]:
+    for value in values:
         if isinstance(value, SecretStr):
-            found.append(value.get_secret_value())
+            yield value.get_secret_value()
         elif isinstance(value, BaseModel):
-            found.extend(secret_values(value))
-    return found
+            yield from secret_values(value)
+        elif isinstance(value, dict):
+            yield from _secrets_in(value.values())
+        elif isinstance(value, list | tuple):
+            yield from _secrets_in(value)

@@ -37,10 +37,13 @@ profile's default.
 - A `TOOLWIRE_…` variable that no setting reads is ignored with a warning that names the
   closest real setting; a value that does not validate, bad JSON or a `.env` file that is not
   `NAME=value` lines stops the program with a message that names the variable or the file.
-- Secrets (type *secret*) are masked by `toolwire config show` and never logged.
+- Secrets (type *secret*) are masked by `toolwire config show` and never logged; so are
+  the user info and query string of every URL it shows (model, MCP and Redis URLs).
 - `staging` and `production` refuse to start with the default or a short `auth.jwt_secret`;
-  `production` also refuses `auth.dev_login`, `tools.sleep_enabled` and an unset
-  `auth.allowed_origins`. Each refusal says which variable to set.
+  `production` also refuses a secret of fewer than 8 distinct characters, `auth.leeway_s`
+  above 60 s, `auth.token_ttl_s` or `auth.max_token_ttl_s` above 7 days, `auth.dev_login`,
+  `tools.sleep_enabled` and an unset `auth.allowed_origins`. Each refusal says which
+  variable to set.
 
 `toolwire config show` prints the resolved settings as JSON:
 

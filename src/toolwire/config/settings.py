@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any, Final, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -17,17 +16,24 @@ from pydantic_settings import (
 from pydantic_settings.exceptions import SettingsError
 
 from toolwire.config.fields import walk
-from toolwire.config.profiles import PROFILES, EnvName
+from toolwire.config.policy import (
+    DEFAULT_JWT_SECRET,
+    MAX_LEEWAY_S,
+    MAX_TOKEN_TTL_S,
+    MIN_SECRET_BYTES,
+    unsafe_settings,
+)
+from toolwire.config.profiles import EnvName
 from toolwire.config.sources import (
     DEFAULT_ENV_FILE,
     CheckedDotEnvSource,
     CheckedEnvSource,
+    ProfileSource,
     dotenv_origin,
 )
 from toolwire.problems import problems
+from toolwire.redaction import safe_argv, safe_url
 
-DEFAULT_JWT_SECRET: Final = "toolwire-development-secret-do-not-use"
-MIN_SECRET_BYTES: Final = 32
 MCP_SERVER_NAME: Final = r"^[A-Za-z0-9_.-]{1,64}$"
 
 StrList = Annotated[list[str], NoDecode]
@@ -72,12 +78,14 @@ class AuthSettings(BaseModel):
 
     jwt_secret: SecretStr = Field(
         SecretStr(DEFAULT_JWT_SECRET),
-        description="Key that signs and verifies access tokens (HMAC). Production refuses "
-        f"the default and any key shorter than {MIN_SECRET_BYTES} bytes.")
+        description="Key that signs and verifies access tokens (HMAC). Staging and production "
+        f"refuse the default and any key shorter than {MIN_SECRET_BYTES} bytes; production "
+        "also one of few distinct characters (a repeated or typed-in pattern).")
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = Field(
         "HS256", description="The one algorithm of tokens signed with `jwt_secret`.")
     token_ttl_s: int = Field(
-        3600, gt=0, description="Lifetime in seconds of the tokens `POST /auth/token` issues.")
+        3600, gt=0, description="Lifetime in seconds of the tokens `POST /auth/token` issues "
+        f"(production: at most {MAX_TOKEN_TTL_S}).")
     jwks_url: str | None = Field(
         None, pattern=r"^https?://",
         description="JWKS endpoint of your identity provider; when set, RS256/ES256/EdDSA "
@@ -97,11 +105,12 @@ class AuthSettings(BaseModel):
     issuer: str | None = Field(None, description="When set, tokens must carry this `iss` claim.")
     leeway_s: float = Field(
         10.0, ge=0, description="Clock skew in seconds tolerated when checking `exp`, `nbf` "
-        "and `iat`.")
+        f"and `iat` (production: at most {MAX_LEEWAY_S:g}).")
     max_token_ttl_s: int = Field(
         24 * 3600, gt=0,
         description="Longest lifetime a token may claim (exp minus iat, or exp minus now "
-                    "when it has no iat); longer-lived tokens are refused.")
+                    "when it has no iat); longer-lived tokens are refused (production: at most "
+                    f"{MAX_TOKEN_TTL_S}).")
     dev_login: bool = Field(
         False, description="Serve `POST /auth/token`, which issues a token for any user id. "
         "Never allowed in production.")
@@ -211,15 +220,10 @@ class McpServerSettings(BaseModel):
         return self
 
     def describe(self) -> str:
-        """Return where the server is, without secrets: its argv, or its URL minus credentials."""
+        """Return where the server is, without secrets: its argv, or its URL, both redacted."""
         if self.command is not None:
-            return "stdio: " + " ".join(self.command)
-        parts = urlsplit(self.url or "")
-        host = parts.hostname or ""
-        netloc = f"[{host}]" if ":" in host else host
-        if parts.port is not None:
-            netloc += f":{parts.port}"
-        return "url: " + urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+            return "stdio: " + " ".join(safe_argv(self.command))
+        return "url: " + safe_url(self.url or "")
 
 
 class ToolsSettings(BaseModel):
@@ -231,6 +235,11 @@ class ToolsSettings(BaseModel):
     timeouts: dict[str, float] = Field(
         default_factory=dict,
         description='Per-tool timeouts in seconds, a JSON object such as `{"book_search": 5}`.')
+    max_result_bytes: int = Field(
+        1024 * 1024, gt=0,
+        description="Largest tool result, in bytes of JSON; a larger one (of a Python or an "
+        "MCP tool) ends the call with `status: error`, `error.type` `result_too_large`. Keep "
+        "it well under `ws.send_queue_bytes` and `runs.retained_bytes_per_user`.")
     sleep_enabled: bool = Field(
         False, description="Offer the `sleep` built-in tool (for tests and demos).")
     modules: StrList = Field(
@@ -261,7 +270,9 @@ class ToolsSettings(BaseModel):
     )
     mcp_connect_timeout_s: float = Field(
         10.0, gt=0,
-        description="How long start-up (and a reconnection) waits for an MCP server to answer.",
+        description="How long start-up (and a reconnection) waits for an MCP server to answer; "
+        "also how long a server may take to answer the ping that follows a call that timed "
+        "out, before it is restarted.",
     )
 
     _split = field_validator("modules", "enabled", "disabled", mode="before")(_split_list)
@@ -312,6 +323,38 @@ class RunsSettings(BaseModel):
     def longest_run_s(self) -> float:
         """Return how long a run can possibly last: its limit, then its end's publish retries."""
         return 2 * self.max_duration_s + self.lease_s
+
+
+class ThreadsSettings(BaseModel):
+    """Conversations: what a thread keeps, what an agent sees of it, and busy threads."""
+
+    max_turns: int = Field(
+        50, ge=0, description="Earlier turns of its thread an agent sees at most (the "
+        "oldest are left out first).")
+    max_history_bytes: int = Field(
+        256 * 1024, ge=0, description="Bytes (of the turns' JSON) of history an agent sees "
+        "at most; the oldest turns are left out first, never a turn cut in half.")
+    max_result_chars: int = Field(
+        4000, ge=0, description="Characters of each tool result a stored turn keeps; a "
+        "longer result is kept as its JSON text cut to this length.")
+    max_stored_turns: int = Field(
+        1000, gt=0, description="Turns a thread keeps; past it its oldest turns are dropped.")
+    retention_s: float = Field(
+        30 * 24 * 3600.0, gt=0, description="Seconds an idle thread is kept (Redis "
+        "expires it, the memory store drops it).")
+    max_bytes_per_user: int = Field(
+        16 * 1024 * 1024, gt=0, description="Bytes of turns kept per user (memory store); "
+        "past it the user's least recently active threads are dropped first.")
+    max_bytes: int = Field(
+        256 * 1024 * 1024, gt=0, description="Bytes of turns kept in all (memory store); "
+        "past it the least recently active threads are dropped first.")
+    on_busy: Literal["reject", "enqueue", "interrupt"] = Field(
+        "reject", description="A chat on a thread whose run is still going: `reject` "
+        "(error `conflict` naming that run), `enqueue` (starts when it ends) or "
+        "`interrupt` (cancels it, then starts).")
+    list_limit: int = Field(
+        50, gt=0, le=500, description="Threads `GET /threads` returns when the request "
+        "sets no `limit` (it may ask for up to 500).")
 
 
 class WsSettings(BaseModel):
@@ -408,28 +451,6 @@ class AgentSettings(BaseModel):
         return self
 
 
-class _ProfileSource(PydanticBaseSettingsSource):
-    """Lowest-priority source: the defaults of the selected `TOOLWIRE_ENV` profile."""
-
-    def __init__(
-        self, settings_cls: type[BaseSettings], *env_sources: PydanticBaseSettingsSource
-    ) -> None:
-        super().__init__(settings_cls)
-        self._env_sources = env_sources
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        env = "development"
-        for source in self._env_sources:  # highest priority first
-            value = source().get("env")
-            if value:
-                env = str(value)
-                break
-        return dict(PROFILES.get(env, {}))
-
-
 class Settings(BaseSettings):
     """All of toolwire's settings; `TOOLWIRE_ENV` picks the profile defaults."""
 
@@ -455,6 +476,8 @@ class Settings(BaseSettings):
     events: EventsSettings = Field(default_factory=EventsSettings, description="Event bus.")
     tools: ToolsSettings = Field(default_factory=ToolsSettings, description="Tools.")
     runs: RunsSettings = Field(default_factory=RunsSettings, description="Agent runs.")
+    threads: ThreadsSettings = Field(
+        default_factory=ThreadsSettings, description="Conversations (threads).")
     ws: WsSettings = Field(default_factory=WsSettings, description="WebSocket transport.")
     limits: LimitsSettings = Field(default_factory=LimitsSettings, description="Quotas.")
     legacy: LegacySettings = Field(
@@ -472,49 +495,15 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         env = CheckedEnvSource(settings_cls)
         dotenv = CheckedDotEnvSource(settings_cls, DEFAULT_ENV_FILE)
-        profile = _ProfileSource(settings_cls, init_settings, env, dotenv)
+        profile = ProfileSource(settings_cls, init_settings, env, dotenv)
         return init_settings, env, dotenv, file_secret_settings, profile
 
     @model_validator(mode="after")
     def _refuse_unsafe_settings(self) -> Settings:
-        if self.env == "production":
-            problems = unsafe_production_settings(self)
-        elif self.env == "staging":
-            problems = _weak_secret(self)
-        else:
-            return self
+        problems = unsafe_settings(self)
         if problems:
             raise ValueError(f"refusing unsafe {self.env} settings: " + "; ".join(problems))
         return self
-
-
-def _weak_secret(settings: Settings) -> list[str]:
-    secret = settings.auth.jwt_secret.get_secret_value()
-    if secret == DEFAULT_JWT_SECRET or len(secret.encode()) < MIN_SECRET_BYTES:
-        return [
-            "set TOOLWIRE_AUTH__JWT_SECRET to a random secret of at least "
-            f"{MIN_SECRET_BYTES} bytes (the default or a shorter one is not allowed)"
-        ]
-    return []
-
-
-def unsafe_production_settings(settings: Settings) -> list[str]:
-    """List what makes `settings` unsafe for production, each naming the variable to set."""
-    problems = _weak_secret(settings)
-    if settings.auth.dev_login:
-        problems.append("set TOOLWIRE_AUTH__DEV_LOGIN=false (dev login is never allowed)")
-    if not settings.auth.allowed_origins:
-        problems.append(
-            "set TOOLWIRE_AUTH__ALLOWED_ORIGINS to the origins of your web pages "
-            "(comma-separated), or to * to let any origin connect"
-        )
-    jwks_url = settings.auth.jwks_url
-    if jwks_url is not None and not jwks_url.startswith("https://"):
-        problems.append("set TOOLWIRE_AUTH__JWKS_URL to an https:// URL (keys fetched over "
-                        "plain http can be replaced on the way)")
-    if settings.tools.sleep_enabled:
-        problems.append("set TOOLWIRE_TOOLS__SLEEP_ENABLED=false (the sleep tool is dev-only)")
-    return problems
 
 
 def describe_settings_error(error: Exception) -> str:

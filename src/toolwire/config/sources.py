@@ -1,4 +1,5 @@
-"""Environment and `.env` sources that name the variable or file behind a mistake."""
+"""Settings sources: environment and `.env` that name the variable or file behind a mistake,
+and the profile defaults `TOOLWIRE_ENV` selects."""
 
 from __future__ import annotations
 
@@ -14,10 +15,17 @@ from typing import Any, Final
 
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
-from pydantic_settings import BaseSettings, DotEnvSettingsSource, EnvSettingsSource
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+)
 from pydantic_settings.exceptions import SettingsError
 
 from toolwire.config.fields import walk
+from toolwire.config.profiles import PROFILES
 
 DEFAULT_ENV_FILE: Final = ".env"
 _ASSIGNMENT: Final = re.compile(r"\s*(?:export\s+)?[^=\s]+\s*=\s*(?P<value>.*)", re.S)
@@ -151,3 +159,25 @@ def dotenv_origin(variable: str, env_file: str | Path = DEFAULT_ENV_FILE) -> Pat
     except (OSError, UnicodeDecodeError):
         return None
     return path.resolve() if variable.upper() in names else None
+
+
+class ProfileSource(PydanticBaseSettingsSource):
+    """Lowest-priority source: the defaults of the selected `TOOLWIRE_ENV` profile."""
+
+    def __init__(
+        self, settings_cls: type[BaseSettings], *env_sources: PydanticBaseSettingsSource
+    ) -> None:
+        super().__init__(settings_cls)
+        self._env_sources = env_sources
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        env = "development"
+        for source in self._env_sources:  # highest priority first
+            value = source().get("env")
+            if value:
+                env = str(value)
+                break
+        return dict(PROFILES.get(env, {}))

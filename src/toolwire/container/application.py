@@ -11,11 +11,22 @@ from dependency_injector import containers, providers
 from toolwire.adapters.auth import TokenVerifier
 from toolwire.adapters.bridge import WebSocketBridge
 from toolwire.adapters.llm import OpenAIAgent, openai_client
-from toolwire.adapters.memory import MemoryRequestLedger, MemoryUserQuotas
+from toolwire.adapters.memory import (
+    InMemoryThreadStore,
+    MemoryRequestLedger,
+    MemoryUserQuotas,
+    memory_run_eraser,
+)
 from toolwire.adapters.memory_bus import InMemoryEventBus
-from toolwire.adapters.metrics import Metrics
-from toolwire.adapters.redis_bus import RedisEventBus, RedisRequestLedger, RedisUserQuotas
+from toolwire.adapters.metrics import Metrics, thread_stats_of
+from toolwire.adapters.redis_bus import (
+    RedisEventBus,
+    RedisRequestLedger,
+    RedisThreadStore,
+    RedisUserQuotas,
+)
 from toolwire.adapters.tool_loading import load_registry, mcp_tools
+from toolwire.adapters.tracing import Tracing, otel_tracing, tracing_backend
 from toolwire.adapters.web.state import WebDeps
 from toolwire.config import Settings
 from toolwire.container.runner import AgentRunner
@@ -24,6 +35,8 @@ from toolwire.services.agents import EmbeddedAgent
 from toolwire.services.dispatcher import ToolDispatcher
 from toolwire.services.executor import ToolExecutor
 from toolwire.services.supervisor import RunSupervisor
+from toolwire.services.threads.history import HistoryBounds
+from toolwire.services.threads.recorder import TurnRecorder
 from toolwire.services.tools.permissions import ToolPermissions
 
 
@@ -34,6 +47,11 @@ def setting(settings: providers.Provider[Settings], path: str) -> providers.Call
     next resolution, at a fraction of the cost of a `settings.provided.a.b` chain.
     """
     return providers.Callable(attrgetter(path), settings)
+
+
+def claim_hold_s(settings: Settings) -> float:
+    """Return how long a run's claim on its thread lasts if nothing ends it (a lost instance)."""
+    return settings.runs.max_duration_s + settings.runs.shutdown_grace_s + 30.0
 
 
 class ApplicationContainer(containers.DeclarativeContainer):
@@ -86,7 +104,52 @@ class ApplicationContainer(containers.DeclarativeContainer):
         ),
     )
 
+    thread_store = providers.Selector(
+        setting(settings, "events.backend"),
+        memory=providers.Singleton(
+            InMemoryThreadStore,
+            max_bytes_per_user=settings.provided.threads.max_bytes_per_user,
+            max_bytes=settings.provided.threads.max_bytes,
+            max_stored_turns=settings.provided.threads.max_stored_turns,
+            retention_s=settings.provided.threads.retention_s,
+            erase_runs=providers.Callable(memory_run_eraser, event_bus),
+        ),
+        redis=providers.Singleton(
+            RedisThreadStore,
+            url=settings.provided.events.redis_url.get_secret_value.call(),
+            prefix=settings.provided.events.redis_prefix,
+            cluster=settings.provided.events.redis_cluster,
+            pool_size=settings.provided.events.redis_pool_size,
+            pool_timeout_s=settings.provided.events.redis_pool_timeout_s,
+            retention_s=settings.provided.threads.retention_s,
+            max_stored_turns=settings.provided.threads.max_stored_turns,
+            tls_ca_file=settings.provided.events.redis_tls_ca_file,
+            tls_cert_file=settings.provided.events.redis_tls_cert_file,
+            tls_key_file=settings.provided.events.redis_tls_key_file,
+        ),
+    )
+    """Each user's threads: in memory beside the memory bus, in Redis beside the Redis bus."""
+
+    history_bounds = providers.Singleton(
+        HistoryBounds,
+        max_turns=settings.provided.threads.max_turns,
+        max_bytes=settings.provided.threads.max_history_bytes,
+    )
+
     token_verifier = providers.Singleton(TokenVerifier.from_settings, settings.provided.auth)
+
+    legacy_calls = providers.Singleton(Counter[str])
+
+    metrics = providers.Singleton(
+        Metrics, legacy_calls=legacy_calls,
+        thread_stats=providers.Callable(thread_stats_of, thread_store))
+
+    tracing = providers.Selector(
+        providers.Singleton(tracing_backend),
+        off=providers.Singleton(Tracing),
+        otel=providers.Singleton(otel_tracing),
+    )
+    """Spans of runs, tool calls and model requests: on when the `OTEL_*` variables say."""
 
     llm_client = providers.Resource(openai_client, settings.provided.agent)
 
@@ -101,12 +164,10 @@ class ApplicationContainer(containers.DeclarativeContainer):
             system_prompt=setting(settings, "agent.system_prompt"),
             think_chars=setting(settings, "agent.think_chars"),
             think_interval_s=setting(settings, "agent.think_interval_s"),
+            tracing=tracing,
+            metrics=metrics,
         ),
     )
-
-    legacy_calls = providers.Singleton(Counter[str])
-
-    metrics = providers.Singleton(Metrics, legacy_calls=legacy_calls)
 
     # -- One request: built for one user context (`user_context=`). ----------------------
     # The bridge stamps and publishes the run's events; the executor reports every tool
@@ -120,11 +181,23 @@ class ApplicationContainer(containers.DeclarativeContainer):
     dispatcher = providers.Factory(
         ToolDispatcher, executor=executor, settings=settings)
 
+    turn_recorder = providers.Factory(
+        TurnRecorder,
+        store=thread_store,
+        max_result_chars=setting(settings, "threads.max_result_chars"),
+    )
+    """Writes a run's turn to its thread from the run's events (one per run)."""
+
     agent_runner = providers.Factory(
         AgentRunner,
         agent=agent,
         metrics=metrics,
+        tracing=tracing,
         max_duration_s=setting(settings, "runs.max_duration_s"),
+        threads=thread_store,
+        bounds=history_bounds,
+        hold_s=providers.Callable(claim_hold_s, settings),
+        recorder=turn_recorder.provider,
     )
 
     request_scope = providers.Factory(
@@ -176,6 +249,9 @@ class ApplicationContainer(containers.DeclarativeContainer):
         bus=event_bus,
         ledger=request_ledger,
         quotas=user_quotas,
+        threads=thread_store,
+        on_busy=setting(settings, "threads.on_busy"),
+        hold_s=providers.Callable(claim_hold_s, settings),
     )
 
     web_deps = providers.Factory(
@@ -187,5 +263,6 @@ class ApplicationContainer(containers.DeclarativeContainer):
         tools=tool_registry.provider,
         permissions=tool_permissions.provider,
         metrics=metrics.provider,
+        threads=thread_store.provider,
     )
     """What the web handlers use, as providers: they resolve them on every use."""

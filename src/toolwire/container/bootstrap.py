@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 
 from dependency_injector import providers
@@ -25,9 +26,19 @@ async def start_resources(container: ApplicationContainer) -> None:
 
 
 async def close_resources(container: ApplicationContainer) -> None:
-    """Close the app-wide connections: the event bus, the model client, the MCP servers."""
+    """Close the app-wide connections: the event bus, the thread store, the model client,
+    the MCP servers.
+
+    Spans still pending are exported (tracing stays usable: a later span is exported too).
+    """
+    tracing = container.tracing()
+    if tracing.enabled:
+        await asyncio.to_thread(tracing.force_flush)  # a blocking export, off the loop
     try:
-        await container.event_bus().aclose()
+        try:
+            await container.event_bus().aclose()
+        finally:
+            await container.thread_store().aclose()
     finally:
         try:
             llm = container.llm_client

@@ -15,6 +15,7 @@ from toolwire.services.errors import ScopeClosedError
 from toolwire.services.events import AgentCompleted
 from toolwire.services.executor import ToolExecutor
 from toolwire.services.ports import EventObserver, EventSink
+from toolwire.services.threads.models import Turn
 from toolwire.services.tools.spec import ToolSpec
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ class RequestScope:
     scope's bridge, the dispatcher routes to this scope's executor. The scope closes them on
     exit, each even if another fails, also when the body raised or was cancelled. `tools`
     are added for this scope only; `observers` see every event it publishes (the legacy
-    emitters use this).
+    emitters use this). A run in the scope writes its turn to its thread (the runner does).
     """
 
     __slots__ = ("_runner", "_state", "bridge", "dispatcher", "executor", "user_context")
@@ -103,8 +104,11 @@ class RequestScope:
 
     __aexit__ = aclose  # `async with` closes the scope however its body ended
 
-    async def run(self, message: str) -> AgentCompleted:
-        """Run the container's agent on `message` inside this scope."""
+    async def run(self, message: str, history: Sequence[Turn] | None = None) -> AgentCompleted:
+        """Run the container's agent on `message` inside this scope.
+
+        The agent sees `history` when given (an AG-UI client's own), else the stored thread.
+        """
         if self._state is not ScopeState.OPEN:
             raise ScopeClosedError("enter the request scope before running in it")
-        return await self._runner().run(self, message)
+        return await self._runner().run(self, message, history)

@@ -17,6 +17,9 @@ def create_app(container: ApplicationContainer) -> web.Application:
     """
     container.tool_registry()  # load the tools now: a broken tool module stops start-up
     app = build_web_app(container.web_deps())
+    traced = container.tracing().web_middleware()
+    if traced is not None:  # a request's `traceparent` parents the runs it starts
+        app.middlewares.append(traced)
 
     async def open_resources(_: web.Application) -> None:
         await start_resources(container)  # MCP tools join the registry before the first request

@@ -54,3 +54,14 @@ class RunNotFoundError(ToolwireError):
     def __init__(self, run_id: str) -> None:
         super().__init__(f"no run {run_id!r} (unknown, expired, or not yours)")
         self.run_id = run_id
+
+
+class ThreadBusyError(ToolwireError):
+    """The thread has a run going, and `threads.on_busy` is `reject`."""
+
+    def __init__(self, thread_id: str, run_id: str) -> None:
+        super().__init__(
+            f"thread {thread_id!r} has a run going ({run_id}): wait for it to end or cancel "
+            "it (threads.on_busy is reject)")
+        self.thread_id = thread_id
+        self.run_id = run_id

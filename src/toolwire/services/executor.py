@@ -18,7 +18,7 @@ from toolwire.services.ports import EventSink
 from toolwire.services.tools.calls import ToolCall, UnparsedArguments
 from toolwire.services.tools.permissions import ToolPermissions
 from toolwire.services.tools.registry import ToolRegistry
-from toolwire.services.tools.spec import ToolSpec, jsonable
+from toolwire.services.tools.spec import ToolSpec, json_result
 from toolwire.services.validation import describe_validation_error
 
 log = logging.getLogger(__name__)
@@ -31,12 +31,16 @@ _OWN_SCOPES: Final = ToolPermissions()
 class ToolExecutor:
     """Validates arguments, enforces timeouts and turns every ending into a `tool_completed`.
 
+    A result larger than `max_result_bytes` (as JSON) is dropped: the call ends with
+    `status: error`, `error.type` `result_too_large`, so no reader's socket or run log has to
+    hold it.
+
     Every `tool_executing` it publishes gets exactly one `tool_completed` with its `call_id`,
     also when the call is cancelled while either event is being published.
     """
 
-    __slots__ = ("_calls", "_closed", "_default_timeout_s", "_tasks", "_timeouts", "permissions",
-                 "registry", "sink", "user_context")
+    __slots__ = ("_calls", "_closed", "_default_timeout_s", "_max_result_bytes", "_tasks",
+                 "_timeouts", "permissions", "registry", "sink", "user_context")
 
     def __init__(
         self,
@@ -46,24 +50,28 @@ class ToolExecutor:
         registry: ToolRegistry,
         default_timeout_s: float = 30.0,
         timeouts: Mapping[str, float] = _NO_TIMEOUTS,
+        max_result_bytes: int | None = None,
         permissions: ToolPermissions = _OWN_SCOPES,
         settings: ScopeSettings | None = None,
         extra_tools: Sequence[ToolSpec] = (),
     ) -> None:
-        """Build an executor; `settings` (the container passes its own) supplies the timeouts
-        and the scopes tools need, `extra_tools` join `registry` for this executor only."""
+        """Build an executor; `settings` (the container passes its own) supplies the timeouts,
+        the result bound and the scopes tools need; `extra_tools` join `registry` for this
+        executor only."""
         if extra_tools:
             registry = registry.overlay(extra_tools)
         if settings is not None:
             tools = settings.tools
             default_timeout_s, timeouts = tools.timeout_s, tools.timeouts
             permissions = ToolPermissions(tools.scopes)
+            max_result_bytes = tools.max_result_bytes
         self.user_context = user_context
         self.sink = sink
         self.registry = registry
         self.permissions = permissions  # shared, read-only
         self._default_timeout_s = default_timeout_s
         self._timeouts = timeouts  # shared, read-only
+        self._max_result_bytes = max_result_bytes
         self._tasks: set[asyncio.Task[Any]] | None = None
         self._calls: set[asyncio.Future[None]] | None = None
         self._closed = False
@@ -145,9 +153,14 @@ class ToolExecutor:
                                "user_id": self.user_context.user_id})
             return fail("error", type(exc).__name__, str(exc) or type(exc).__name__)
         try:
-            result = jsonable(raw)
+            result, size = json_result(raw)
         except ValueError as exc:
             return fail("error", "unserialisable_result", str(exc))
+        limit = self._max_result_bytes
+        if limit is not None and size > limit:
+            return fail("error", "result_too_large",
+                        f"{call.tool} returned {size:,} bytes of JSON, more than the "
+                        f"{limit:,} allowed (tools.max_result_bytes)")
         return ToolCompleted(tool=call.tool, call_id=call.call_id, status="ok",
                              duration_ms=_elapsed_ms(started), result=result)
 

@@ -38,6 +38,11 @@ class ToolTimeouts(Protocol):
         ...
 
     @property
+    def max_result_bytes(self) -> int:
+        """Largest tool result (JSON bytes) a call may return."""
+        ...
+
+    @property
     def scopes(self) -> Mapping[str, Sequence[str]]:
         """Per-tool scopes, replacing the tools' own."""
         ...

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from toolwire.services.events import EventPayload, RunEvent, ToolCompleted
+from toolwire.services.threads.models import ThreadDetail, ThreadPage, Turn
 from toolwire.services.tools.spec import ToolSpec
 
 Deliver = Callable[[RunEvent], None]
@@ -96,6 +97,60 @@ class EventBus(Protocol):
         ...
 
 
+@runtime_checkable
+class ThreadStore(Protocol):
+    """Keeps each user's threads, keyed by `(user_id, thread_id)`.
+
+    No method ever reads or changes another user's thread, whatever `thread_id` it gets.
+    """
+
+    async def claim(
+        self, user_id: str, thread_id: str, run_id: str, *, message: str, hold_s: float
+    ) -> str | None:
+        """Make `run_id` the run going on the thread (creating the thread on first use).
+
+        Returns None when the claim holds (also when `run_id` held it already), or the id of
+        the run that holds the thread. A claim lapses after `hold_s` or when its turn is added.
+        """
+        ...
+
+    async def release(self, user_id: str, thread_id: str, run_id: str) -> None:
+        """Drop the claim of `run_id` on the thread, if it holds it."""
+        ...
+
+    async def append(self, user_id: str, thread_id: str, turn: Turn) -> None:
+        """Add `turn` at the end of the thread and drop the claim of its run.
+
+        The run's `claim` created the thread; one deleted since stays deleted (no-op).
+        """
+        ...
+
+    async def history(self, user_id: str, thread_id: str, *, max_turns: int,
+                      max_bytes: int) -> Sequence[Turn]:
+        """Return the thread's latest whole turns within the bounds, oldest first."""
+        ...
+
+    async def get(self, user_id: str, thread_id: str) -> ThreadDetail | None:
+        """Return the thread with all its kept turns, or None when it is not the user's."""
+        ...
+
+    async def list_threads(
+        self, user_id: str, *, limit: int, before: str | None = None
+    ) -> ThreadPage:
+        """Return the user's threads, most recently active first, after cursor `before`."""
+        ...
+
+    async def delete(self, user_id: str, thread_id: str) -> Sequence[str] | None:
+        """Erase the thread; return the run ids of its turns, or None when there was none."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...
+
+
+RunEraser = Callable[[str, Sequence[str]], Awaitable[None]]
+"""Erases the retained events of the runs (of one user) whose ids it is given."""
 class RequestLedger(Protocol):
     """Which run each `(user, request_id)` started: what makes a retried chat a replay.
 
@@ -132,7 +187,12 @@ class UserQuotas(Protocol):
 
 
 class AgentRuntime(Protocol):
-    """What an agent may do during a run: think aloud and call tools."""
+    """What an agent may do during a run: think aloud, call tools, read the thread so far."""
+
+    @property
+    def history(self) -> Sequence[Turn]:
+        """Return the thread's earlier turns, oldest first (bounded; empty on a new thread)."""
+        ...
 
     async def think(self, text: str) -> None:
         """Emit an `agent_thinking` event."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from toolwire.services.context import UserExecutionContext
@@ -23,20 +23,33 @@ from toolwire.services.events import (
     ToolCompleted,
 )
 from toolwire.services.ports import Agent, EventSink
+from toolwire.services.threads.models import Turn
 from toolwire.services.tools.spec import ToolSpec
 
 log = logging.getLogger(__name__)
 
+EndHook = Callable[[AgentCompleted], Awaitable[None]]
+"""Sees a run's final event just before it is published."""
+
 
 class RunRuntime:
-    """The `AgentRuntime` of one run: thoughts go to the sink, tool calls to the dispatcher."""
+    """The `AgentRuntime` of one run: thoughts go to the sink, tool calls to the dispatcher,
+    and `history` holds the thread's earlier turns."""
 
-    __slots__ = ("_dispatcher", "_sink", "_step")
+    __slots__ = ("_dispatcher", "_history", "_sink", "_step")
 
-    def __init__(self, dispatcher: ToolDispatcher, sink: EventSink) -> None:
+    def __init__(
+        self, dispatcher: ToolDispatcher, sink: EventSink, history: Sequence[Turn] = ()
+    ) -> None:
         self._dispatcher = dispatcher
         self._sink = sink
+        self._history = history
         self._step = 0
+
+    @property
+    def history(self) -> Sequence[Turn]:
+        """Return the thread's earlier turns, oldest first."""
+        return self._history
 
     async def think(self, text: str) -> None:
         """Emit an `agent_thinking` event with the next step number."""
@@ -64,8 +77,14 @@ async def run_agent(
     dispatcher: ToolDispatcher,
     sink: EventSink,
     max_duration_s: float,
+    history: Sequence[Turn] = (),
+    before_end: EndHook | None = None,
 ) -> AgentCompleted:
     """Run `agent` on `message` and return the final event it emitted.
+
+    `history` is what the agent sees of its thread's earlier turns (`runtime.history`);
+    `before_end` sees the final event just before it is published (a client that sees the
+    run end finds its turn stored).
 
     Cancellation is re-raised after `agent_completed` (status `cancelled`) is emitted. When
     not even `agent_started` can be published, the error propagates and nothing is emitted.
@@ -80,16 +99,16 @@ async def run_agent(
         # finishes an interrupted publish), so the run must end properly.
         await sink.emit(AgentStarted(agent.name, message, user_context.request_id))
     except asyncio.CancelledError:
-        await _emit_cancelled(sink, started, log_extra)
+        await _emit_cancelled(sink, started, log_extra, before_end)
         raise
-    runtime = RunRuntime(dispatcher, sink)
+    runtime = RunRuntime(dispatcher, sink, history)
     final: AgentCompleted
     try:
         async with asyncio.timeout(max_duration_s) as deadline:
             answer = await agent.run(message, runtime)
         final = AgentCompleted("ok", _ms(started), answer=answer)
     except asyncio.CancelledError:
-        await _emit_cancelled(sink, started, log_extra)
+        await _emit_cancelled(sink, started, log_extra, before_end)
         raise
     except RunTakenOverError:
         log.warning("run ended by another instance after this one lost its lease",
@@ -112,14 +131,30 @@ async def run_agent(
     except Exception as exc:
         final = _agent_failed(started, exc, log_extra)
     log.info("run ended: %s in %.1f ms", final.status, final.duration_ms, extra=log_extra)
-    await sink.emit(final)
+    await _end(sink, final, before_end, log_extra)
     return final
 
 
-async def _emit_cancelled(sink: EventSink, started: float, log_extra: dict[str, str]) -> None:
+async def _emit_cancelled(
+    sink: EventSink, started: float, log_extra: dict[str, str], before_end: EndHook | None
+) -> None:
     log.info("run cancelled", extra=log_extra)
     cancelled = ErrorInfo("cancelled", "the run was cancelled")
-    await sink.emit(AgentCompleted("cancelled", _ms(started), error=cancelled))
+    await _end(sink, AgentCompleted("cancelled", _ms(started), error=cancelled), before_end,
+               log_extra)
+
+
+async def _end(sink: EventSink, final: AgentCompleted, before_end: EndHook | None,
+               log_extra: dict[str, str]) -> None:
+    """Let `before_end` see `final` (its failure is logged, never the run's), then emit it."""
+    if before_end is not None:
+        try:
+            await before_end(final)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("recording the run's end failed", extra=log_extra)
+    await sink.emit(final)
 
 
 def _agent_failed(

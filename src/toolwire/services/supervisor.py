@@ -2,36 +2,55 @@
 
 It admits runs (not while shutting down, not while the event bus is down), makes a repeated
 `request_id` name its earlier run instead of starting another (through the request ledger),
-counts each user's runs (through the user quotas), cancels runs here or, through the bus, on
-the instance running them, and drains them on shutdown. It knows no transport: problems are
-domain errors, which each protocol maps to its own codes.
+counts each user's runs (through the user quotas), lets one run at a time go on each thread
+(through the thread store, whose claims every instance sees; `on_busy` says what a chat on
+a busy thread does), cancels runs here or, through the bus, on the instance running them,
+and drains them on shutdown. It knows no transport: problems are domain errors, which each
+protocol maps to its own codes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Any, Final, Literal, Protocol
 
 from toolwire.services.context import UserExecutionContext
-from toolwire.services.errors import RunNotFoundError, RunTakenOverError, UnavailableError
-from toolwire.services.ports import EventBus, RequestLedger, Subscription, UserQuotas
+from toolwire.services.errors import (
+    RunNotFoundError,
+    RunTakenOverError,
+    ThreadBusyError,
+    UnavailableError,
+)
+from toolwire.services.ports import (
+    EventBus,
+    RequestLedger,
+    Subscription,
+    ThreadStore,
+    UserQuotas,
+)
+from toolwire.services.threads.models import Turn
 
 log = logging.getLogger(__name__)
 
 SHUTTING_DOWN: Final = ("the server is shutting down; no new runs start here, retry on another "
                         "instance or later")
 BUS_DOWN: Final = "the event bus is unavailable; no run started, try again shortly"
+FIRST_POLL_S: Final = 0.02
+MAX_POLL_S: Final = 0.5
+"""How often a queued run asks again whether its thread is free (held on another instance)."""
+
+OnBusy = Literal["reject", "enqueue", "interrupt"]
 
 
 class RunScope(Protocol):
     """What a run needs of its request scope: run one message."""
 
-    async def run(self, message: str) -> Any:
-        """Run the agent on `message`."""
+    async def run(self, message: str, history: Sequence[Turn] | None = None) -> Any:
+        """Run the agent on `message` (seeing `history`, else the stored thread)."""
         ...
 
 
@@ -57,6 +76,7 @@ class _LiveRun:
     task: asyncio.Task[None]
     remembered: bool
     settled: bool = False
+    ended: bool = False  # the scope's run returned: its turn was stored and freed the thread
 
 
 class RunSupervisor:
@@ -69,11 +89,17 @@ class RunSupervisor:
         bus: EventBus,
         ledger: RequestLedger,
         quotas: UserQuotas,
+        threads: ThreadStore,
+        on_busy: OnBusy = "reject",
+        hold_s: float = 3600.0,
     ) -> None:
         self._scope_factory = scope_factory
         self._bus = bus
         self._ledger = ledger
         self._quotas = quotas
+        self._threads = threads
+        self._on_busy = on_busy
+        self._hold_s = hold_s
         self._live: dict[str, _LiveRun] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._chores: set[asyncio.Task[None]] = set()
@@ -101,13 +127,17 @@ class RunSupervisor:
             raise UnavailableError(BUS_DOWN)
 
     async def start(
-        self, ctx: UserExecutionContext, message: str, *, remember: bool = True
+        self, ctx: UserExecutionContext, message: str, *, remember: bool = True,
+        history: Sequence[Turn] | None = None,
     ) -> Started:
         """Start a run of `ctx`, or name the run its `request_id` already started.
 
         `remember=False` for a `request_id` the server made up: no client can retry with it,
-        so the ledger never sees it. Raises `UnavailableError` while shutting down and
-        `RateLimitedError` past a quota; a refused chat leaves no claim behind.
+        so the ledger never sees it. `history` (an AG-UI client's own) replaces the stored
+        thread. Raises `UnavailableError` while shutting down, `RateLimitedError` past a
+        quota and `ThreadBusyError` when the thread has a run going and `on_busy` is
+        `reject`; a refused chat leaves no claim behind. With `enqueue` the run starts once
+        the thread is free; with `interrupt` the run going is cancelled first.
         """
         if remember:
             earlier = await self._ledger.claim(ctx.user_id, ctx.request_id, ctx.run_id)
@@ -117,12 +147,17 @@ class RunSupervisor:
             if not self._accepting:
                 raise UnavailableError(SHUTTING_DOWN)
             await self._quotas.admit(ctx.user_id, ctx.run_id)
+            try:
+                holder = await self._hold_thread(ctx, message)
+            except BaseException:
+                await self._quotas.release(ctx.user_id, ctx.run_id)
+                raise
         except BaseException:
             if remember:
                 await self._ledger.release(ctx.user_id, ctx.request_id, ctx.run_id)
             raise
         task = asyncio.get_running_loop().create_task(
-            self._run(ctx, message), name=f"run-{ctx.run_id}")
+            self._run(ctx, message, history, holder), name=f"run-{ctx.run_id}")
         live = self._live[ctx.run_id] = _LiveRun(ctx, task, remember)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -197,13 +232,53 @@ class RunSupervisor:
         if self._chores:
             await asyncio.gather(*self._chores, return_exceptions=True)
 
-    async def _run(self, ctx: UserExecutionContext, message: str) -> None:
+    async def _hold_thread(self, ctx: UserExecutionContext, message: str) -> str | None:
+        """Claim the run's thread; return the run holding it when this one must wait."""
+        holder = await self._threads.claim(ctx.user_id, ctx.thread_id, ctx.run_id,
+                                           message=message, hold_s=self._hold_s)
+        if holder is None:
+            return None
+        if self._on_busy == "reject":
+            raise ThreadBusyError(ctx.thread_id, holder)
+        if self._on_busy == "interrupt":
+            log.info("interrupting run %s of the thread", holder,
+                     extra={"run_id": ctx.run_id, "user_id": ctx.user_id})
+            live = self._live.get(holder)
+            if live is not None:
+                live.task.cancel()
+            else:
+                await self._bus.request_cancel(holder)
+        return holder
+
+    async def _wait_for_thread(self, ctx: UserExecutionContext, message: str,
+                               holder: str) -> None:
+        """Wait until the thread's run (here or on any instance) has ended, then claim it."""
+        delay = FIRST_POLL_S
+        while True:
+            live = self._live.get(holder)
+            if live is not None:
+                await asyncio.wait([live.task])  # never cancels the run waited for
+            else:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_POLL_S)
+            next_holder = await self._threads.claim(
+                ctx.user_id, ctx.thread_id, ctx.run_id, message=message, hold_s=self._hold_s)
+            if next_holder is None:
+                return
+            if next_holder != holder:
+                holder, delay = next_holder, FIRST_POLL_S
+
+    async def _run(self, ctx: UserExecutionContext, message: str,
+                   history: Sequence[Turn] | None, holder: str | None) -> None:
         extra = {"run_id": ctx.run_id, "user_id": ctx.user_id}
         live = self._live[ctx.run_id]
         try:
+            if holder is not None:
+                await self._wait_for_thread(ctx, message, holder)
             async with self._scope_factory(ctx) as scope:
                 try:
-                    await scope.run(message)
+                    await scope.run(message, history)
+                    live.ended = True
                 finally:
                     await self._settle(live)  # before the scope closes: the client may chat again
         except asyncio.CancelledError:
@@ -236,10 +311,12 @@ class RunSupervisor:
             await self._quotas.release(ctx.user_id, ctx.run_id)
             if live.remembered:
                 await self._ledger.settle(ctx.user_id, ctx.request_id, ctx.run_id)
+            if not live.ended:  # a run that ended without storing its turn frees the thread
+                await self._threads.release(ctx.user_id, ctx.thread_id, ctx.run_id)
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("could not settle the run's quota and request id",
+            log.exception("could not settle the run's quota, request id and thread",
                           extra={"run_id": ctx.run_id, "user_id": ctx.user_id})
 
     def _settle_later(self, live: _LiveRun) -> None:

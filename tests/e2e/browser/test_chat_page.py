@@ -13,42 +13,20 @@ from typing import Any
 
 from playwright.sync_api import expect
 
+from tests.e2e.browser.pages import (
+    SLEEP,
+    SLOW,
+    assert_each_event_once,
+    card,
+    open_signed_in,
+    send,
+    seqs,
+    thread_items,
+)
 from tests.e2e.browser.proxy import DroppingProxy
 from tests.e2e.browser.restartable import ServerFactory
 
 SCREENSHOT = Path(__file__).parents[3] / "docs" / "chat-page.png"
-SLOW = '/call echo {"text": "a"}\n/call sleep {"seconds": 1.5}\n/call echo {"text": "b"}'
-SLEEP = '/call sleep {"seconds": 30}'
-
-
-def open_signed_in(page: Any, url: str, user: str = "ada") -> None:
-    page.goto(f"{url}/")
-    page.fill("#user-id", user)
-    page.click("#dev-login button")
-    expect(page.locator("#status")).to_have_attribute("data-state", "connected")
-    expect(page.locator("#status")).to_have_text(f"connected as {user}")
-
-
-def send(page: Any, text: str) -> None:
-    page.fill("#message", text)
-    page.click("#send")
-
-
-def card(page: Any, n: int) -> Any:
-    return page.locator("article.run").nth(n)
-
-
-def seqs(run: Any) -> list[int]:
-    found: list[int] = run.locator("[data-seq]").evaluate_all(
-        "nodes => nodes.map(node => Number(node.dataset.seq))")
-    return found
-
-
-def assert_each_event_once(run: Any) -> list[int]:
-    """Every seq from 1 to the last on screen, none missing and none twice."""
-    shown = seqs(run)
-    assert sorted(shown) == list(range(1, len(shown) + 1)), shown
-    return shown
 
 
 def test_golden_path_several_runs_live_with_tools_results_and_answers(
@@ -60,32 +38,49 @@ def test_golden_path_several_runs_live_with_tools_results_and_answers(
     send(page, "what is 6*7?")
     first = card(page, 0)
     expect(first).to_have_attribute("data-status", "ok")
-    expect(first.locator("li.you")).to_have_text("you: what is 6*7?")
-    expect(first.locator("[data-type=agent_thinking]").first).to_have_text(
-        "thinking: This is arithmetic; calling calculator on 6*7.")
+    expect(first.locator("li.you")).to_have_text("what is 6*7?")
+    expect(first.locator("header time")).to_have_attribute(
+        "datetime", re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d"))
+    expect(first.locator("li.thinking")).to_have_text(
+        ["This is arithmetic; calling calculator on 6*7.", "Writing the answer."])
     expect(first.locator("li.tool .name")).to_have_text("tool calculator")
     expect(first.locator("li.tool pre")).to_have_text('{ "expression": "6*7" }')
     expect(first.locator("li.tool .result .badge")).to_have_text("ok")
     expect(first.locator("li.tool .result")).to_contain_text("42")
     expect(first.locator("li.tool .result .meta")).to_have_text(re.compile(r"^[\d.]+ ms$"))
-    expect(first.locator("[data-type=agent_completed]")).to_contain_text("6*7 = 42")
+    expect(first.locator("li.answer")).to_have_count(1)
+    expect(first.locator("li.answer .md")).to_have_text("6*7 = 42")
+    expect(first.locator("[data-type=agent_completed] .meta")).to_have_text(
+        re.compile(r"^[\d.]+ ms$"))
     assert_each_event_once(first)
 
-    send(page, SLOW)
+    send(page, SLOW)  # a second run in the same chat
+    slow = card(page, 1)
+    expect(slow.locator("li.tool")).to_have_count(2)  # mid-run: in the sleep
+    page.click("#new-thread")  # while it goes on, a run in a new chat
+    expect(page.locator("article.run")).to_have_count(0)
     send(page, '/call calculator {"expression": "2**10"}\n'
                '/call calculator {"expression": "1/0"}')
-    slow, quick = card(page, 1), card(page, 2)
+    quick = card(page, 0)
     expect(quick).to_have_attribute("data-status", "ok")
-    expect(slow).to_have_attribute("data-status", "running")  # several runs at once
-    expect(slow.locator("button.cancel")).to_be_visible()
+    busy = thread_items(page).filter(has_text="what is 6*7?")
+    expect(busy).to_have_attribute("data-running", "")  # several runs at once
     expect(quick.locator("li.tool .result").first).to_contain_text("1024")
     expect(quick.locator("li.tool .result").nth(1)).to_contain_text(
         "division by zero (calculation_error)")
     expect(quick.locator("li.tool .result .badge").nth(1)).to_have_text("error")
-    expect(slow).to_have_attribute("data-status", "ok", timeout=15_000)
-    expect(slow.locator("button.cancel")).to_be_hidden()
-    for run in (slow, quick):
-        assert_each_event_once(run)
+    assert_each_event_once(quick)
+    expect(busy).not_to_have_attribute("data-running", "", timeout=15_000)
+
+    busy.locator(".open").click()  # back to the first chat: its two turns, as stored
+    expect(page.locator("article.run")).to_have_count(2)
+    expect(card(page, 1)).to_have_attribute("data-status", "ok")
+    expect(card(page, 1).locator("li.tool .result")).to_have_count(3)
+    expect(card(page, 1).locator("button.cancel")).to_be_hidden()
+    send(page, '/call echo {"text": "Both are **42**:\\n\\n- `6*7`\\n- `2**10 - 982`"}')
+    expect(card(page, 2)).to_have_attribute("data-status", "ok")
+    expect(card(page, 2).locator("li.answer .md strong")).to_have_text("42")
+    expect(card(page, 2).locator("li.answer .md li code")).to_have_text(["6*7", "2**10 - 982"])
 
     shot = tmp_path / "chat-page.png"
     page.screenshot(path=str(shot), full_page=True)
@@ -105,26 +100,38 @@ def test_two_tabs_of_one_user_show_the_same_runs_and_no_one_else_does(
     bob = new_page()
     open_signed_in(bob, server.url, "bob")
 
-    send(tab_a, SLOW)
-    expect(card(tab_a, 0).locator("li.tool")).to_have_count(2)  # mid-run: in the sleep
+    send(tab_a, "what is 6*7?")
+    expect(card(tab_a, 0)).to_have_attribute("data-status", "ok")
+    thread_items(tab_b).filter(has_text="what is 6*7?").locator(".open").click()  # B hears of it
+    expect(card(tab_b, 0)).to_have_attribute("data-status", "ok")
+
+    send(tab_a, SLOW.replace('"seconds": 1.5', '"seconds": 4'))
+    expect(card(tab_a, 1).locator("li.tool")).to_have_count(2)  # mid-run: in the sleep
     late = new_page(tab_a.context)  # a third tab that opens while the run is going
     open_signed_in(late, server.url)
+    # It opens the latest chat and shows the run going on it at once, from seq 1.
+    expect(card(late, 1)).to_have_attribute("data-status", "running")
+    expect(card(late, 1).locator("li.tool")).to_have_count(2)
+    expect(card(late, 1).locator("li.tool .result")).to_have_count(1)  # before the sleep ends
     for tab in (tab_a, tab_b, late):
-        expect(card(tab, 0)).to_have_attribute("data-status", "ok", timeout=15_000)
-    shown = assert_each_event_once(card(tab_a, 0))
-    assert seqs(card(tab_b, 0)) == shown
-    assert sorted(seqs(card(late, 0))) == sorted(shown)  # from seq 1, though it came late
-    run_id = card(tab_a, 0).get_attribute("data-run-id")
-    assert card(tab_b, 0).get_attribute("data-run-id") == run_id
+        expect(card(tab, 1)).to_have_attribute("data-status", "ok", timeout=15_000)
+    shown = assert_each_event_once(card(tab_a, 1))
+    assert seqs(card(tab_b, 1)) == shown
+    assert sorted(seqs(card(late, 1))) == sorted(shown)  # from seq 1, though it came late
+    run_id = card(tab_a, 1).get_attribute("data-run-id")
+    assert card(tab_b, 1).get_attribute("data-run-id") == run_id
 
     send(tab_b, SLEEP)  # started in B, cancelled from A
-    expect(card(tab_a, 1).locator("button.cancel")).to_be_visible()
-    card(tab_a, 1).locator("button.cancel").click()
+    expect(card(tab_a, 2).locator("button.cancel")).to_be_visible()
+    card(tab_a, 2).locator("button.cancel").click()
     for tab in (tab_a, tab_b):
-        expect(card(tab, 1)).to_have_attribute("data-status", "cancelled")
-        expect(card(tab, 1).locator("li.tool .result .badge")).to_have_text("cancelled")
-        expect(card(tab, 1).locator("[data-type=agent_completed]")).to_have_text(
+        expect(card(tab, 2)).to_have_attribute("data-status", "cancelled")
+        expect(card(tab, 2).locator("li.tool .result .badge")).to_have_text("cancelled")
+        expect(card(tab, 2).locator("[data-type=agent_completed]")).to_have_text(
             "run cancelled: the run was cancelled (cancelled)")
+    bob.reload()
+    expect(bob.locator("#status")).to_have_attribute("data-state", "connected")
+    expect(thread_items(bob)).to_have_count(0)
     assert bob.locator("article.run").count() == 0
 
 
@@ -155,6 +162,17 @@ def test_a_dropped_connection_reconnects_and_resumes_with_nothing_lost_or_double
         expect(run.locator("[data-type=agent_completed]")).to_contain_text("a\n")
         assert seqs(run) == seqs(card(watcher, 0))
         assert_each_event_once(run)
+
+        assert proxy.go_down() >= 1  # a run that starts while the page is away...
+        expect(page.locator("#status")).to_have_attribute("data-state", "reconnecting")
+        send(watcher, SLEEP)
+        expect(card(watcher, 1).locator("li.tool")).to_have_count(1)
+        proxy.come_back()  # ...shows on the page once it is back, before the run's next event
+        expect(card(page, 1)).to_have_attribute("data-status", "running", timeout=15_000)
+        expect(card(page, 1).locator("li.you")).to_have_text(SLEEP)
+        card(page, 1).locator("button.cancel").click()
+        for tab in (page, watcher):
+            expect(card(tab, 1)).to_have_attribute("data-status", "cancelled")
     finally:
         proxy.close()
 
@@ -210,7 +228,7 @@ def test_bad_input_is_shown_as_an_error(serve: ServerFactory, new_page: Any) -> 
     page.click("#token-login button")
     expect(page.locator(".notice")).to_have_text(
         re.compile(r"^the token was rejected: invalid token \(\w+\)$"))
-    expect(page.locator("#composer")).to_be_hidden()
+    expect(page.locator("#app")).to_be_hidden()
     page.fill("#user-id", "ada")
     page.click("#dev-login button")
     expect(page.locator("#status")).to_have_attribute("data-state", "connected")
@@ -226,17 +244,22 @@ def test_bad_input_is_shown_as_an_error(serve: ServerFactory, new_page: Any) -> 
 
     send(page, SLEEP)
     expect(card(page, 1).locator("li.tool")).to_have_count(1)
+    page.click("#new-thread")
     send(page, "hi")  # a second run at once is over limits.runs_per_user
-    expect(card(page, 2)).to_have_attribute("data-status", "refused")
-    expect(card(page, 2).locator(".badge")).to_have_text("not started")
-    expect(card(page, 2).locator("li.failure")).to_have_text(
+    expect(card(page, 0)).to_have_attribute("data-status", "refused")
+    expect(card(page, 0).locator(".badge")).to_have_text("not started")
+    expect(card(page, 0).locator("li.failure")).to_have_text(
         re.compile(r"^at most 1 runs may go at once \(limits\.runs_per_user\).* \(rate_limited\)$"))
+    expect(thread_items(page)).to_have_count(1)  # a chat whose run never started is not listed
 
     send(page, "x" * 3000)  # over ws.max_message_bytes: the server closes the socket 1009
-    expect(card(page, 3).locator("li.failure")).to_have_text(
+    expect(card(page, 1).locator("li.failure")).to_have_text(
         "the message is too large for this server (message_too_large)")
     expect(page.locator("#status")).to_have_attribute("data-state", "connected")
-    card(page, 1).locator("button.cancel").click()  # the live run was resumed on the new socket
+    # Back in the first chat, its run goes on (resumed on the new socket) and can be cancelled.
+    thread_items(page).filter(has_text="/call calculator").locator(".open").click()
+    expect(card(page, 1).locator("button.cancel")).to_be_visible()
+    card(page, 1).locator("button.cancel").click()
     expect(card(page, 1)).to_have_attribute("data-status", "cancelled")
     send(page, "what is 6*7?")
-    expect(card(page, 4)).to_have_attribute("data-status", "ok")
+    expect(card(page, 2)).to_have_attribute("data-status", "ok")

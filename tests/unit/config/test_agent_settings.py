@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from toolwire.cli import main
 from toolwire.config import Settings, describe_settings_error
 
-STRONG_SECRET = "s" * 40
+STRONG_SECRET = "5f0c9a1e7b3d42c8a6e1f9b0d7c3a5e2"  # 32 bytes, 14 distinct: random-looking
 
 
 def test_the_embedded_agent_is_the_default_and_needs_no_key() -> None:

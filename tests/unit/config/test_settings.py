@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from toolwire.config import Settings, describe_settings_error
 
-STRONG_SECRET = "s" * 40
+STRONG_SECRET = "5f0c9a1e7b3d42c8a6e1f9b0d7c3a5e2"  # 32 bytes, 14 distinct: random-looking
 
 
 @pytest.mark.parametrize(
@@ -132,6 +132,45 @@ def test_production_refuses_unsafe_settings_naming_the_variable(
     message = describe_settings_error(caught.value)
     assert named in message
     assert "tiny-pw-9" not in message  # the offending secret is never echoed
+
+
+ORIGINS = {"TOOLWIRE_AUTH__ALLOWED_ORIGINS": "https://chat.example"}
+
+
+@pytest.mark.parametrize(
+    ("variables", "named"),
+    [
+        ({"TOOLWIRE_AUTH__JWT_SECRET": " " * 40}, "TOOLWIRE_AUTH__JWT_SECRET"),
+        ({"TOOLWIRE_AUTH__JWT_SECRET": "z" * 64}, "TOOLWIRE_AUTH__JWT_SECRET"),
+        ({"TOOLWIRE_AUTH__JWT_SECRET": "abcabc" * 8}, "TOOLWIRE_AUTH__JWT_SECRET"),
+        ({"TOOLWIRE_AUTH__JWT_SECRET": STRONG_SECRET, "TOOLWIRE_AUTH__LEEWAY_S": "1e9"},
+         "TOOLWIRE_AUTH__LEEWAY_S"),
+        ({"TOOLWIRE_AUTH__JWT_SECRET": STRONG_SECRET, "TOOLWIRE_AUTH__MAX_TOKEN_TTL_S":
+          str(10 * 365 * 24 * 3600)}, "TOOLWIRE_AUTH__MAX_TOKEN_TTL_S"),
+        ({"TOOLWIRE_AUTH__JWT_SECRET": STRONG_SECRET, "TOOLWIRE_AUTH__TOKEN_TTL_S":
+          str(30 * 24 * 3600)}, "TOOLWIRE_AUTH__TOKEN_TTL_S"),
+    ],
+)
+def test_production_refuses_weak_secrets_long_leeway_and_long_lived_tokens(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], named: str
+) -> None:
+    monkeypatch.setenv("TOOLWIRE_ENV", "production")
+    for name, value in {**ORIGINS, **variables}.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    message = describe_settings_error(caught.value)
+    assert message.count("set TOOLWIRE_") == 1 and named in message
+    assert "abcabc" not in message and "zzzz" not in message
+
+
+def test_production_accepts_the_limits_themselves(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOOLWIRE_ENV", "production")
+    for name, value in {**ORIGINS, "TOOLWIRE_AUTH__JWT_SECRET": STRONG_SECRET,
+                        "TOOLWIRE_AUTH__LEEWAY_S": "60",
+                        "TOOLWIRE_AUTH__MAX_TOKEN_TTL_S": str(7 * 24 * 3600)}.items():
+        monkeypatch.setenv(name, value)
+    assert Settings().auth.leeway_s == 60
 
 
 def test_secrets_are_masked_in_repr_and_dumps(monkeypatch: pytest.MonkeyPatch) -> None:

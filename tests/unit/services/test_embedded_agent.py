@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 from toolwire.services.agents.embedded import EmbeddedAgent, find_arithmetic
 from toolwire.services.events import ErrorInfo
+from toolwire.services.threads.models import ToolCallRecord, Turn
 from toolwire.services.tools.calls import ToolOutcome, UnparsedArguments
 
 
@@ -16,10 +18,11 @@ class ScriptedRuntime:
     """Records thoughts and calls; answers tool calls from a table; offers those tools."""
 
     def __init__(self, results: dict[str, Any] | None = None,
-                 offered: list[str] | None = None) -> None:
+                 offered: list[str] | None = None, history: Sequence[Turn] = ()) -> None:
         self.log: list[tuple[str, Any]] = []
         self.results = results or {}
         self.offered = list(self.results) if offered is None else offered
+        self.history = history
 
     async def think(self, text: str) -> None:
         self.log.append(("think", text))
@@ -118,3 +121,48 @@ async def test_the_rules_never_call_a_tool_the_user_may_not_call(message: str) -
     answer = await EmbeddedAgent().run(message, runtime)
     assert [entry for entry in runtime.log if entry[0] == "call"] == []
     assert answer == f"You said: {message}"
+
+
+def _turn(message: str, answer: str, result: Any = None, status: str = "ok") -> Turn:
+    calls = () if result is None else (ToolCallRecord(
+        call_id="c", tool="calculator", args={"expression": "x"}, status="ok", result=result),)
+    return Turn(run_id="r", message=message, status="ok" if status == "ok" else "error",
+                started_at="t", ended_at="t", answer=answer if status == "ok" else None,
+                error=None if status == "ok" else ErrorInfo("agent_error", "x"),
+                tool_calls=calls)
+
+
+async def test_ans_is_the_threads_last_numeric_answer() -> None:
+    history = [_turn("what is 1+1?", "1+1 = 2", 2), _turn("what is 6*7?", "6*7 = 42", 42),
+               _turn("hello", "You said: hello")]
+    runtime = ScriptedRuntime({"calculator": 84}, history=history)
+    answer = await EmbeddedAgent().run("ans*2", runtime)
+    assert ("call", ("calculator", {"expression": "42*2"})) in runtime.log
+    assert answer == "42*2 = 84"
+
+
+async def test_a_negative_ans_keeps_its_sign() -> None:
+    runtime = ScriptedRuntime({"calculator": 9}, history=[_turn("what is 1-4?", "1-4 = -3", -3)])
+    await EmbeddedAgent().run("ans*ans", runtime)
+    assert ("call", ("calculator", {"expression": "(-3)*(-3)"})) in runtime.log
+
+
+async def test_failed_turns_give_no_ans() -> None:
+    failed = [_turn("what is 6*7?", "", 42, status="error")]
+    runtime = ScriptedRuntime({"calculator": 4}, history=failed)
+    answer = await EmbeddedAgent().run("what is ans*2?", runtime)
+    assert answer == "There is no earlier numeric answer in this thread for `ans` to stand for."
+    assert [kind for kind, _ in runtime.log] == ["think"]
+
+
+async def test_ans_outside_arithmetic_is_plain_text() -> None:
+    runtime = ScriptedRuntime()
+    assert await EmbeddedAgent().run("ans is a word", runtime) == "You said: ans is a word"
+
+
+async def test_history_lists_the_earlier_messages_numbered() -> None:
+    runtime = ScriptedRuntime(history=[_turn("what is 6*7?", "42"), _turn("ans*2", "84")])
+    answer = await EmbeddedAgent().run("/history", runtime)
+    assert answer == "1. what is 6*7?\n2. ans*2"
+    empty = await EmbeddedAgent().run(" /history ", ScriptedRuntime())
+    assert empty == "This thread has no earlier messages."

@@ -65,6 +65,21 @@ async def test_pydantic_results_are_serialised() -> None:
     assert outcome.result == {"x": 1, "y": 2}
 
 
+async def test_a_result_over_the_limit_is_an_error_and_one_at_the_limit_is_not() -> None:
+    sink = ListSink()
+    registry = ToolRegistry(builtin_tools(sleep_enabled=False))
+    executor = ToolExecutor(user_context=sink.ctx, sink=sink, registry=registry,
+                            max_result_bytes=12)
+    fits = await executor.execute(ToolCall("echo", {"text": "é" * 5}))  # "ééééé": 12 bytes
+    assert fits.ok and fits.result == "é" * 5
+    too_big = await executor.execute(ToolCall("echo", {"text": "é" * 6}))
+    assert too_big.status == "error" and too_big.result is None
+    assert too_big.error is not None and too_big.error.type == "result_too_large"
+    assert "tools.max_result_bytes" in too_big.error.message
+    assert "é" not in too_big.error.message
+    assert sink.events[-1].data["error"]["type"] == "result_too_large"
+
+
 async def test_unserialisable_result_is_an_error() -> None:
     executor, _ = make_executor()
     outcome = await executor.execute(ToolCall("weird", {}))

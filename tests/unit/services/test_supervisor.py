@@ -7,23 +7,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
 
 import pytest
 
 from tests.support import event, eventually
-from toolwire.adapters.memory import MemoryRequestLedger, MemoryUserQuotas
+from toolwire.adapters.memory import InMemoryThreadStore, MemoryRequestLedger, MemoryUserQuotas
 from toolwire.adapters.memory_bus import InMemoryEventBus
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.errors import (
     RateLimitedError,
     RunNotFoundError,
+    ThreadBusyError,
     ToolwireError,
     UnavailableError,
 )
-from toolwire.services.supervisor import RunSupervisor, Started
+from toolwire.services.supervisor import OnBusy, RunSupervisor, Started
+from toolwire.services.threads.models import Turn
 
 T = TypeVar("T")
 HANG_GUARD_S = 5.0
@@ -71,7 +73,7 @@ class FakeScope:
         self.outcome: str | None = None
         self.closed = False
 
-    async def run(self, message: str) -> str:
+    async def run(self, message: str, history: Sequence[Turn] | None = None) -> str:
         self.messages.append(message)
         self.started.set()
         try:
@@ -87,10 +89,12 @@ class FakeScope:
 
 
 class Scopes:
-    """The scope factory: one `FakeScope` per run, publishing its first and last event."""
+    """The scope factory: one `FakeScope` per run, publishing its first and last event and,
+    like a real scope, storing the run's turn before the last (which frees its thread)."""
 
-    def __init__(self, bus: InMemoryEventBus) -> None:
+    def __init__(self, bus: InMemoryEventBus, threads: InMemoryThreadStore) -> None:
         self.bus = bus
+        self.threads = threads
         self.opened: list[str] = []
         self.refuse: Exception | None = None
         self._scopes: dict[str, FakeScope] = {}
@@ -114,6 +118,9 @@ class Scopes:
             yield scope
         finally:
             await scope.close_gate.wait()
+            await self.threads.append(ctx.user_id, ctx.thread_id, Turn(
+                run_id=ctx.run_id, message="m", status="ok", started_at="s", ended_at="e",
+                answer="a"))
             await self.bus.publish(ctx.user_id, event(ctx.run_id, 2, "agent_completed"))
             scope.closed = True
 
@@ -126,6 +133,7 @@ class World:
         self.bus = InMemoryEventBus(retention_s=bus_retention_s, clock=self.clock)
         self.managers: list[RunSupervisor] = []
         self.quotas: list[MemoryUserQuotas] = []
+        self.threads = InMemoryThreadStore()
 
     def manager(
         self,
@@ -135,13 +143,15 @@ class World:
         chats_per_minute: int = 1000,
         retention_s: float = 900.0,
         max_remembered_requests: int = 100_000,
+        on_busy: OnBusy = "reject",
     ) -> tuple[RunSupervisor, Scopes]:
-        scopes = scopes or Scopes(self.bus)
+        scopes = scopes or Scopes(self.bus, self.threads)
         ledger = MemoryRequestLedger(retention_s=retention_s,
                                      max_requests=max_remembered_requests, clock=self.clock)
         quotas = MemoryUserQuotas(runs_per_user=runs_per_user,
                                   chats_per_minute=chats_per_minute, clock=self.clock)
-        manager = RunSupervisor(scope_factory=scopes, bus=self.bus, ledger=ledger, quotas=quotas)
+        manager = RunSupervisor(scope_factory=scopes, bus=self.bus, ledger=ledger, quotas=quotas,
+                                threads=self.threads, on_busy=on_busy)
         self.quotas.append(quotas)
         self.managers.append(manager)
         return manager, scopes
@@ -598,3 +608,65 @@ async def test_a_run_that_failed_while_the_bus_is_down_frees_its_request_id(
     retry = await manager.start(chat(request_id="q-1"), "hi")
     assert retry.task is not None and retry.run_id != silent.run_id
     await finish(scopes, retry)
+
+
+# -- One run at a time per thread ---------------------------------------------------------
+
+
+def on_thread(thread_id: str, request_id: str | None = None,
+              user_id: str = "ada") -> UserExecutionContext:
+    return UserExecutionContext.for_user(user_id, thread_id=thread_id, request_id=request_id)
+
+
+async def test_reject_refuses_a_chat_on_a_busy_thread_naming_its_run(world: World) -> None:
+    manager, scopes = world.manager()
+    first = await manager.start(on_thread("t", "q1"), "one")
+    with pytest.raises(ThreadBusyError, match=first.run_id):
+        await manager.start(on_thread("t", "q2"), "two")
+    other = await manager.start(on_thread("elsewhere"), "three")  # other threads go on
+    mallory = await manager.start(on_thread("t", user_id="mallory"), "hers")  # her own "t"
+    again = await manager.start(on_thread("t", "q1"), "one")  # a retry is still a replay
+    assert again.repeated and again.run_id == first.run_id
+    assert manager.live_count == 3
+    for started in (first, other, mallory):
+        await finish(scopes, started)
+    retry = await manager.start(on_thread("t", "q2"), "two")  # the refusal kept no claim
+    await finish(scopes, retry)
+    assert scopes.of(retry.run_id).outcome == "ok"
+
+
+async def test_enqueue_starts_the_next_run_when_the_thread_is_free(world: World) -> None:
+    manager, scopes = world.manager(on_busy="enqueue")
+    first = await manager.start(on_thread("t"), "one")
+    second = await manager.start(on_thread("t"), "two")
+    await guarded(scopes.of(first.run_id).started.wait())
+    await asyncio.sleep(0.05)
+    assert second.run_id not in scopes.opened  # no agent_started until the first ended
+    await finish(scopes, first)
+    await guarded(scopes.of(second.run_id).started.wait())
+    await finish(scopes, second)
+    assert scopes.opened == [first.run_id, second.run_id]
+
+
+async def test_interrupt_cancels_the_run_going_then_starts(world: World) -> None:
+    manager, scopes = world.manager(on_busy="interrupt")
+    first = await manager.start(on_thread("t"), "one")
+    await guarded(scopes.of(first.run_id).started.wait())
+    second = await manager.start(on_thread("t"), "two")
+    await guarded(scopes.of(second.run_id).started.wait())
+    assert scopes.of(first.run_id).outcome == "cancelled"
+    await finish(scopes, second)
+
+
+async def test_a_thread_held_on_another_instance_is_busy_here_too(world: World) -> None:
+    here, scopes = world.manager()
+    there, there_scopes = world.manager(on_busy="enqueue")
+    first = await here.start(on_thread("t"), "one")
+    with pytest.raises(ThreadBusyError):
+        await world.manager()[0].start(on_thread("t"), "two")
+    queued = await there.start(on_thread("t"), "three")  # polls the store: not its own run
+    await asyncio.sleep(0.05)
+    assert queued.run_id not in there_scopes.opened
+    await finish(scopes, first)
+    await guarded(there_scopes.of(queued.run_id).started.wait())
+    await finish(there_scopes, queued)

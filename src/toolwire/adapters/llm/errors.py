@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from toolwire.services.errors import ToolwireError
 
 
 class ModelAPIError(ToolwireError):
-    """The model API could not be reached or gave no usable answer."""
+    """The model API could not be reached or gave no usable answer.
+
+    An expected condition, not a bug: logged as one line, without a traceback.
+    """
+
+    log_traceback: ClassVar[bool] = False
 
 
 class ModelHTTPError(ModelAPIError):

@@ -11,22 +11,27 @@ from toolwire.adapters.llm.errors import (
     ModelHTTPError,
     ModelTimeoutError,
 )
+from toolwire.redaction import redact_urls, safe_url
 
 MAX_DETAIL_CHARS: Final = 200
 """How much of an API error message goes into the exception (and so to the user)."""
 
 
 def redact(text: str, secret: str | None) -> str:
-    """Return `text` with `secret` blanked out and whitespace folded."""
+    """Return `text` with `secret` blanked out, URLs redacted and whitespace folded."""
     if secret:
         text = text.replace(secret, "***")
-    return " ".join(text.split())
+    return " ".join(redact_urls(text).split())
 
 
 def model_error(
     exc: Exception, *, secret: str | None, base_url: str, timeout_s: float, retries: int
 ) -> ModelAPIError:
-    """Return the `ModelAPIError` that says what `exc` means for the run."""
+    """Return the `ModelAPIError` that says what `exc` means for the run.
+
+    `retries` is how many times the SDK retried the request before giving up: its
+    `max_retries` for a failure to open the stream, 0 for a stream that broke midway.
+    """
     import httpx
     import openai
 
@@ -41,7 +46,7 @@ def model_error(
     if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
         cause = exc.__cause__ if isinstance(exc, openai.APIConnectionError) else exc
         reason = redact(str(cause or exc), secret)[:MAX_DETAIL_CHARS]
-        return ModelAPIError(f"could not reach the model API at {base_url}: {reason}"
+        return ModelAPIError(f"could not reach the model API at {safe_url(base_url)}: {reason}"
                              + _after(retries))
     if isinstance(exc, openai.APIError):  # an error event inside the stream
         detail = _api_message(exc.body) or exc.message
@@ -65,4 +70,6 @@ def _api_message(body: object) -> str:
 
 
 def _after(retries: int) -> str:
-    return f", after {retries} retries (agent.max_retries)" if retries else ""
+    if not retries:
+        return ""
+    return f", after {retries} {'retry' if retries == 1 else 'retries'} (agent.max_retries)"

@@ -8,8 +8,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from toolwire.adapters.llm.failures import model_error
+from toolwire.adapters.llm.history import history_messages
 from toolwire.adapters.llm.thoughts import ThoughtStream
 from toolwire.adapters.llm.turn import ModelToolCall, ModelTurn, TurnBuilder
+from toolwire.adapters.metrics import Metrics
+from toolwire.adapters.tracing import ModelTrace, Tracing
 from toolwire.services.errors import LimitExceededError
 from toolwire.services.ports import AgentRuntime
 from toolwire.services.tools.arguments import parse_arguments
@@ -18,6 +21,9 @@ from toolwire.services.tools.spec import ToolSpec
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
+    from openai.types import CompletionUsage
+
+TRACING_OFF = Tracing()
 
 
 class OpenAIAgent:
@@ -25,7 +31,8 @@ class OpenAIAgent:
 
     Each turn streams: its text becomes `agent_thinking` events as it arrives (coalesced by
     `think_chars` / `think_interval_s`); the tool calls of one turn run concurrently; the text
-    of the turn without tool calls is the answer.
+    of the turn without tool calls is the answer. Each request is traced by `tracing` and the
+    tokens the model reports are counted in `metrics`.
     """
 
     name = "openai"
@@ -39,6 +46,8 @@ class OpenAIAgent:
         system_prompt: str,
         think_chars: int = 400,
         think_interval_s: float = 0.5,
+        tracing: Tracing = TRACING_OFF,
+        metrics: Metrics | None = None,
     ) -> None:
         self._client = client
         self._model = model
@@ -46,12 +55,18 @@ class OpenAIAgent:
         self._system_prompt = system_prompt
         self._think_chars = think_chars
         self._think_interval_s = think_interval_s
+        self._tracing = tracing
+        self._metrics = metrics
 
     async def run(self, message: str, runtime: AgentRuntime) -> str:
-        """Answer `message`: ask the model, run the tools it calls, feed their results back."""
+        """Answer `message`: ask the model, run the tools it calls, feed their results back.
+
+        The thread's earlier turns go first, as the messages they were.
+        """
         tools = [function_tool(spec) for spec in runtime.tools()]
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": self._system_prompt},
+            *history_messages(runtime.history),
             {"role": "user", "content": message},
         ]
         for _ in range(self._max_steps):
@@ -82,24 +97,38 @@ class OpenAIAgent:
         import httpx  # loaded with the client already: this only looks them up
         import openai
 
-        request: dict[str, Any] = {"model": self._model, "messages": messages, "stream": True}
+        request: dict[str, Any] = {"model": self._model, "messages": messages, "stream": True,
+                                   "stream_options": {"include_usage": True}}
         if tools:
             request["tools"] = tools
-        try:
-            stream = await self._client.chat.completions.create(**request)
-            async with stream:
-                async for chunk in stream:
-                    await thoughts.add(builder.add(chunk))
-        except (openai.OpenAIError, httpx.HTTPError, json.JSONDecodeError) as exc:
-            raise self._error(exc) from None  # the SDK's message may quote the key
+        failures = (openai.OpenAIError, httpx.HTTPError, json.JSONDecodeError)
+        with self._tracing.model_request(self._model) as trace:
+            try:  # the SDK retries opening the stream, never a stream that broke midway
+                stream = await self._client.chat.completions.create(**request)
+            except failures as exc:
+                raise self._error(exc, retried=True) from None  # its message may quote the key
+            try:
+                async with stream:
+                    async for chunk in stream:
+                        if chunk.usage is not None:
+                            self._count(trace, chunk.usage)
+                        await thoughts.add(builder.add(chunk))
+            except failures as exc:
+                raise self._error(exc, retried=False) from None
         await thoughts.flush()
         return builder.build()
 
-    def _error(self, exc: Exception) -> Exception:
+    def _count(self, trace: ModelTrace, usage: CompletionUsage) -> None:
+        """Record the tokens of one request in its trace and the metrics."""
+        trace.usage(usage.prompt_tokens, usage.completion_tokens)
+        if self._metrics is not None:
+            self._metrics.model_usage(usage.prompt_tokens, usage.completion_tokens)
+
+    def _error(self, exc: Exception, *, retried: bool) -> Exception:
         client = self._client
         return model_error(
             exc, secret=client.api_key or None, base_url=str(client.base_url),
-            timeout_s=_seconds(client.timeout), retries=client.max_retries,
+            timeout_s=_seconds(client.timeout), retries=client.max_retries if retried else 0,
         )
 
 

@@ -1,26 +1,33 @@
-"""`McpConnection`: one MCP server's client session, opened on demand and re-opened when lost."""
+"""`McpConnection`: one MCP server's client session, opened on demand and re-opened when lost.
+
+Only the public API of the `mcp` SDK is used: the session talks to the transport through two
+relays of ours, one per direction. The incoming one notices a server that went away; the
+outgoing one learns the JSON-RPC id of each tool call (marked in its `_meta`), so a cancelled
+call can be cancelled on the server too.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import os
-import sys
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
-from typing import Any, Final, TextIO
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 import anyio
 import httpx
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp import ClientSession, McpError, StdioServerParameters, stdio_client, types
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.message import SessionMessage
 
 from toolwire.adapters.mcp.errors import McpCallError, McpUnavailableError, describe_failure
+from toolwire.adapters.mcp.stderr import server_stderr
+from toolwire.adapters.mcp.trace_headers import trace_headers
+from toolwire.adapters.tracing import trace_carrier
 from toolwire.config import McpServerSettings
 
 log = logging.getLogger(__name__)
@@ -30,6 +37,8 @@ SESSION_TERMINATED: Final = 32600
 MAX_TOOL_PAGES: Final = 100
 CLOSE_WAIT_S: Final = 5.0
 CANCEL_NOTICE_S: Final = 1.0
+CALL_MARK: Final = "toolwire/call"
+"""The `_meta` key that tells the outgoing relay which tool call a request carries."""
 
 Streams = tuple[
     MemoryObjectReceiveStream[SessionMessage | Exception],
@@ -39,11 +48,16 @@ Streams = tuple[
 
 @dataclass(slots=True, eq=False)
 class _Live:
-    """An open session, the event that ends it and the task that holds its transport."""
+    """An open session, the event that ends it and the task that holds its transport.
+
+    `sent` maps the mark of each tool call in flight to its JSON-RPC request id.
+    """
 
     session: ClientSession
     stop: asyncio.Event
     task: asyncio.Task[None]
+    sent: dict[str, types.RequestId] = field(default_factory=dict)
+    probing: bool = False
 
 
 class McpConnection:
@@ -52,10 +66,13 @@ class McpConnection:
     The transport lives in a task of its own (the SDK's transports must be entered and left
     in one task). A call that finds the session gone re-opens it once; a call the server may
     have received before the connection dropped fails instead (it is not safe to repeat).
+    A call that is cancelled or times out is followed by a ping: a server that does not
+    answer it within `connect_timeout_s` has stopped answering (a tool blocks it) and is
+    restarted like one that exited.
     """
 
-    __slots__ = ("_closed", "_connect_timeout_s", "_failure", "_live", "_lock", "_retired",
-                 "server")
+    __slots__ = ("_background", "_closed", "_connect_timeout_s", "_failure", "_live", "_lock",
+                 "_retired", "server")
 
     def __init__(self, server: McpServerSettings, *, connect_timeout_s: float) -> None:
         self.server = server
@@ -63,6 +80,7 @@ class McpConnection:
         self._live: _Live | None = None
         self._lock = asyncio.Lock()
         self._retired: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[None]] = set()
         self._failure = ""
         self._closed = False
 
@@ -120,24 +138,25 @@ class McpConnection:
     ) -> types.CallToolResult:
         """Call on `live`; fail if its transport dies first (the SDK may leave the call hung).
 
-        A call cancelled here (a timeout, a cancelled run) is cancelled on the server too.
+        A call cancelled here (a timeout, a cancelled run) is cancelled on the server too, and
+        the server is asked whether it still answers.
         """
-        request_ids: list[types.RequestId] = []
-
-        async def call_tool() -> types.CallToolResult:
-            # The SDK numbers requests from this counter, synchronously, as the call starts.
-            request_ids.append(live.session._request_id)
-            return await live.session.call_tool(tool, arguments)
-
-        call = asyncio.ensure_future(call_tool())
+        mark = uuid.uuid4().hex
+        # The call's trace context travels in the request's `_meta` (MCP semconv), beside the
+        # mark that names the call in a cancel notice.
+        meta = {**(trace_carrier() or {}), CALL_MARK: mark}
+        call = asyncio.ensure_future(live.session.call_tool(tool, arguments, meta=meta))
         ended = asyncio.ensure_future(live.stop.wait())
         try:
             await asyncio.wait((call, ended), return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
-            if request_ids and not call.done():
-                await self._cancel_on_server(live, request_ids[0])
+            request_id = live.sent.get(mark)
+            if request_id is not None and not call.done():
+                await self._cancel_on_server(live, request_id)
+                self._probe(live)
             raise
         finally:
+            live.sent.pop(mark, None)
             ended.cancel()
             if not call.done():
                 call.cancel()
@@ -155,9 +174,39 @@ class McpConnection:
             async with asyncio.timeout(CANCEL_NOTICE_S):
                 await live.session.send_notification(notice)
 
+    def _probe(self, live: _Live) -> None:
+        """Ping the server in the background; restart it when it does not answer in time."""
+        if live.probing or live.stop.is_set():
+            return
+        live.probing = True
+        task = asyncio.get_running_loop().create_task(
+            self._ping(live), name=f"mcp server {self.name} ping")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _ping(self, live: _Live) -> None:
+        try:
+            async with asyncio.timeout(self._connect_timeout_s):
+                await live.session.send_ping()
+        except TimeoutError:
+            if not live.stop.is_set():
+                self._failure = (f"no answer to a ping within {self._connect_timeout_s:g} s "
+                                 "(tools.mcp_connect_timeout_s)")
+                log.warning("MCP server %s: stopped answering after a call was cancelled or "
+                            "timed out (%s); it is restarted at the next call",
+                            self.name, self._failure)
+                self._retire(live.session)
+        except Exception as exc:  # it answered with an error, or the session is already gone
+            log.debug("MCP server %s: ping: %s", self.name, describe_failure(exc))
+        finally:
+            live.probing = False
+
     async def aclose(self) -> None:
         """Close the session and stop the server's transport (a stdio server is terminated)."""
         self._closed = True
+        for probe in list(self._background):
+            probe.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         if self._live is not None:
             self._retire(self._live.session)
         tasks = list(self._retired)
@@ -185,7 +234,8 @@ class McpConnection:
         loop = asyncio.get_running_loop()
         ready: asyncio.Future[ClientSession] = loop.create_future()
         stop = asyncio.Event()
-        task = loop.create_task(self._hold(ready, stop), name=f"mcp server {self.name}")
+        sent: dict[str, types.RequestId] = {}
+        task = loop.create_task(self._hold(ready, stop, sent), name=f"mcp server {self.name}")
         try:
             async with asyncio.timeout(self._connect_timeout_s):
                 session = await asyncio.shield(ready)
@@ -201,22 +251,28 @@ class McpConnection:
                 raise self._unavailable(describe_failure(exc)) from None
             raise
         log.info("MCP server %s: connected (%s)", self.name, self.server.describe())
-        return _Live(session, stop, task)
+        return _Live(session, stop, task, sent)
 
-    async def _hold(self, ready: asyncio.Future[ClientSession], stop: asyncio.Event) -> None:
+    async def _hold(
+        self, ready: asyncio.Future[ClientSession], stop: asyncio.Event,
+        sent: dict[str, types.RequestId],
+    ) -> None:
         """Open transport and session, hand the session over, keep both open until `stop`.
 
         Messages from the server pass through a relay, so the end of the server's stream (a
-        stdio server that exited) ends this task and the next call opens a new session.
+        stdio server that exited) ends this task and the next call opens a new session;
+        messages to it pass through another, which notes the id of each tool call in `sent`.
         """
         try:
             async with self._transport() as (read, write):
                 relay_in, relay_out = anyio.create_memory_object_stream[
                     SessionMessage | Exception](0)
-                with read, relay_in, relay_out:  # closed however the relay ends
+                out_in, out_out = anyio.create_memory_object_stream[SessionMessage](0)
+                with read, relay_in, relay_out, out_in, out_out:  # closed however relays end
                     async with (anyio.create_task_group() as group,
-                                ClientSession(relay_out, write) as session):
+                                ClientSession(relay_out, out_in) as session):
                         group.start_soon(self._relay, read, relay_in, stop)
+                        group.start_soon(_note_calls, out_out, write, sent)
                         await session.initialize()
                         ready.set_result(session)
                         await stop.wait()
@@ -253,7 +309,8 @@ class McpConnection:
             env = {name: value.get_secret_value() for name, value in server.env.items()}
             params = StdioServerParameters(
                 command=server.command[0], args=server.command[1:], env=env or None)
-            async with stdio_client(params, errlog=_server_stderr()) as (read, write):
+            async with (server_stderr(self.name, env.values()) as errlog,
+                        stdio_client(params, errlog=errlog) as (read, write)):
                 yield read, write
             return
         headers = {name: value.get_secret_value() for name, value in server.headers.items()}
@@ -261,7 +318,8 @@ class McpConnection:
         timeout = httpx.Timeout(self._connect_timeout_s, read=None)
         async with AsyncExitStack() as stack:
             client = await stack.enter_async_context(
-                create_mcp_http_client(headers=headers, timeout=timeout))
+                httpx.AsyncClient(headers=headers, timeout=timeout))
+            client.event_hooks["request"].append(trace_headers)
             read, write, _ = await stack.enter_async_context(
                 streamable_http_client(str(server.url), http_client=client))
             yield read, write
@@ -289,9 +347,17 @@ class McpConnection:
         )
 
 
-def _server_stderr() -> TextIO:
-    """Return where a stdio server's stderr goes: ours, when it is a real file."""
-    with contextlib.suppress(AttributeError, OSError, ValueError):
-        sys.stderr.fileno()
-        return sys.stderr
-    return sys.__stderr__ or open(os.devnull, "w")
+async def _note_calls(
+    source: MemoryObjectReceiveStream[SessionMessage],
+    sink: MemoryObjectSendStream[SessionMessage],
+    sent: dict[str, types.RequestId],
+) -> None:
+    """Pass the session's messages to the transport; note the request id of each tool call."""
+    async for message in source:
+        request = message.message.root
+        if isinstance(request, types.JSONRPCRequest) and request.method == "tools/call":
+            meta = (request.params or {}).get("_meta")
+            mark = meta.get(CALL_MARK) if isinstance(meta, dict) else None
+            if isinstance(mark, str):
+                sent[mark] = request.id
+        await sink.send(message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from toolwire.redaction import redact_urls
 from toolwire.services.errors import ToolError
 
 
@@ -21,5 +22,5 @@ def describe_failure(exc: BaseException) -> str:
     """Return `Type: message` of the first real error inside (possibly nested) exception groups."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
-    text = " ".join(str(exc).split())
+    text = " ".join(redact_urls(str(exc)).split())
     return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__

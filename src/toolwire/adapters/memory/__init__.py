@@ -1,6 +1,8 @@
-"""In-process state for a one-process deployment: the request ledger and the user quotas."""
+"""In-process state for a one-process deployment: the request ledger, the user quotas and
+the thread store."""
 
 from toolwire.adapters.memory.ledger import MemoryRequestLedger
 from toolwire.adapters.memory.quotas import MemoryUserQuotas
+from toolwire.adapters.memory.threads import InMemoryThreadStore, memory_run_eraser
 
-__all__ = ["MemoryRequestLedger", "MemoryUserQuotas"]
+__all__ = ["InMemoryThreadStore", "MemoryRequestLedger", "MemoryUserQuotas", "memory_run_eraser"]

@@ -5,5 +5,7 @@ from toolwire.adapters.redis_bus.bus import RedisEventBus
 from toolwire.adapters.redis_bus.connect import masked_url
 from toolwire.adapters.redis_bus.ledger import RedisRequestLedger
 from toolwire.adapters.redis_bus.quotas import RedisUserQuotas
+from toolwire.adapters.redis_bus.threads import RedisThreadStore
 
-__all__ = ["RedisEventBus", "RedisRequestLedger", "RedisUserQuotas", "masked_url"]
+__all__ = ["RedisEventBus", "RedisRequestLedger", "RedisThreadStore", "RedisUserQuotas",
+           "masked_url"]

@@ -12,6 +12,7 @@ from aiohttp import WSCloseCode, web
 from toolwire.adapters.web.cors import add_cors
 from toolwire.adapters.web.frontends import add_frontends
 from toolwire.adapters.web.http import endpoints as http
+from toolwire.adapters.web.http.threads import add_thread_routes
 from toolwire.adapters.web.slots import SocketSlots
 from toolwire.adapters.web.state import STATE, WebDeps, WebState
 from toolwire.adapters.web.ws.handler import websocket_handler
@@ -22,8 +23,8 @@ GOING_AWAY_MESSAGE: Final = "server shutdown"
 
 
 def build_web_app(deps: WebDeps) -> web.Application:
-    """Return the app serving `/`, `/ws`, `/agui`, `/healthz`, `/readyz`, `/tools`, `/metrics`
-    (and dev `/auth/token`)."""
+    """Return the app serving `/`, `/ws`, `/agui`, `/healthz`, `/readyz`, `/tools`, `/metrics`,
+    `/threads` (and dev `/auth/token`)."""
     app = web.Application()
     app[STATE] = WebState(deps=deps, slots=SocketSlots(deps.metrics))
     app.router.add_get("/ws", websocket_handler)
@@ -31,6 +32,7 @@ def build_web_app(deps: WebDeps) -> web.Application:
     app.router.add_get("/readyz", http.readyz)
     app.router.add_get("/tools", http.list_tools)
     app.router.add_get("/metrics", http.metrics)
+    add_thread_routes(app)
     if deps.settings().auth.dev_login:
         app.router.add_post("/auth/token", http.issue_token)
     app.on_shutdown.append(graceful_shutdown)

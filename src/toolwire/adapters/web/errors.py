@@ -7,7 +7,12 @@ from typing import Final
 
 from pydantic import ValidationError
 
-from toolwire.services.errors import RateLimitedError, RunNotFoundError, UnavailableError
+from toolwire.services.errors import (
+    RateLimitedError,
+    RunNotFoundError,
+    ThreadBusyError,
+    UnavailableError,
+)
 from toolwire.services.validation import describe_validation_error
 from toolwire.services.wire_json import JsonProblem
 
@@ -19,6 +24,7 @@ UNKNOWN_TYPE: Final = "unknown_type"
 MESSAGE_TOO_LARGE: Final = "message_too_large"  # a WebSocket closes 1009; POST /agui gets 413
 RATE_LIMITED: Final = "rate_limited"
 UNAVAILABLE: Final = "unavailable"  # shutting down, or the event bus is down: retry later
+CONFLICT: Final = "conflict"  # the thread has a run going (threads.on_busy = reject)
 NOT_FOUND: Final = "not_found"  # also for another user's run: nothing reveals it exists
 INTERNAL_ERROR: Final = "internal_error"  # a server bug; the details stay in the server log
 
@@ -36,6 +42,7 @@ DOMAIN_CODES: Final[tuple[tuple[type[Exception], str], ...]] = (
     (RateLimitedError, RATE_LIMITED),
     (UnavailableError, UNAVAILABLE),
     (RunNotFoundError, NOT_FOUND),
+    (ThreadBusyError, CONFLICT),
 )
 """The domain errors a client may cause, and the wire code each one is."""
 

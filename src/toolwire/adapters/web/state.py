@@ -15,7 +15,7 @@ from toolwire.adapters.metrics import Metrics
 from toolwire.adapters.web.slots import SocketSlots
 from toolwire.adapters.web.ws.connection import Connection
 from toolwire.config import Settings
-from toolwire.services.ports import EventBus
+from toolwire.services.ports import EventBus, ThreadStore
 from toolwire.services.supervisor import RunSupervisor
 from toolwire.services.tools.permissions import ToolPermissions
 from toolwire.services.tools.registry import ToolRegistry
@@ -36,6 +36,7 @@ class WebDeps:
     tools: Callable[[], ToolRegistry]
     permissions: Callable[[], ToolPermissions]
     metrics: Callable[[], Metrics]
+    threads: Callable[[], ThreadStore]
 
 
 @dataclass(slots=True, eq=False)

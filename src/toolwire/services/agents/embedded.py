@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import chain
 from typing import Any, Final
 
 from toolwire.services.events import ToolCompleted
 from toolwire.services.ports import AgentRuntime
+from toolwire.services.threads.models import Turn
 from toolwire.services.tools.arguments import parse_arguments
 
 # Starts with a literal, so the engine skips ahead to each "/call"; `args` runs to the end of
@@ -31,6 +32,8 @@ _TIME: Final = re.compile(r"\b(?:time|clock|date|today|now)\b", re.IGNORECASE)
 # An IANA zone name (`Asia/Tokyo`, `America/Argentina/Buenos_Aires`, `Etc/GMT+9`): it starts
 # where no word character precedes, so each word is scanned from one start only.
 _ZONE: Final = re.compile(r"(?<![\w/])[A-Z][A-Za-z]+(?:/[A-Za-z0-9_+-]+)+", re.ASCII)
+_ANS: Final = re.compile(r"\bans\b", re.IGNORECASE)
+HISTORY_COMMAND: Final = "/history"
 RULES_WINDOW: Final = 4096
 """How much of a message the arithmetic and time rules read (an expression is at most 1000)."""
 _LEADING: Final = "-+("
@@ -42,7 +45,9 @@ class EmbeddedAgent:
 
     A time question that names an IANA zone (`Asia/Tokyo`) is answered in that zone. The
     arithmetic and time rules never call `calculator` or `clock` for a user who may not call
-    them; explicit `/call` lines are run as asked.
+    them (the message is echoed instead); explicit `/call` lines are run as asked. It
+    remembers its thread: `ans` in arithmetic is the thread's last numeric answer, and
+    `/history` lists the thread's earlier messages.
     """
 
     name = "embedded"
@@ -54,8 +59,19 @@ class EmbeddedAgent:
             first = next(calls, None)
             if first is not None:
                 return await self._run_calls(first, calls, runtime)
+        if len(message) < 64 and message.strip() == HISTORY_COMMAND:
+            await runtime.think("Listing this thread's earlier messages.")
+            return describe_history(runtime.history)
         head = message[:RULES_WINDOW]
-        # The rules call no tool this user may not call; the message is echoed instead.
+        if _ANS.search(head):
+            earlier = last_number(runtime.history)
+            if earlier is None:
+                if find_arithmetic(_ANS.sub("1", head)) is not None:
+                    await runtime.think("`ans` needs an earlier numeric answer.")
+                    return ("There is no earlier numeric answer in this thread for `ans` "
+                            "to stand for.")
+            else:
+                head = _ANS.sub(f"({earlier})" if earlier.startswith("-") else earlier, head)
         expression = find_arithmetic(head)
         if expression is not None and runtime.may_call("calculator"):
             await runtime.think(f"This is arithmetic; calling calculator on {expression}.")
@@ -101,6 +117,39 @@ def call_lines(message: str) -> Iterator[re.Match[str]]:
         line_start = message.rfind("\n", 0, start) + 1
         if not message[line_start:start].strip(" \t"):
             yield match
+
+
+def describe_history(history: Sequence[Turn]) -> str:
+    """Return the thread's earlier user messages, numbered from 1."""
+    if not history:
+        return "This thread has no earlier messages."
+    return "\n".join(f"{n}. {turn.message}" for n, turn in enumerate(history, 1))
+
+
+def last_number(history: Sequence[Turn]) -> str | None:
+    """Return the thread's last numeric answer (a tool's number, or an answer that is one)."""
+    for turn in reversed(history):
+        if turn.status != "ok":
+            continue
+        for call in reversed(turn.tool_calls):
+            if call.status == "ok" and _is_number(call.result):
+                return _number(call.result)
+        answer = (turn.answer or "").strip()
+        if answer and _is_number(_parse_number(answer)):
+            return answer
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _parse_number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if value == value and abs(value) != float("inf") else None
 
 
 def find_arithmetic(message: str) -> str | None:

@@ -86,14 +86,22 @@ class ToolSpec:
 
 def jsonable(value: Any) -> Any:
     """Convert a tool result to strict JSON data (raises `ValueError` when it cannot)."""
+    return json_result(value)[0]
+
+
+def json_result(value: Any) -> tuple[Any, int]:
+    """Return a tool result as strict JSON data and the size of its JSON text in UTF-8 bytes.
+
+    Raises `ValueError` when it is not JSON-serialisable.
+    """
     try:
         data = to_jsonable_python(value)
-        json.dumps(data, allow_nan=False)
+        text = json.dumps(data, allow_nan=False, ensure_ascii=False)
     except Exception as exc:  # PydanticSerializationError, NaN/infinity, cycles
         raise ValueError(
             f"the result of type {type(value).__name__} is not JSON-serialisable ({exc})"
         ) from exc
-    return data
+    return data, len(text.encode("utf-8", "replace"))
 
 
 def _args_model_for(

@@ -7,19 +7,29 @@ from typing import Any, Final
 from ag_ui.core import RunAgentInput, TextPart, UserMessage
 from pydantic import ValidationError
 
+from toolwire.adapters.web.agui.history import turns_of_messages
 from toolwire.adapters.web.errors import INVALID_MESSAGE, WireError
 from toolwire.adapters.web.ws.protocol import ChatFrame
+from toolwire.services.threads.models import Turn
 from toolwire.services.validation import describe_validation_error
 
 MAX_ID_CHARS: Final = 200
 
 
-def chat_of_input(raw: Any) -> ChatFrame:
+class AguiChat(ChatFrame):
+    """A chat from a `RunAgentInput`: `history` holds the client's earlier messages as turns,
+    or is None when it sent only the new message (the stored thread is the history then)."""
+
+    history: tuple[Turn, ...] | None = None
+
+
+def chat_of_input(raw: Any) -> AguiChat:
     """Return the chat `raw` asks for; raise `WireError` (`invalid_message`) saying why not.
 
     `threadId` becomes the run's thread and `runId` its `request_id`, so sending the same
-    input again replays that run rather than starting a second one. Only the last user
-    message is read; `tools`, `context`, `state` and `forwardedProps` are not used.
+    input again replays that run rather than starting a second one. The last user message
+    is the chat's message; the messages before it, when there are any, are its history.
+    `tools`, `context`, `state` and `forwardedProps` are not used.
     """
     if not isinstance(raw, dict):
         raise WireError(INVALID_MESSAGE, "a RunAgentInput must be a JSON object")
@@ -28,11 +38,15 @@ def chat_of_input(raw: Any) -> ChatFrame:
     except ValidationError as exc:
         raise WireError(INVALID_MESSAGE, "invalid RunAgentInput: "
                         + describe_validation_error(exc)) from None
-    return ChatFrame(
+    message = _last_user_text(run_input)
+    last = max(i for i, m in enumerate(run_input.messages) if isinstance(m, UserMessage))
+    earlier = run_input.messages[:last]
+    return AguiChat(
         type="chat",
-        message=_last_user_text(run_input),
+        message=message,
         thread_id=_ident("threadId", run_input.thread_id),
         request_id=_ident("runId", run_input.run_id),
+        history=turns_of_messages(earlier) if earlier else None,
     )
 
 

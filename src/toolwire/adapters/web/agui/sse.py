@@ -19,6 +19,7 @@ from toolwire.adapters.web.agui.feed import FeedClosedError, RunFeed, SlowConsum
 from toolwire.adapters.web.agui.input import chat_of_input
 from toolwire.adapters.web.auth import authenticate
 from toolwire.adapters.web.errors import (
+    CONFLICT,
     INVALID_JSON,
     INVALID_MESSAGE,
     MESSAGE_TOO_LARGE,
@@ -46,7 +47,7 @@ SSE_HEADERS: Final = {
 KEEP_ALIVE: Final = b": keep-alive\n\n"
 FINISH_FRAME_S: Final = 1.0  # how long a slow consumer's writer may finish its current write
 HTTP_STATUS: Final = {
-    INVALID_JSON: 400, INVALID_MESSAGE: 400, NOT_FOUND: 404,
+    INVALID_JSON: 400, INVALID_MESSAGE: 400, NOT_FOUND: 404, CONFLICT: 409,
     MESSAGE_TOO_LARGE: 413, RATE_LIMITED: 429, UNAVAILABLE: 503,
 }
 FEEDS: Final = web.AppKey("toolwire_agui_feeds", set[RunFeed])
@@ -194,7 +195,7 @@ async def _follow(state: WebState, user_id: str, scopes: frozenset[str], chat: C
         user_id, thread_id=chat.thread_id, request_id=chat.request_id,
         connection_ids=(new_id("s"),), scopes=scopes)
     feed.run_id = ctx.run_id  # before the start: the feed must see the run's first event
-    started = await runs.start(ctx, chat.message)
+    started = await runs.start(ctx, chat.message, history=getattr(chat, "history", None))
     if started.repeated:  # the same runId again: that run, from its start
         await runs.check_owner(user_id, started.run_id)  # still kept?
         feed.run_id = started.run_id

@@ -128,7 +128,8 @@ async def _start_run(state: WebState, conn: Connection, frame: ChatFrame) -> Non
         connection_ids=(conn.connection_id,), scopes=conn.scopes)
     first_event = conn.expect_run(ctx.run_id)
     try:
-        started = await runs.start(ctx, frame.message, remember=frame.request_id is not None)
+        started = await runs.start(ctx, frame.message, remember=frame.request_id is not None,
+                                   history=getattr(frame, "history", None))  # AG-UI's messages
         if started.task is None:
             await runs.check_owner(conn.user_id, started.run_id)  # still kept?
             await _replay(state, conn, started.run_id, 0)
