@@ -85,7 +85,7 @@ async def test_a_dead_owners_run_is_ended_once_by_a_survivor_continuing_its_seq(
     died = loop.time()
     await eventually(lambda: any(e.type == "agent_completed" for e in seen), within=10)
     took = loop.time() - died
-    assert took < LEASE_S + 2
+    assert took < LEASE_S + 4  # lease_s and a few seconds, on a busy machine too
     kept = await survivors[1].replay("r_1")
     assert_well_formed(kept)
     assert [e.type for e in kept] == ["agent_started", "tool_executing", "tool_completed",
