@@ -106,8 +106,8 @@ async def test_an_mcp_result_over_the_limit_ends_the_call_with_result_too_large(
 async def test_a_server_that_stops_answering_is_restarted_and_later_calls_work(
     closing: Closing,
 ) -> None:
-    container = mcp_container(closing, DEMO, timeouts={"block": 0.5}, timeout_s=5,
-                              mcp_connect_timeout_s=1)
+    container = mcp_container(closing, DEMO, timeouts={"block": 0.5}, timeout_s=10,
+                              mcp_connect_timeout_s=5)  # a new server may start slowly
     await start_resources(container)
     _, events = await run_in_scope(container, call("whoami"))
     first_pid = int(completions(events)[0]["result"]["result"])
@@ -115,12 +115,12 @@ async def test_a_server_that_stops_answering_is_restarted_and_later_calls_work(
     assert completions(events)[0]["status"] == "timeout"
     servers = await container.mcp_servers.async_()
     assert servers is not None
-    await eventually(lambda: not servers.connections["demo"].connected, within=10)
+    await eventually(lambda: not servers.connections["demo"].connected, within=20)
     _, events = await run_in_scope(container, "\n".join([call("whoami"), call("add", a=1, b=2)]))
     restarted, added = completions(events)
     assert restarted["status"] == "ok" and int(restarted["result"]["result"]) != first_pid
     assert added["status"] == "ok" and added["result"] == {"result": 3}
-    await eventually(lambda: not _alive(first_pid), within=10)  # the frozen one is stopped
+    await eventually(lambda: not _alive(first_pid), within=20)  # the frozen one is stopped
 
 
 def _alive(pid: int) -> bool:

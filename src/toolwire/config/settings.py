@@ -65,7 +65,8 @@ class ServerSettings(BaseModel):
     keepalive_s: float = Field(
         30.0, gt=0, description="Seconds an idle keep-alive HTTP connection is kept open.")
     max_pending_connections: int = Field(
-        256, ge=1, description="Connections that have not sent a request head yet, at most; "
+        4096, ge=1, description="Connections that have not sent a request head yet, at most "
+        "(keep it below the descriptor limit, `ulimit -n`); "
         "past it the one that waited longest is dropped.")
     workers: int = Field(
         1, ge=1, le=256,

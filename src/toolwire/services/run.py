@@ -161,8 +161,11 @@ def _agent_failed(
     started: float, exc: BaseException, log_extra: dict[str, str],
     what: str = "the agent failed",
 ) -> AgentCompleted:
-    log.error("agent failed", exc_info=exc, extra=log_extra)  # the original, with its traceback
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if getattr(exc, "log_traceback", True) is False:  # an expected condition, not a bug
+        log.error("agent failed: %s", detail[:300], extra=log_extra)
+    else:
+        log.error("agent failed", exc_info=exc, extra=log_extra)  # with its traceback
     return AgentCompleted("error", _ms(started), error=ErrorInfo(
         "agent_error", f"{what} ({detail[:300]})"))
 

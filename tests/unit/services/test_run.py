@@ -249,6 +249,24 @@ async def test_an_agent_that_raises_ends_the_run_as_agent_error_naming_the_excep
             h.ctx.run_id, "ada", "q-1"]
 
 
+class ModelUnreachable(RuntimeError):
+    """An expected condition, as the model adapters mark theirs."""
+
+    log_traceback = False
+
+
+async def test_an_expected_agent_failure_is_logged_as_one_line_without_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    h = Harness()
+    with caplog.at_level(logging.INFO, logger="toolwire.services.run"):
+        final = await h.run(ScriptedAgent(failing(ModelUnreachable("no route to the model"))))
+    assert final.status == "error"
+    [failed] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert failed.getMessage() == "agent failed: ModelUnreachable: no route to the model"
+    assert failed.exc_info is None
+
+
 async def test_the_failure_detail_a_client_sees_is_bounded() -> None:
     h = Harness()
     final = await h.run(ScriptedAgent(failing(RuntimeError("x" * 5000))))

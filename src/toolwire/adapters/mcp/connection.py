@@ -71,8 +71,8 @@ class McpConnection:
     restarted like one that exited.
     """
 
-    __slots__ = ("_background", "_closed", "_connect_timeout_s", "_failure", "_live", "_lock",
-                 "_retired", "server")
+    __slots__ = ("_closed", "_connect_timeout_s", "_failure", "_live", "_lock", "_retired",
+                 "server")
 
     def __init__(self, server: McpServerSettings, *, connect_timeout_s: float) -> None:
         self.server = server
@@ -80,7 +80,6 @@ class McpConnection:
         self._live: _Live | None = None
         self._lock = asyncio.Lock()
         self._retired: set[asyncio.Task[None]] = set()
-        self._background: set[asyncio.Task[None]] = set()
         self._failure = ""
         self._closed = False
 
@@ -153,7 +152,7 @@ class McpConnection:
             request_id = live.sent.get(mark)
             if request_id is not None and not call.done():
                 await self._cancel_on_server(live, request_id)
-                self._probe(live)
+                await self._check_health(live)
             raise
         finally:
             live.sent.pop(mark, None)
@@ -174,17 +173,14 @@ class McpConnection:
             async with asyncio.timeout(CANCEL_NOTICE_S):
                 await live.session.send_notification(notice)
 
-    def _probe(self, live: _Live) -> None:
-        """Ping the server in the background; restart it when it does not answer in time."""
+    async def _check_health(self, live: _Live) -> None:
+        """Ping the server; stop its session when it does not answer in time (one at a time).
+
+        Runs in the cancelled call's task, which nobody waits for any more.
+        """
         if live.probing or live.stop.is_set():
             return
         live.probing = True
-        task = asyncio.get_running_loop().create_task(
-            self._ping(live), name=f"mcp server {self.name} ping")
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _ping(self, live: _Live) -> None:
         try:
             async with asyncio.timeout(self._connect_timeout_s):
                 await live.session.send_ping()
@@ -204,9 +200,6 @@ class McpConnection:
     async def aclose(self) -> None:
         """Close the session and stop the server's transport (a stdio server is terminated)."""
         self._closed = True
-        for probe in list(self._background):
-            probe.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
         if self._live is not None:
             self._retire(self._live.session)
         tasks = list(self._retired)
@@ -243,6 +236,8 @@ class McpConnection:
             stop.set()
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+            if ready.done() and not ready.cancelled():
+                ready.exception()  # a failure after we stopped waiting: seen, not logged
             if isinstance(exc, TimeoutError):
                 raise self._unavailable(
                     f"no answer within {self._connect_timeout_s:g} s "

@@ -105,10 +105,11 @@ async def server_stderr(server: str, secrets: Iterable[str]) -> AsyncIterator[Te
         yield writer
     finally:
         writer.close()
-        with suppress(TimeoutError):  # the child may still hold the pipe open
-            await asyncio.wait_for(asyncio.shield(reader), 0.5)
-        reader.cancel()
-        await asyncio.gather(reader, return_exceptions=True)
-        loop.remove_reader(read_fd)
-        os.close(read_fd)
-        lines.close()
+        try:
+            with suppress(TimeoutError):  # the child may still hold the pipe open
+                await asyncio.wait_for(asyncio.shield(reader), 0.5)
+        finally:  # also when cancelled while waiting: the pipe is never leaked
+            reader.cancel()
+            loop.remove_reader(read_fd)
+            os.close(read_fd)
+            lines.close()
