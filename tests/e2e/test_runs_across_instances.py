@@ -102,14 +102,16 @@ async def test_a_retry_of_a_live_run_on_another_instance_joins_it(
     a, b = instances
     async with aiohttp.ClientSession() as session:
         on_a = await open_socket(session, a, "ann")
-        await on_a.send_json({"type": "chat", "message": '/call sleep {"seconds": 1}',
+        await on_a.send_json({"type": "chat", "message": '/call sleep {"seconds": 2}',
                               "request_id": "q2"})
-        started = await receive(on_a)
+        # While the tool sleeps the run publishes nothing: B's new socket sees only the retry.
+        head = await until(on_a, lambda f: f.get("type") == "tool_executing")
         on_b = await open_socket(session, b, "ann")
-        await on_b.send_json({"type": "chat", "message": '/call sleep {"seconds": 1}',
+        await on_b.send_json({"type": "chat", "message": '/call sleep {"seconds": 2}',
                               "request_id": "q2"})
         retried = await until(on_b, lambda f: f.get("type") == "agent_completed")
-    assert {f["run_id"] for f in retried} == {started["run_id"]}
+    assert {f["run_id"] for f in retried} == {head[0]["run_id"]}
+    assert retried[:len(head)] == head
     assert [f["seq"] for f in retried] == list(range(1, len(retried) + 1))
     assert_well_formed(retried)
 
