@@ -73,6 +73,11 @@ class RedisServer:
             proc.kill()
             proc.wait()
 
+    def signal(self, signum: int) -> None:
+        """Send `signum` to the server (SIGSTOP freezes it, SIGCONT thaws it)."""
+        assert self._proc is not None, "the server is not running"
+        self._proc.send_signal(signum)
+
     def answers(self) -> bool:
         """Return True when the server replies to PING."""
         try:

@@ -65,10 +65,11 @@ async def test_an_event_crosses_instances_through_each_way_in(
     subscriber = make_bus(url, **tls_files(secured_redis, how))
     got: list[RunEvent] = []
     await subscriber.subscribe("alice", got.append)
+    run = f"r-{how}"  # the server is shared: a run has one publisher, its lease holder
 
-    await publisher.publish("alice", event("r1", 1))
-    await eventually(lambda: got == [event("r1", 1)])
-    assert await subscriber.replay("r1") == [event("r1", 1)]
+    await publisher.publish("alice", event(run, 1))
+    await eventually(lambda: got == [event(run, 1)])
+    assert await subscriber.replay(run) == [event(run, 1)]
     assert await publisher.ping()
 
 
@@ -149,8 +150,8 @@ async def test_the_tls_settings_reach_both_connections_through_the_container(
     got: list[RunEvent] = []
     try:
         await bus.subscribe("alice", got.append)
-        await other.publish("alice", event("r1", 1))
-        await eventually(lambda: got == [event("r1", 1)])
+        await other.publish("alice", event("r-container", 1))
+        await eventually(lambda: got == [event("r-container", 1)])
         async with container.request_scope(UserExecutionContext.for_user("alice")) as scope:
             final = await scope.run("what is 2+2?")
         assert final.status == "ok"

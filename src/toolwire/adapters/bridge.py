@@ -9,7 +9,11 @@ from collections.abc import Callable, Sequence
 from typing import Final
 
 from toolwire.services.context import UserExecutionContext
-from toolwire.services.errors import ScopeClosedError
+from toolwire.services.errors import (
+    PublishFailedError,
+    RunTakenOverError,
+    ScopeClosedError,
+)
 from toolwire.services.events import EventPayload, RunEvent
 from toolwire.services.limits import ScopeSettings
 from toolwire.services.ports import EventBus, EventObserver
@@ -20,7 +24,9 @@ log = logging.getLogger(__name__)
 FIRST_RETRY_S: Final = 0.05
 MAX_RETRY_S: Final = 2.0
 CANCELLED_RETRY_S: Final = 5.0
-"""How long a cancelled emit keeps retrying a failing bus before it gives the event up."""
+"""How long a cancelled run keeps retrying a failing bus before it gives its events up."""
+MIN_ATTEMPT_S: Final = 0.2
+"""The least time one publish attempt of a cancelled run gets."""
 
 
 class WebSocketBridge:
@@ -30,10 +36,24 @@ class WebSocketBridge:
     `CancelledError` propagates, so a caller that sees the error knows the event went out
     and ends what it opened (a `tool_executing` gets its `tool_completed`, a run its
     `agent_completed`).
+
+    A `seq` is never given to two events: an event whose publish failed keeps its number
+    and is owed, published again (buses keep a repeat once) before the next event, so every
+    view of the run is the same sequence with no gap.
     """
 
-    __slots__ = ("_bus", "_clock", "_closed", "_lock", "_observers", "_retry_for_s", "_seq",
-                 "user_context")
+    __slots__ = (
+        "_bus",
+        "_clock",
+        "_closed",
+        "_give_up_at",
+        "_lock",
+        "_observers",
+        "_owed",
+        "_retry_for_s",
+        "_seq",
+        "user_context",
+    )
 
     def __init__(
         self,
@@ -55,13 +75,15 @@ class WebSocketBridge:
         self._observers = observers
         self._clock = clock
         self._seq = 0
+        self._owed: list[RunEvent] = []
+        self._give_up_at: float | None = None  # set once the run is being cancelled
         self._closed = False
         self._lock: asyncio.Lock | None = None
 
     @property
     def last_seq(self) -> int:
         """Return the `seq` of the last event published (0 before the first)."""
-        return self._seq
+        return self._seq - len(self._owed)
 
     @property
     def closed(self) -> bool:
@@ -72,8 +94,8 @@ class WebSocketBridge:
         """Stamp `payload` with the next `seq` and publish it.
 
         While the bus fails, the same event is retried with backoff for `retry_for_s`, so a
-        run outlives a short outage with nothing lost; past that the error propagates and the
-        failed event uses no sequence number.
+        run outlives a short outage with nothing lost; past that `PublishFailedError` (from the
+        bus's error) propagates and the event is owed: the next `emit` publishes it first.
         """
         lock = self._lock
         if lock is None:
@@ -85,31 +107,60 @@ class WebSocketBridge:
             ctx = self.user_context
             event = RunEvent.stamp(payload, run_id=ctx.run_id, thread_id=ctx.thread_id,
                                    seq=self._seq + 1, ts=timestamp(self._clock()))
-            cancelled = await self._publish(event, cancelled)
-            self._seq = event.seq
+            self._seq = event.seq  # taken for good, even if its publish fails
+            pending, self._owed = [*self._owed, event], []
+            published, cancelled = await self._publish_in_order(pending, cancelled)
         finally:
             lock.release()
-        for observer in self._observers:
-            await self._notify(observer, event)
+        for done in published:
+            for observer in self._observers:
+                await self._notify(observer, done)
         if cancelled:
             raise asyncio.CancelledError
         return event
 
+    async def _publish_in_order(
+        self, pending: list[RunEvent], cancelled: bool,
+    ) -> tuple[list[RunEvent], bool]:
+        """Publish `pending` in order; what fails stays owed and the failure propagates."""
+        for index, event in enumerate(pending):
+            try:
+                cancelled = await self._publish(event, cancelled)
+            except (TypeError, ValueError, RunTakenOverError):
+                # Refused for good (unencodable, or another instance ended the run): these
+                # numbers were never stored, so they are free again.
+                self._seq -= len(pending) - index
+                raise
+            except Exception as exc:
+                self._owed = pending[index:]
+                raise PublishFailedError(
+                    f"the event bus did not take seq {event.seq}") from exc
+        return pending, cancelled
+
     async def _publish(self, event: RunEvent, cancelled: bool) -> bool:
         """Publish `event`, retrying the same `seq` (buses keep a repeat once); return whether
-        a cancellation arrived meanwhile."""
+        a cancellation arrived meanwhile.
+
+        Once the run is being cancelled (here, or in the task that emits), every publish of it
+        gives up `CANCELLED_RETRY_S` after the first sign, each attempt included, so a
+        cancelled run ends within that bound whatever the bus does.
+        """
         deadline = time.monotonic() + self._retry_for_s
         delay = FIRST_RETRY_S
         while True:
-            if cancelled:
-                deadline = min(deadline, time.monotonic() + CANCELLED_RETRY_S)
+            if self._give_up_at is None and (cancelled or _being_cancelled()):
+                self._give_up_at = time.monotonic() + CANCELLED_RETRY_S
+            if self._give_up_at is not None:
+                deadline = min(deadline, self._give_up_at)
             try:
-                await self._bus.publish(self.user_context.user_id, event)
+                async with asyncio.timeout(None if self._give_up_at is None else
+                                           max(MIN_ATTEMPT_S, deadline - time.monotonic())):
+                    await self._bus.publish(self.user_context.user_id, event)
                 return cancelled
             except asyncio.CancelledError:
                 cancelled = True  # the publish may or may not have landed: repeat it
                 continue
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, RunTakenOverError):
                 raise  # not an outage: retrying cannot help
             except Exception as exc:
                 if time.monotonic() + delay > deadline:
@@ -133,11 +184,29 @@ class WebSocketBridge:
                           extra={"run_id": event.run_id, "user_id": self.user_context.user_id})
 
     async def aclose(self) -> None:
-        """Wait for an in-flight publish, then refuse further events."""
+        """Wait for an in-flight publish, then refuse further events; log what is owed."""
         if self._lock is not None:
             async with self._lock:
                 self._closed = True
         self._closed = True
+        try:
+            await self._bus.run_closed(self.user_context.run_id)
+        except Exception:
+            log.exception("the event bus failed to release the run",
+                          extra={"run_id": self.user_context.run_id,
+                                 "user_id": self.user_context.user_id})
+        if self._owed:
+            log.error("run closed with events never published: seq %s (%s)",
+                      ", ".join(str(e.seq) for e in self._owed),
+                      ", ".join(e.type for e in self._owed),
+                      extra={"run_id": self.user_context.run_id,
+                             "user_id": self.user_context.user_id})
+
+
+def _being_cancelled() -> bool:
+    """Return True when the current task has a cancellation pending or being handled."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 async def _acquire_deferring_cancel(lock: asyncio.Lock) -> bool:

@@ -55,6 +55,17 @@ class InMemoryEventBus(EventBusBase):
         """Call every cancel handler with `run_id`."""
         self._cancel_locally(run_id)
 
+    async def watched_elsewhere(self, user_id: str) -> bool:
+        """Return False: there is no other instance."""
+        return False
+
+    async def runs_elsewhere(self, user_id: str) -> list[str]:
+        """Return no run: there is no other instance."""
+        return []
+
+    async def run_closed(self, run_id: str) -> None:
+        """Nothing to release: one process is the whole deployment."""
+
     async def ping(self) -> bool:
         """Return True while the bus is open."""
         return not self._closed

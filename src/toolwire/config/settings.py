@@ -145,7 +145,9 @@ class EventsSettings(BaseModel):
         32, gt=1, description="Redis command connections per instance; when all are busy a "
         "command waits (see `redis_pool_timeout_s`) instead of failing.")
     redis_pool_timeout_s: float = Field(
-        5.0, gt=0, description="Seconds a Redis command waits for a free connection.")
+        0.5, gt=0, description="Seconds a Redis command waits for a free connection, and "
+        "how long readiness and a new chat wait for Redis to answer before they are refused "
+        "(a frozen Redis refuses a chat within this).")
     redis_keepalive_s: float = Field(
         5.0, gt=0, description="A Redis pub/sub connection silent this long (despite a ping) "
         "is replaced, and what it missed is refilled from the run streams.")
@@ -313,9 +315,18 @@ class RunsSettings(BaseModel):
     shutdown_grace_s: float = Field(
         10.0, ge=0, description="Seconds running runs get to finish on SIGTERM before "
         "they are cancelled.")
+    lease_s: float = Field(
+        10.0, gt=0, description="Redis bus: an instance renews the lease of each run it runs "
+        "every third of this; when it dies, another instance ends its runs (`interrupted`) "
+        "within about this long.")
     cancel_on_disconnect: bool = Field(
-        False, description="Cancel a user's runs when their last socket closes (otherwise "
-        "runs go on and stay resumable).")
+        False, description="Cancel a user's runs when their last socket closes, on every "
+        "instance (otherwise runs go on and stay resumable).")
+
+    @property
+    def longest_run_s(self) -> float:
+        """Return how long a run can possibly last: its limit, then its end's publish retries."""
+        return 2 * self.max_duration_s + self.lease_s
 
 
 class ThreadsSettings(BaseModel):

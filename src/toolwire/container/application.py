@@ -19,7 +19,12 @@ from toolwire.adapters.memory import (
 )
 from toolwire.adapters.memory_bus import InMemoryEventBus
 from toolwire.adapters.metrics import Metrics, thread_stats_of
-from toolwire.adapters.redis_bus import RedisEventBus, RedisThreadStore
+from toolwire.adapters.redis_bus import (
+    RedisEventBus,
+    RedisRequestLedger,
+    RedisThreadStore,
+    RedisUserQuotas,
+)
 from toolwire.adapters.tool_loading import load_registry, mcp_tools
 from toolwire.adapters.tracing import Tracing, otel_tracing, tracing_backend
 from toolwire.adapters.web.state import WebDeps
@@ -91,6 +96,8 @@ class ApplicationContainer(containers.DeclarativeContainer):
             pool_timeout_s=settings.provided.events.redis_pool_timeout_s,
             keepalive_s=settings.provided.events.redis_keepalive_s,
             reconnect_max_s=settings.provided.events.redis_reconnect_max_s,
+            lease_s=settings.provided.runs.lease_s,
+            track_watchers=settings.provided.runs.cancel_on_disconnect,
             tls_ca_file=settings.provided.events.redis_tls_ca_file,
             tls_cert_file=settings.provided.events.redis_tls_cert_file,
             tls_key_file=settings.provided.events.redis_tls_key_file,
@@ -210,7 +217,11 @@ class ApplicationContainer(containers.DeclarativeContainer):
         memory=providers.Singleton(
             MemoryRequestLedger, retention_s=settings.provided.runs.retention_s),
         redis=providers.Singleton(
-            MemoryRequestLedger, retention_s=settings.provided.runs.retention_s),
+            RedisRequestLedger,
+            connector=event_bus.provided.connector,
+            keys=event_bus.provided.keys,
+            retention_s=settings.provided.runs.retention_s,
+        ),
     )
     """Which run each `request_id` started (a repeated one is a replay)."""
 
@@ -222,9 +233,12 @@ class ApplicationContainer(containers.DeclarativeContainer):
             chats_per_minute=settings.provided.limits.chats_per_minute,
         ),
         redis=providers.Singleton(
-            MemoryUserQuotas,
+            RedisUserQuotas,
+            connector=event_bus.provided.connector,
+            keys=event_bus.provided.keys,
             runs_per_user=settings.provided.limits.runs_per_user,
             chats_per_minute=settings.provided.limits.chats_per_minute,
+            max_run_s=settings.provided.runs.longest_run_s,
         ),
     )
     """`limits.runs_per_user` and `limits.chats_per_minute`."""

@@ -29,6 +29,17 @@ class ToolLoadError(ToolwireError):
     """A module or entry point named in the settings could not provide its tools."""
 
 
+class PublishFailedError(ToolwireError):
+    """A run event could not be published (the event bus is down or refused it).
+
+    Its message never names infrastructure; the bus's own error is its `__cause__`.
+    """
+
+
+class RunTakenOverError(ToolwireError):
+    """This instance no longer owns the run: its lease lapsed and another instance ended it."""
+
+
 class RateLimitedError(ToolwireError):
     """A user passed one of their quotas; the message says which and when to retry."""
 

@@ -72,6 +72,18 @@ class EventBus(Protocol):
         """Ask every instance's cancel handlers to cancel `run_id` (the holder of its task acts)."""
         ...
 
+    async def watched_elsewhere(self, user_id: str) -> bool:
+        """Return True when another live instance holds a subscriber of `user_id`."""
+        ...
+
+    async def runs_elsewhere(self, user_id: str) -> list[str]:
+        """Return the runs of `user_id` that other live instances are running."""
+        ...
+
+    async def run_closed(self, run_id: str) -> None:
+        """This instance stopped publishing `run_id` (its scope closed): stop claiming it."""
+        ...
+
     async def on_cancel(self, handler: CancelHandler) -> Subscription:
         """Call `handler` for every later `request_cancel`; closing the subscription stops it."""
         ...

@@ -10,7 +10,11 @@ from typing import Any
 
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.dispatcher import ToolDispatcher
-from toolwire.services.errors import LimitExceededError
+from toolwire.services.errors import (
+    LimitExceededError,
+    PublishFailedError,
+    RunTakenOverError,
+)
 from toolwire.services.events import (
     AgentCompleted,
     AgentStarted,
@@ -106,8 +110,16 @@ async def run_agent(
     except asyncio.CancelledError:
         await _emit_cancelled(sink, started, log_extra, before_end)
         raise
+    except RunTakenOverError:
+        log.warning("run ended by another instance after this one lost its lease",
+                    extra=log_extra)
+        raise
     except LimitExceededError as exc:
         final = AgentCompleted("error", _ms(started), error=ErrorInfo("limit_exceeded", str(exc)))
+    except PublishFailedError as exc:
+        log.error("run could not publish: %s", exc, exc_info=exc.__cause__, extra=log_extra)
+        final = AgentCompleted("error", _ms(started), error=ErrorInfo(
+            "unavailable", "the event bus was unavailable too long; the run could not go on"))
     except TimeoutError as exc:
         if not deadline.expired():  # the agent's own timeout, not the run's limit
             final = _agent_failed(started, exc, log_extra, what="the agent timed out on its own")

@@ -19,7 +19,12 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol
 
 from toolwire.services.context import UserExecutionContext
-from toolwire.services.errors import RunNotFoundError, ThreadBusyError, UnavailableError
+from toolwire.services.errors import (
+    RunNotFoundError,
+    RunTakenOverError,
+    ThreadBusyError,
+    UnavailableError,
+)
 from toolwire.services.ports import (
     EventBus,
     RequestLedger,
@@ -197,6 +202,24 @@ class RunSupervisor:
             if live.ctx.user_id == user_id:
                 live.task.cancel()
 
+    def cancel_if_unwatched(self, user_id: str) -> None:
+        """Cancel the runs of `user_id` here unless another instance holds a socket of theirs.
+
+        Called once the user's last socket on this instance closed (`runs.cancel_on_disconnect`).
+        """
+        async def check() -> None:
+            if await self._bus.watched_elsewhere(user_id):
+                return
+            self.cancel_runs_of(user_id)
+            try:  # the runs of theirs other instances run: this may be where the last one was
+                for run_id in await self._bus.runs_elsewhere(user_id):
+                    await self._bus.request_cancel(run_id)
+            except Exception:
+                log.exception("could not cancel the user's runs on other instances",
+                              extra={"user_id": user_id})
+
+        self._chore(check())
+
     async def shutdown(self, grace_s: float) -> None:
         """Refuse new runs, give live ones `grace_s`, then cancel and await the rest."""
         self._accepting = False
@@ -263,6 +286,8 @@ class RunSupervisor:
         except asyncio.CancelledError:
             log.info("run cancelled", extra=extra)
             raise
+        except RunTakenOverError:
+            log.warning("run stopped here: another instance ended it", extra=extra)
         except Exception:
             log.exception("run failed", extra=extra)
             if live.remembered and not await self._published(ctx):

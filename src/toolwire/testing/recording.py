@@ -141,6 +141,18 @@ class RecordingBus:
         """Delegate to the real bus."""
         await self.inner.request_cancel(run_id)
 
+    async def watched_elsewhere(self, user_id: str) -> bool:
+        """Delegate to the real bus."""
+        return await self.inner.watched_elsewhere(user_id)
+
+    async def runs_elsewhere(self, user_id: str) -> list[str]:
+        """Delegate to the real bus."""
+        return await self.inner.runs_elsewhere(user_id)
+
+    async def run_closed(self, run_id: str) -> None:
+        """Delegate to the real bus."""
+        await self.inner.run_closed(run_id)
+
     async def on_cancel(self, handler: CancelHandler) -> Subscription:
         """Delegate to the real bus."""
         return await self.inner.on_cancel(handler)

@@ -10,7 +10,7 @@ import pytest
 from toolwire.adapters.bridge import WebSocketBridge
 from toolwire.adapters.memory_bus import InMemoryEventBus
 from toolwire.services.context import UserExecutionContext
-from toolwire.services.errors import ScopeClosedError
+from toolwire.services.errors import PublishFailedError, ScopeClosedError
 from toolwire.services.events import AgentThinking, RunEvent
 
 
@@ -44,15 +44,31 @@ async def test_concurrent_emits_get_consecutive_seq_and_envelope_fields() -> Non
     assert bridge.last_seq == 50
 
 
-async def test_a_failed_publish_uses_no_sequence_number() -> None:
+async def test_a_failed_publish_keeps_its_number_and_goes_out_before_the_next() -> None:
     bus = FlakyBus(fail_on={2})
     ctx = UserExecutionContext.for_user("ann")
     bridge = WebSocketBridge(user_context=ctx, bus=bus, retry_for_s=0)
     await bridge.emit(AgentThinking("a", 1))
-    with pytest.raises(ConnectionError):
+    with pytest.raises(PublishFailedError) as failed:
         await bridge.emit(AgentThinking("b", 2))
-    await bridge.emit(AgentThinking("c", 3))
-    assert [e.seq for e in await bus.replay(ctx.run_id)] == [1, 2]
+    assert isinstance(failed.value.__cause__, ConnectionError)
+    assert "bus down" not in str(failed.value)  # driver text stays server-side
+    assert bridge.last_seq == 1
+    third = await bridge.emit(AgentThinking("c", 3))
+    kept = await bus.replay(ctx.run_id)
+    assert [(e.seq, e.data["text"]) for e in kept] == [(1, "a"), (2, "b"), (3, "c")]
+    assert third.seq == 3 and bridge.last_seq == 3
+
+
+async def test_a_closed_bridge_logs_the_events_it_could_not_publish(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bus = FlakyBus(fail_on={1})
+    bridge = WebSocketBridge(user_context=UserExecutionContext.for_user("a"), bus=bus)
+    with pytest.raises(PublishFailedError):
+        await bridge.emit(AgentThinking("lost", 1))
+    await bridge.aclose()
+    assert "never published: seq 1 (agent_thinking)" in caplog.text
 
 
 async def test_a_short_outage_is_retried_with_the_same_seq_and_nothing_lost(
@@ -74,7 +90,7 @@ async def test_retrying_gives_up_after_its_window() -> None:
     bus = FlakyBus(fail_on=set(range(1, 1000)))
     bridge = WebSocketBridge(user_context=UserExecutionContext.for_user("a"), bus=bus,
                              retry_for_s=0.2)
-    with pytest.raises(ConnectionError):
+    with pytest.raises(PublishFailedError):
         await bridge.emit(AgentThinking("never", 1))
     assert 2 <= bus.calls < 10
     assert bridge.last_seq == 0
@@ -113,3 +129,40 @@ async def test_a_publish_interrupted_by_cancellation_is_finished_once() -> None:
     await bridge.emit(AgentThinking("second", 2))
     assert [(e.seq, e.data["text"]) for e in got] == [(1, "first"), (2, "second")]
     assert [e.seq for e in await bus.replay(ctx.run_id)] == [1, 2]
+
+
+class FrozenBus(InMemoryEventBus):
+    """Never answers a publish (a Redis stopped with SIGSTOP)."""
+
+    async def publish(self, user_id: str, event: RunEvent) -> None:
+        await asyncio.Event().wait()
+
+
+async def test_a_cancelled_run_gives_up_its_remaining_events_within_the_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("toolwire.adapters.bridge.CANCELLED_RETRY_S", 0.3)
+    bridge = WebSocketBridge(user_context=UserExecutionContext.for_user("a"), bus=FrozenBus(),
+                             retry_for_s=300)
+    gave_up: list[str] = []
+
+    async def run() -> None:
+        try:
+            await asyncio.sleep(10)  # cancelled while a tool runs, not while it emits
+        except asyncio.CancelledError:
+            for text in ("tool cancelled", "run cancelled"):  # as the executor, then the run
+                try:
+                    await bridge.emit(AgentThinking(text, 1))
+                except PublishFailedError:
+                    gave_up.append(text)
+            raise
+
+    task = asyncio.get_running_loop().create_task(run())
+    await asyncio.sleep(0.01)
+    task.cancel()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert loop.time() - started < 1.5  # not 2 x retry_for_s
+    assert gave_up == ["tool cancelled", "run cancelled"]

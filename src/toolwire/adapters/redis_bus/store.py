@@ -2,10 +2,11 @@
 
 One writer per instance sends every append that is pending at once: one script call for the
 whole batch (on Redis Cluster one per hash slot, in one pipeline), so N runs publishing at
-once cost one round trip and one command, not N. The script stores each event under the
-stream id `<seq>-1` (a repeat of a seq is refused, so storing is idempotent), refreshes the
-run's expiry and owner, and announces the event on its user's channel, prefixed with the
-instance id so the instance can drop its own echo unread.
+once cost one round trip and one command, not N. The script checks that this instance holds
+the run's lease (fencing: an instance whose run was ended elsewhere cannot add to it), stores
+each event under the stream id `<seq>-1` (a repeat of a seq is refused, so storing is
+idempotent), refreshes the run's expiry and owner, and announces the event on its user's
+channel, prefixed with the instance id so the instance can drop its own echo unread.
 """
 
 from __future__ import annotations
@@ -17,39 +18,57 @@ from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
 from redis.crc import key_slot
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 
 from toolwire.adapters.redis_bus.connect import RedisConnector
 from toolwire.adapters.redis_bus.keys import RedisKeys
+from toolwire.services.errors import RunTakenOverError
 from toolwire.services.events import RunEvent
 
 log = logging.getLogger(__name__)
 
+PROBE_TTL_MS: Final = 10_000
+PROBE_TAGS_TRIED: Final = 100_000
+"""Hash tags tried to find a probe key for each master (a few dozen suffice)."""
 LIVE_TTL_S: Final = 24 * 3600.0
 """How much longer than `retention_s` a run still going keeps its keys."""
 
 _APPEND: Final = """
-local maxlen, live_ttl, end_ttl, host, channels = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local maxlen, live_ttl, end_ttl, host, channels, lease_ms =
+  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local stored = {}
-for i = 1, #KEYS / 2 do
-  local stream, owner, at = KEYS[2 * i - 1], KEYS[2 * i], 5 + (i - 1) * 4
+for i = 1, #KEYS / 3 do
+  local stream, owner, lease, at = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i], 6 + (i - 1) * 4
   local id, text, ttl, user = ARGV[at + 1], ARGV[at + 2], live_ttl, ARGV[at + 4]
-  if ARGV[at + 3] == '1' then ttl = end_ttl end
-  local added = redis.pcall('XADD', stream, 'MAXLEN', maxlen, id, 'event', text)
-  local refused = type(added) == 'table' and added.err
-  if refused and not string.find(refused, 'equal or smaller') then
-    stored[i] = added
+  local final = ARGV[at + 3] == '1'
+  if final then ttl = end_ttl end
+  local holder = redis.call('GET', lease)
+  if holder and holder ~= host and holder ~= '-' .. host then
+    stored[i] = {err = 'TAKEN the run is leased by another instance, or ended by one'}
   else
-    stored[i] = refused and 0 or 1
-    redis.call('PEXPIRE', stream, ttl)
-    redis.call('SET', owner, user, 'PX', ttl)
-    redis.call('PUBLISH', channels .. user, host .. text)
+    local added = redis.pcall('XADD', stream, 'MAXLEN', maxlen, id, 'event', text)
+    local refused = type(added) == 'table' and added.err
+    if refused and not string.find(refused, 'equal or smaller') then
+      stored[i] = added
+    else
+      stored[i] = refused and 0 or 1
+      if final then
+        redis.call('SET', lease, '-' .. host, 'PX', end_ttl)
+      elseif not holder then
+        redis.call('SET', lease, host, 'PX', lease_ms)
+      end
+      redis.call('PEXPIRE', stream, ttl)
+      redis.call('SET', owner, user, 'PX', ttl)
+      redis.call('PUBLISH', channels .. user, host .. text)
+    end
   end
 end
 return stored
 """
-"""Store a batch of events (two keys and four arguments each); one result each: 1 stored,
-0 a repeat of a stored seq (announced again, harmless: receivers drop repeats), or an error."""
+"""Store a batch of events (three keys and four arguments each) if this instance holds each
+run's lease (taking a lapsed one back; the final event marks the lease ended); one result
+each: 1 stored, 0 a repeat of a stored seq (announced again, harmless: receivers drop
+repeats), or an error (`TAKEN` when another instance holds or ended the run)."""
 
 
 @dataclass(slots=True, eq=False)
@@ -71,6 +90,7 @@ class RunStreamStore:
         host_id: str,
         retention_s: float,
         max_events: int,
+        lease_s: float = 10.0,
         cluster: bool = False,
     ) -> None:
         self._connector = connector
@@ -79,8 +99,11 @@ class RunStreamStore:
         self._retention_ms = max(1, round(retention_s * 1000))
         self._live_ttl_ms = self._retention_ms + round(LIVE_TTL_S * 1000)
         self._max_events = max_events
+        self._lease_ms = max(1, round(lease_s * 1000))
         self._script_args = (max_events, self._live_ttl_ms, self._retention_ms, host_id,
-                             keys.user_channel(""))
+                             keys.user_channel(""), self._lease_ms)
+        self._host_id = host_id
+        self._probe_by_node: dict[str, str] = {}
         self._pending: list[_Append] = []
         self._writer: asyncio.Task[None] | None = None
         self._sha: str | None = None
@@ -137,10 +160,35 @@ class RunStreamStore:
         async with self._connector.slot() as client:
             await client.publish(channel, message)
 
-    async def ping(self) -> bool:
-        """Return True when Redis answers PING."""
+    async def probe(self) -> bool:
+        """Write a short-lived key on every master; return True when all took it.
+
+        PING is not enough: a Cluster that lost a master still answers it on the others.
+        """
         async with self._connector.slot() as client:
-            return bool(await client.ping())
+            if self._cluster:
+                await client.initialize()  # learns the masters once; a no-op afterwards
+            pipe = client.pipeline(transaction=False)
+            for key in self._probe_keys(client):
+                pipe.set(key, self._host_id, px=PROBE_TTL_MS)
+            replies = await pipe.execute()
+        return all(replies)
+
+    def _probe_keys(self, client: Any) -> list[str]:
+        """Return one key per master (one key without Cluster)."""
+        if not self._cluster:
+            return [self._keys.probe(0)]
+        wanted = {node.name for node in client.get_primaries()}
+        if set(self._probe_by_node) != wanted:
+            self._probe_by_node = {}
+            for tag in range(PROBE_TAGS_TRIED):
+                key = self._keys.probe(tag)
+                node = client.get_node_from_key(key).name
+                if node in wanted:
+                    self._probe_by_node.setdefault(node, key)
+                if len(self._probe_by_node) == len(wanted):
+                    break
+        return list(self._probe_by_node.values())
 
     async def aclose(self) -> None:
         """Fail what is still pending and stop the writer."""
@@ -183,7 +231,7 @@ class RunStreamStore:
             if item.done.done():
                 continue
             if isinstance(result, Exception):
-                item.done.set_exception(result)
+                item.done.set_exception(_taken_over(result))
             else:
                 item.done.set_result(None)
 
@@ -199,7 +247,8 @@ class RunStreamStore:
                 args: list[Any] = []
                 for item in group:
                     event = item.event
-                    keys += [self._keys.stream(event.run_id), self._keys.owner(event.run_id)]
+                    keys += [self._keys.stream(event.run_id), self._keys.owner(event.run_id),
+                             self._keys.lease(event.run_id)]
                     args += [f"{event.seq}-1", event.encoded(),
                              "1" if event.type == "agent_completed" else "0", item.user_id]
                 # not pipe.evalsha: redis-py refuses that name in a Cluster pipeline
@@ -214,9 +263,15 @@ class RunStreamStore:
         return [results[id(item)] for item in batch]
 
     def _queue_index(self, pipe: Any, batch: list[_Append]) -> None:
-        """Note each run that starts in the user's run index (read after a reconnect)."""
+        """Note each run that starts in the user's run index (read after a reconnect) and in
+        the leased runs (read by every instance to end runs whose lease lapsed); drop each run
+        that ends from the latter."""
         now_ms = round(time.time() * 1000)
         for item in batch:
+            if item.event.type == "agent_completed":
+                pipe.zrem(self._keys.leased_runs(), item.event.run_id)
+            elif item.event.seq == 1:
+                pipe.zadd(self._keys.leased_runs(), {item.event.run_id: now_ms + self._lease_ms})
             if item.event.seq == 1:
                 index = self._keys.user_runs(item.user_id)
                 pipe.zadd(index, {item.event.run_id: now_ms})
@@ -236,3 +291,10 @@ class RunStreamStore:
             if not item.done.done():
                 item.done.set_exception(exc)
 
+
+
+def _taken_over(error: Exception) -> Exception:
+    """Return `RunTakenOverError` for the script's `TAKEN` refusal, else `error`."""
+    if isinstance(error, ResponseError) and str(error).startswith("TAKEN"):
+        return RunTakenOverError(str(error).removeprefix("TAKEN "))
+    return error

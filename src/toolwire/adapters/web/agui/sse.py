@@ -219,7 +219,7 @@ class _EventStream:
 def _cancel_if_unwatched(state: WebState, user_id: str) -> None:
     """With `runs.cancel_on_disconnect`, a client that went away cancels its unwatched runs."""
     if state.deps.settings().runs.cancel_on_disconnect and state.slots.count(user_id) == 0:
-        state.deps.runs().cancel_runs_of(user_id)
+        state.deps.runs().cancel_if_unwatched(user_id)
 
 
 def _error(exc: WireError) -> web.Response:

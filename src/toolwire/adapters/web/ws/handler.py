@@ -181,4 +181,4 @@ def _cancel_unwatched_runs(state: WebState, conn: Connection) -> None:
     """
     if (state.deps.settings().runs.cancel_on_disconnect and not conn.delivery.gave_up
             and state.slots.count(conn.user_id) == 0):
-        state.deps.runs().cancel_runs_of(conn.user_id)
+        state.deps.runs().cancel_if_unwatched(conn.user_id)

@@ -1,0 +1,88 @@
+"""`RedisUserQuotas`: `limits.runs_per_user` and `limits.chats_per_minute` for all instances.
+
+One script call per admission checks and counts both limits atomically on Redis's own clock.
+A user's running runs are a sorted set scored by when each stops counting even if nobody
+releases it (its instance died): the run's longest possible life, and a survivor that ends a
+dead instance's run removes it at once.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from toolwire.adapters.redis_bus.connect import RedisConnector
+from toolwire.adapters.redis_bus.failures import unavailable_on_failure
+from toolwire.adapters.redis_bus.keys import RedisKeys
+from toolwire.services.errors import RateLimitedError
+
+HOLD_MARGIN_S: Final = 60.0
+"""Added to a run's longest life before an unreleased run stops counting."""
+
+_ADMIT: Final = """
+local running, chats = KEYS[1], KEYS[2]
+local run, max_runs, max_chats, hold_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]),
+  tonumber(ARGV[4])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', running, '-inf', now)
+if redis.call('ZCARD', running) >= max_runs then return {1, 0} end
+redis.call('ZREMRANGEBYSCORE', chats, '-inf', now - 60000)
+if redis.call('ZCARD', chats) >= max_chats then
+  local oldest = redis.call('ZRANGE', chats, 0, 0, 'WITHSCORES')
+  return {2, tonumber(oldest[2]) + 60000 - now}
+end
+if ARGV[5] == 'check' then return {0, 0} end
+redis.call('ZADD', running, now + hold_ms, run)
+redis.call('PEXPIRE', running, hold_ms)
+redis.call('ZADD', chats, now, run)
+redis.call('PEXPIRE', chats, 60000)
+return {0, 0}
+"""
+"""Count run ARGV[1] unless a limit is reached: {0} counted, {1} too many running,
+{2, ms} too many chats this minute (retry in ms). With ARGV[5] = `check`, count nothing."""
+
+
+class RedisUserQuotas:
+    """The `UserQuotas` of every instance on one Redis."""
+
+    def __init__(
+        self,
+        *,
+        connector: RedisConnector,
+        keys: RedisKeys,
+        runs_per_user: int,
+        chats_per_minute: int,
+        max_run_s: float,
+    ) -> None:
+        self._connector = connector
+        self._keys = keys
+        self._runs_per_user = runs_per_user
+        self._chats_per_minute = chats_per_minute
+        self._hold_ms = round((max_run_s + HOLD_MARGIN_S) * 1000)
+
+    async def admit(self, user_id: str, run_id: str) -> None:
+        """Count a new run, or raise `RateLimitedError`; a refused chat leaves no trace."""
+        await self._judge(user_id, run_id, "count")
+
+    async def check(self, user_id: str) -> None:
+        """Raise `RateLimitedError` when `admit` would refuse a run of `user_id` now."""
+        await self._judge(user_id, "", "check")
+
+    async def _judge(self, user_id: str, run_id: str, mode: str) -> None:
+        async with unavailable_on_failure("counting a run"), self._connector.slot() as client:
+            verdict, retry_ms = await client.eval(
+                _ADMIT, 2, self._keys.running(user_id), self._keys.chats(user_id), run_id,
+                self._runs_per_user, self._chats_per_minute, self._hold_ms, mode)
+        if verdict == 1:
+            raise RateLimitedError(
+                f"at most {self._runs_per_user} runs may go at once (limits.runs_per_user); "
+                "retry when one has ended")
+        if verdict == 2:
+            raise RateLimitedError(
+                f"at most {self._chats_per_minute} chats a minute (limits.chats_per_minute); "
+                f"retry in {max(1, round(int(retry_ms) / 1000))} s")
+
+    async def release(self, user_id: str, run_id: str) -> None:
+        """Free the run's place (idempotent)."""
+        async with unavailable_on_failure("releasing a run"), self._connector.slot() as client:
+            await client.zrem(self._keys.running(user_id), run_id)
