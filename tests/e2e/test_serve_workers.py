@@ -54,6 +54,16 @@ def sockets_per_worker(served: Served) -> dict[int, int]:
     return counts
 
 
+async def open_spread(session: aiohttp.ClientSession, served: Served,
+                      count: int) -> list[aiohttp.ClientWebSocketResponse]:
+    """Open `count` sockets of as many users, a moment apart (so the kernel spreads them)."""
+    sockets = []
+    for n in range(count):
+        sockets.append(await open_socket(session, served, f"user-{n}"))
+        await asyncio.sleep(0.02)
+    return sockets
+
+
 async def chat(ws: aiohttp.ClientWebSocketResponse, message: str) -> list[Frame]:
     """Send a chat and return its run's frames up to `agent_completed`."""
     await ws.send_json({"type": "chat", "message": message})
@@ -79,10 +89,7 @@ async def test_sockets_spread_over_both_workers_and_every_run_completes(
     workers: Served,
 ) -> None:
     async with aiohttp.ClientSession() as session:
-        sockets = []
-        for n in range(16):
-            sockets.append(await open_socket(session, workers, f"user-{n}"))
-            await asyncio.sleep(0.02)
+        sockets = await open_spread(session, workers, 16)
         counts = sockets_per_worker(workers)
         assert len(counts) == 2 and all(count > 0 for count in counts.values()), counts
         runs = await asyncio.gather(*(chat(ws, "what is 6*7?") for ws in sockets))
@@ -106,10 +113,7 @@ async def test_a_killed_worker_is_replaced_and_the_other_workers_sockets_go_on(
     workers: Served,
 ) -> None:
     async with aiohttp.ClientSession() as session:
-        sockets = []
-        for n in range(16):
-            sockets.append(await open_socket(session, workers, f"user-{n}"))
-            await asyncio.sleep(0.02)
+        sockets = await open_spread(session, workers, 16)
         owners = {id(ws): owner_of(workers, ws) for ws in sockets}
         victim, survivor = sorted(set(owners.values()))
         kept = [ws for ws in sockets if owners[id(ws)] == survivor]
