@@ -167,7 +167,7 @@ async def test_settings_switch_the_event_bus_through_the_container(
     assert isinstance(bus, bus_type)
     async with container.request_scope(UserExecutionContext.for_user("a")) as scope:
         assert isinstance(scope.bridge, WebSocketBridge)
-        assert scope.bridge._bus is bus
+        assert scope.bridge.bus is bus
 
 
 async def test_scope_rejects_anything_but_a_user_context(

@@ -44,6 +44,7 @@ class WebSocketBridge:
 
     __slots__ = (
         "_bus",
+        "_bus_provider",
         "_clock",
         "_closed",
         "_give_up_at",
@@ -59,18 +60,24 @@ class WebSocketBridge:
         self,
         *,
         user_context: UserExecutionContext,
-        bus: EventBus,
+        bus: EventBus | None = None,
+        bus_provider: Callable[[], EventBus] | None = None,
         retry_for_s: float = 0.0,
         observers: Sequence[EventObserver] = (),
         clock: Callable[[], float] = time.time,
         settings: ScopeSettings | None = None,
     ) -> None:
-        """Build a bridge; `settings` (the container passes its own) supplies `retry_for_s`
-        (`runs.max_duration_s`)."""
+        """Build a bridge on `bus`, or on the bus `bus_provider` gives when the bridge first
+        publishes (the container's way: a scope that publishes nothing never resolves the
+        bus, and an override made before the first event still reaches it); `settings`
+        supplies `retry_for_s` (`runs.max_duration_s`)."""
+        if (bus is None) == (bus_provider is None):
+            raise TypeError("a bridge needs exactly one of bus= and bus_provider=")
         if settings is not None:
             retry_for_s = settings.runs.max_duration_s
         self.user_context = user_context
         self._bus = bus
+        self._bus_provider = bus_provider
         self._retry_for_s = retry_for_s
         self._observers = observers
         self._clock = clock
@@ -79,6 +86,15 @@ class WebSocketBridge:
         self._give_up_at: float | None = None  # set once the run is being cancelled
         self._closed = False
         self._lock: asyncio.Lock | None = None
+
+    @property
+    def bus(self) -> EventBus:
+        """Return the event bus this bridge publishes on (resolved on first use)."""
+        bus = self._bus
+        if bus is None:
+            assert self._bus_provider is not None
+            bus = self._bus = self._bus_provider()
+        return bus
 
     @property
     def last_seq(self) -> int:
@@ -155,7 +171,7 @@ class WebSocketBridge:
             try:
                 async with asyncio.timeout(None if self._give_up_at is None else
                                            max(MIN_ATTEMPT_S, deadline - time.monotonic())):
-                    await self._bus.publish(self.user_context.user_id, event)
+                    await self.bus.publish(self.user_context.user_id, event)
                 return cancelled
             except asyncio.CancelledError:
                 cancelled = True  # the publish may or may not have landed: repeat it
@@ -189,8 +205,10 @@ class WebSocketBridge:
             async with self._lock:
                 self._closed = True
         self._closed = True
+        if not self._seq:
+            return  # nothing was published: the bus holds nothing of this run
         try:
-            await self._bus.run_closed(self.user_context.run_id)
+            await self.bus.run_closed(self.user_context.run_id)
         except Exception:
             log.exception("the event bus failed to release the run",
                           extra={"run_id": self.user_context.run_id,

@@ -173,7 +173,8 @@ class ApplicationContainer(containers.DeclarativeContainer):
     # The bridge stamps and publishes the run's events; the executor reports every tool
     # call through it (its `sink`); the dispatcher routes the run's calls to that executor.
 
-    bridge = providers.Factory(WebSocketBridge, bus=event_bus, settings=settings)
+    bridge = providers.Factory(
+        WebSocketBridge, bus_provider=event_bus.provider, settings=settings)
 
     executor = providers.Factory(
         ToolExecutor, sink=bridge, registry=tool_registry, settings=settings)
@@ -202,6 +203,7 @@ class ApplicationContainer(containers.DeclarativeContainer):
 
     request_scope = providers.Factory(
         RequestScope,
+        settings=settings,
         bridge=bridge.provider,
         executor=executor.provider,
         dispatcher=dispatcher.provider,

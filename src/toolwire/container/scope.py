@@ -6,7 +6,7 @@ import asyncio
 import enum
 import logging
 from collections.abc import Callable, Sequence
-from typing import Self
+from typing import Final, Self
 
 from toolwire.container.runner import AgentRunner
 from toolwire.services.context import UserExecutionContext
@@ -14,6 +14,7 @@ from toolwire.services.dispatcher import ToolDispatcher
 from toolwire.services.errors import ScopeClosedError
 from toolwire.services.events import AgentCompleted
 from toolwire.services.executor import ToolExecutor
+from toolwire.services.limits import ScopeSettings
 from toolwire.services.ports import EventObserver, EventSink
 from toolwire.services.threads.models import Turn
 from toolwire.services.tools.spec import ToolSpec
@@ -27,6 +28,11 @@ class ScopeState(enum.StrEnum):
     NEW = "new"
     OPEN = "open"
     CLOSED = "closed"
+
+
+_NEW: Final = ScopeState.NEW  # module constants: an enum member lookup costs ~60 ns each
+_OPEN: Final = ScopeState.OPEN
+_CLOSED: Final = ScopeState.CLOSED
 
 
 class RequestScope:
@@ -46,6 +52,7 @@ class RequestScope:
         self,
         user_context: UserExecutionContext,
         *,
+        settings: ScopeSettings,
         bridge: Callable[..., EventSink],
         executor: Callable[..., ToolExecutor],
         dispatcher: Callable[..., ToolDispatcher],
@@ -53,6 +60,8 @@ class RequestScope:
         tools: Sequence[ToolSpec] = (),
         observers: Sequence[EventObserver] = (),
     ) -> None:
+        """Build the scope's objects for `user_context`, each with this scope's `settings`
+        (one reading of the settings provider for the three)."""
         if type(user_context) is not UserExecutionContext:
             raise TypeError(
                 f"a request scope needs a UserExecutionContext, got {type(user_context).__name__}"
@@ -60,16 +69,19 @@ class RequestScope:
         self.user_context = user_context
         self._runner = runner
         if observers:
-            self.bridge = bridge(user_context=user_context, observers=observers)
+            self.bridge = bridge(user_context=user_context, settings=settings,
+                                 observers=observers)
         else:
-            self.bridge = bridge(user_context=user_context)
+            self.bridge = bridge(user_context=user_context, settings=settings)
         if tools:
             self.executor = executor(user_context=user_context, sink=self.bridge,
-                                     extra_tools=tools)
+                                     settings=settings, extra_tools=tools)
         else:
-            self.executor = executor(user_context=user_context, sink=self.bridge)
-        self.dispatcher = dispatcher(user_context=user_context, executor=self.executor)
-        self._state = ScopeState.NEW
+            self.executor = executor(user_context=user_context, sink=self.bridge,
+                                     settings=settings)
+        self.dispatcher = dispatcher(user_context=user_context, executor=self.executor,
+                                     settings=settings)
+        self._state = _NEW
 
     @property
     def state(self) -> ScopeState:
@@ -78,9 +90,9 @@ class RequestScope:
 
     def open(self) -> Self:
         """Enter the scope (`async with` does it); a scope can be entered once."""
-        if self._state is not ScopeState.NEW:
+        if self._state is not _NEW:
             raise ScopeClosedError("a request scope can be entered only once")
-        self._state = ScopeState.OPEN
+        self._state = _OPEN
         return self
 
     async def __aenter__(self) -> Self:
@@ -88,8 +100,8 @@ class RequestScope:
 
     async def aclose(self, *_exc_info: object) -> None:
         """Close dispatcher, executor (cancelling its tasks) and bridge, in that order."""
-        was_open = self._state is ScopeState.OPEN
-        self._state = ScopeState.CLOSED
+        was_open = self._state is _OPEN
+        self._state = _CLOSED
         if not was_open:
             return
         for owned in (self.dispatcher, self.executor, self.bridge):
@@ -109,6 +121,6 @@ class RequestScope:
 
         The agent sees `history` when given (an AG-UI client's own), else the stored thread.
         """
-        if self._state is not ScopeState.OPEN:
+        if self._state is not _OPEN:
             raise ScopeClosedError("enter the request scope before running in it")
         return await self._runner().run(self, message, history)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 CLOSE_WAIT_S: Final = 5.0
 _NO_TIMEOUTS: Final[Mapping[str, float]] = {}
-_OWN_SCOPES: Final = ToolPermissions()
+_NO_SCOPES: Final[Mapping[str, Collection[str]]] = {}
 
 
 class ToolExecutor:
@@ -39,8 +39,9 @@ class ToolExecutor:
     also when the call is cancelled while either event is being published.
     """
 
-    __slots__ = ("_calls", "_closed", "_default_timeout_s", "_max_result_bytes", "_tasks",
-                 "_timeouts", "permissions", "registry", "sink", "user_context")
+    __slots__ = ("_calls", "_closed", "_configured_scopes", "_default_timeout_s",
+                 "_max_result_bytes", "_permissions", "_tasks", "_timeouts", "registry", "sink",
+                 "user_context")
 
     def __init__(
         self,
@@ -51,7 +52,7 @@ class ToolExecutor:
         default_timeout_s: float = 30.0,
         timeouts: Mapping[str, float] = _NO_TIMEOUTS,
         max_result_bytes: int | None = None,
-        permissions: ToolPermissions = _OWN_SCOPES,
+        permissions: ToolPermissions | None = None,
         settings: ScopeSettings | None = None,
         extra_tools: Sequence[ToolSpec] = (),
     ) -> None:
@@ -63,18 +64,28 @@ class ToolExecutor:
         if settings is not None:
             tools = settings.tools
             default_timeout_s, timeouts = tools.timeout_s, tools.timeouts
-            permissions = ToolPermissions(tools.scopes)
             max_result_bytes = tools.max_result_bytes
+            self._configured_scopes: Mapping[str, Collection[str]] = tools.scopes
+        else:
+            self._configured_scopes = _NO_SCOPES
         self.user_context = user_context
         self.sink = sink
         self.registry = registry
-        self.permissions = permissions  # shared, read-only
+        self._permissions = permissions  # built from the settings on first use
         self._default_timeout_s = default_timeout_s
         self._timeouts = timeouts  # shared, read-only
         self._max_result_bytes = max_result_bytes
         self._tasks: set[asyncio.Task[Any]] | None = None
         self._calls: set[asyncio.Future[None]] | None = None
         self._closed = False
+
+    @property
+    def permissions(self) -> ToolPermissions:
+        """Return which tools this run's user may call (`tools.scopes`, else each tool's own)."""
+        found = self._permissions
+        if found is None:
+            found = self._permissions = ToolPermissions(self._configured_scopes)
+        return found
 
     @property
     def closed(self) -> bool:
