@@ -17,9 +17,7 @@ the announcements it handed over, so the publisher and idle waits are not counte
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import sys
 import tempfile
 import time
@@ -30,7 +28,8 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
 from benchmarks.config import RunConfig
-from benchmarks.processes import REPO_ROOT, RedisServer
+from benchmarks.processes import RedisServer
+from benchmarks.standalone import run_standalone
 from benchmarks.stats import summarise
 from toolwire.adapters.redis_bus.connect import RedisConnector, RedisOptions
 from toolwire.adapters.redis_bus.listener import PubSubListener
@@ -150,15 +149,7 @@ async def run(cfg: RunConfig) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the measurement, print the table and store the result as JSON."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.pubsub", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="a smoke run")
-    parser.add_argument("--seed", type=int, default=12)
-    args = parser.parse_args(argv)
-    results = REPO_ROOT / "benchmarks" / "results" / ("quick" if args.quick else "")
-    cfg = RunConfig(quick=args.quick, results_dir=results, seed=args.seed)
-    result = asyncio.run(run(cfg))
-    results.mkdir(parents=True, exist_ok=True)
-    (results / f"{NAME}.json").write_text(json.dumps(result, indent=2) + "\n")
+    result = run_standalone(NAME, __doc__, run, argv)
     print(f"CPU of the listening thread per announcement ({result['messages']} x "
           f"{result['payload_bytes']} B):")
     for variant, summary in result["summaries_us"].items():

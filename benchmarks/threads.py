@@ -16,10 +16,8 @@ history is p50(50 turns) - p50(new thread) per backend.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gc
-import json
 import sys
 import tempfile
 import time
@@ -28,7 +26,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from benchmarks.config import RunConfig
-from benchmarks.processes import REPO_ROOT, RedisServer
+from benchmarks.processes import RedisServer
+from benchmarks.standalone import run_standalone
 from benchmarks.stats import summarise
 from toolwire import ApplicationContainer, Settings, UserExecutionContext, create_container
 from toolwire.adapters.memory import InMemoryThreadStore
@@ -192,15 +191,7 @@ async def run(cfg: RunConfig) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the measurement, print the table and store the result as JSON."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.threads", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="a smoke run")
-    parser.add_argument("--seed", type=int, default=12)
-    args = parser.parse_args(argv)
-    results = REPO_ROOT / "benchmarks" / "results" / ("quick" if args.quick else "")
-    cfg = RunConfig(quick=args.quick, results_dir=results, seed=args.seed)
-    result = asyncio.run(run(cfg))
-    results.mkdir(parents=True, exist_ok=True)
-    (results / f"{NAME}.json").write_text(json.dumps(result, indent=2) + "\n")
+    result = run_standalone(NAME, __doc__, run, argv)
     print("chat -> agent_completed, p50 (median over every chat):")
     for key, summary in result["p50_ms"].items():
         print(f"  {key:30} {summary['median']:6.3f} ms  (n={summary['n']})")

@@ -94,6 +94,17 @@ async def open_socket(
         served.ws_url, headers={"Authorization": f"Bearer {bearer}"}, **options)
 
 
+async def read_run(ws: aiohttp.ClientWebSocketResponse) -> list[dict[str, object]]:
+    """Read a socket's frames up to its run's `agent_completed` (within a minute)."""
+    frames = []
+    async with asyncio.timeout(60):
+        while True:
+            frame = await ws.receive_json()
+            frames.append(frame)
+            if frame["type"] == "agent_completed":
+                return frames
+
+
 @contextlib.asynccontextmanager
 async def serve(**settings: str) -> AsyncIterator[Served]:
     """Run `python -m toolwire serve` on a free port with `settings`; stop it on exit."""

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from tests.e2e.raw_peers import TRANSPORTS, RawPeer, held_by_server, open_websocket, post_agui
-from tests.e2e.served import Served, open_socket, serve, token
+from tests.e2e.served import Served, open_socket, read_run, serve, token
 from tests.support import eventually
 from toolwire.testing import assert_well_formed
 
@@ -27,16 +27,6 @@ ECHO = '/call echo {"text": "%s"}' % ("z" * 30_000)
 def bulky_run(calls: int) -> str:
     """A message whose run's events weigh about `calls` x 60 kB plus twice the message."""
     return "\n".join([ECHO] * calls)
-
-
-async def read_run(ws: aiohttp.ClientWebSocketResponse) -> list[dict[str, object]]:
-    frames = []
-    async with asyncio.timeout(60):
-        while True:
-            frame = await ws.receive_json()
-            frames.append(frame)
-            if frame["type"] == "agent_completed":
-                return frames
 
 
 @contextlib.asynccontextmanager

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 import aiohttp
 from aiohappyeyeballs import AddrInfoType
 
-from tests.e2e.served import Served, open_socket, serve
+from tests.e2e.served import Served, open_socket, read_run, serve
 from tests.support import eventually
 from toolwire.testing import assert_well_formed
 
@@ -45,16 +45,6 @@ async def non_readers(
     finally:
         for session in sessions:
             await session.close()
-
-
-async def read_run(ws: aiohttp.ClientWebSocketResponse) -> list[dict[str, object]]:
-    frames = []
-    async with asyncio.timeout(60):
-        while True:
-            frame = await ws.receive_json()
-            frames.append(frame)
-            if frame["type"] == "agent_completed":
-                return frames
 
 
 async def test_peers_that_never_read_are_released_with_their_memory() -> None:
