@@ -107,28 +107,37 @@ def test_help_everywhere(command: list[str]) -> None:
     assert "Usage:" in done.stdout
 
 
+def test_a_run_that_went_well_logs_nothing_at_info() -> None:
+    done = toolwire("run", "--user", "ada", "what is 6*7?",
+                    env={"TOOLWIRE_ENV": "staging", "TOOLWIRE_AUTH__JWT_SECRET": "k" * 48})
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+
+
 def test_run_logs_json_lines_in_staging_without_the_secret() -> None:
     secret = "k" * 48
     done = toolwire("run", "--user", "ada", "what is 6*7?",
-                    env={"TOOLWIRE_ENV": "staging", "TOOLWIRE_AUTH__JWT_SECRET": secret})
+                    env={"TOOLWIRE_ENV": "staging", "TOOLWIRE_AUTH__JWT_SECRET": secret,
+                         "TOOLWIRE_LOG_LEVEL": "DEBUG"})
     assert done.returncode == 0, done.stderr
-    entries = [json.loads(line) for line in done.stderr.splitlines()]
+    entries = [entry for entry in map(json.loads, done.stderr.splitlines())
+               if entry["logger"] == "toolwire.services.run"]
     run_id = json.loads(done.stdout.splitlines()[0])["run_id"]
     request_id = json.loads(done.stdout.splitlines()[0])["data"]["request_id"]
     assert [e["message"] for e in entries] == ["run started (agent embedded, from in-process)",
                                                entries[1]["message"]]
     assert entries[1]["message"].startswith("run ended: ok")
     assert {(e["run_id"], e["user_id"], e["request_id"], e["level"]) for e in entries} == {
-        (run_id, "ada", request_id, "INFO")}
+        (run_id, "ada", request_id, "DEBUG")}
     assert secret not in done.stderr
 
 
-def test_run_logs_readable_info_lines_in_development() -> None:
-    done = toolwire("run", "hi")
+def test_run_logs_readable_lines_in_development() -> None:
+    done = toolwire("run", "hi", env={"TOOLWIRE_LOG_LEVEL": "DEBUG"})
     assert done.returncode == 0, done.stderr
-    lines = done.stderr.splitlines()
+    lines = [line for line in done.stderr.splitlines() if "toolwire.services.run" in line]
     assert len(lines) == 2
-    assert all(" INFO " in line and "[run=r_" in line for line in lines)
+    assert all(" DEBUG " in line and "[run=r_" in line for line in lines)
     assert "Using selector" not in done.stderr
 
 

@@ -116,7 +116,11 @@ class WebSocketBridge:
         lock = self._lock
         if lock is None:
             lock = self._lock = asyncio.Lock()
-        cancelled = await _acquire_deferring_cancel(lock)
+        if lock.locked():
+            cancelled = await _acquire_deferring_cancel(lock)
+        else:
+            await lock.acquire()  # free: taken at once, without a suspension to cancel
+            cancelled = False
         try:
             if self._closed:
                 raise ScopeClosedError("this bridge's request scope is closed")
@@ -163,15 +167,17 @@ class WebSocketBridge:
         """
         deadline = time.monotonic() + self._retry_for_s
         delay = FIRST_RETRY_S
+        bus, user_id = self.bus, self.user_context.user_id
         while True:
             if self._give_up_at is None and (cancelled or _being_cancelled()):
                 self._give_up_at = time.monotonic() + CANCELLED_RETRY_S
-            if self._give_up_at is not None:
-                deadline = min(deadline, self._give_up_at)
             try:
-                async with asyncio.timeout(None if self._give_up_at is None else
-                                           max(MIN_ATTEMPT_S, deadline - time.monotonic())):
-                    await self.bus.publish(self.user_context.user_id, event)
+                if self._give_up_at is None:
+                    await bus.publish(user_id, event)
+                else:
+                    deadline = min(deadline, self._give_up_at)
+                    async with asyncio.timeout(max(MIN_ATTEMPT_S, deadline - time.monotonic())):
+                        await bus.publish(user_id, event)
                 return cancelled
             except asyncio.CancelledError:
                 cancelled = True  # the publish may or may not have landed: repeat it

@@ -61,19 +61,22 @@ class AgentRunner:
         self._hold_s = hold_s
 
     async def run(
-        self, scope: OpenScope, message: str, history: Sequence[Turn] | None = None
+        self, scope: OpenScope, message: str, history: Sequence[Turn] | None = None, *,
+        thread_held: bool = False,
     ) -> AgentCompleted:
         """Run the agent on `message` with the scope's dispatcher and bridge.
 
         The agent sees `history` (bounded like a stored thread) when given, else the
-        stored thread of the scope's `thread_id`.
+        stored thread of the scope's `thread_id`. The run claims its thread first unless
+        `thread_held` says it holds it already (the server's supervisor claimed it).
         """
         ctx = scope.user_context
+        if not thread_held:
+            await self._claim(ctx, message)
         seen: Sequence[Turn]
         if history is None:
-            _, seen = await asyncio.gather(self._claim(ctx, message), self._stored_history(ctx))
+            seen = await self._stored_history(ctx)
         else:
-            await self._claim(ctx, message)
             seen = bound_history(history, self._bounds)
         recorder = self._recorder(user_context=ctx)
         self._metrics.run_started()

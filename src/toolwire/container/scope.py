@@ -116,11 +116,13 @@ class RequestScope:
 
     __aexit__ = aclose  # `async with` closes the scope however its body ended
 
-    async def run(self, message: str, history: Sequence[Turn] | None = None) -> AgentCompleted:
+    async def run(self, message: str, history: Sequence[Turn] | None = None, *,
+                  thread_held: bool = False) -> AgentCompleted:
         """Run the container's agent on `message` inside this scope.
 
         The agent sees `history` when given (an AG-UI client's own), else the stored thread.
+        The run claims its thread first unless `thread_held` (its caller claimed it).
         """
         if self._state is not _OPEN:
             raise ScopeClosedError("enter the request scope before running in it")
-        return await self._runner().run(self, message, history)
+        return await self._runner().run(self, message, history, thread_held=thread_held)

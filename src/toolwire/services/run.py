@@ -92,8 +92,9 @@ async def run_agent(
     started = time.perf_counter()
     log_extra = {"run_id": user_context.run_id, "user_id": user_context.user_id,
                  "request_id": user_context.request_id}
-    started_from = ", ".join(user_context.connection_ids) or "in-process"
-    log.info("run started (agent %s, from %s)", agent.name, started_from, extra=log_extra)
+    if log.isEnabledFor(logging.DEBUG):  # a line per run is for debugging, not production
+        log.debug("run started (agent %s, from %s)", agent.name,
+                  ", ".join(user_context.connection_ids) or "in-process", extra=log_extra)
     try:
         # A sink that raises CancelledError has still published the event (the bridge
         # finishes an interrupted publish), so the run must end properly.
@@ -130,7 +131,8 @@ async def run_agent(
             ))
     except Exception as exc:
         final = _agent_failed(started, exc, log_extra)
-    log.info("run ended: %s in %.1f ms", final.status, final.duration_ms, extra=log_extra)
+    log.log(logging.DEBUG if final.status == "ok" else logging.INFO, "run ended: %s in %.1f ms",
+            final.status, final.duration_ms, extra=log_extra)
     await _end(sink, final, before_end, log_extra)
     return final
 

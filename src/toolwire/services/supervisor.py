@@ -49,8 +49,10 @@ OnBusy = Literal["reject", "enqueue", "interrupt"]
 class RunScope(Protocol):
     """What a run needs of its request scope: run one message."""
 
-    async def run(self, message: str, history: Sequence[Turn] | None = None) -> Any:
-        """Run the agent on `message` (seeing `history`, else the stored thread)."""
+    async def run(self, message: str, history: Sequence[Turn] | None = None, *,
+                  thread_held: bool = False) -> Any:
+        """Run the agent on `message` (seeing `history`, else the stored thread); the run
+        claims its thread unless `thread_held`."""
         ...
 
 
@@ -279,7 +281,7 @@ class RunSupervisor:
                 await self._wait_for_thread(ctx, message, holder)
             async with self._scope_factory(ctx) as scope:
                 try:
-                    await scope.run(message, history)
+                    await scope.run(message, history, thread_held=True)
                     live.ended = True
                 finally:
                     await self._settle(live)  # before the scope closes: the client may chat again

@@ -73,7 +73,9 @@ class FakeScope:
         self.outcome: str | None = None
         self.closed = False
 
-    async def run(self, message: str, history: Sequence[Turn] | None = None) -> str:
+    async def run(self, message: str, history: Sequence[Turn] | None = None, *,
+                  thread_held: bool = False) -> str:
+        assert thread_held, "the supervisor claimed the thread before the scope ran"
         self.messages.append(message)
         self.started.set()
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 from aiohttp import web
@@ -32,9 +33,9 @@ class SseSink:
         self._response = response
         self._transport = request.transport
 
-    async def write(self, chunk: bytes) -> None:
-        """Write `chunk` (whole SSE events or a comment)."""
-        await self._response.write(chunk)
+    async def write(self, chunks: Sequence[bytes]) -> None:
+        """Write `chunks` (whole SSE events or comments) as one chunk of the body."""
+        await self._response.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
 
     async def close(self, code: int, reason: str) -> None:
         """End the body (a shutdown's reason first, as a comment); cut a stream given up on.

@@ -28,7 +28,7 @@ import contextlib
 import enum
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from toolwire.adapters.web.delivery.sink import Render, Replay, Sink
@@ -352,9 +352,15 @@ class Delivery:
                 self._stop_recheck()
 
     async def _write_queued(self) -> None:
+        """Write what is queued, in order; the frames that wait together go in one write."""
         queue = self._queue
+        batch: list[bytes] = []
         while True:
             if not queue:
+                if batch:
+                    await self._write(batch)
+                    batch = []
+                    continue  # more may have been queued meanwhile
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
@@ -364,19 +370,26 @@ class Delivery:
                 self._frames -= 1
                 self._bytes -= sum(map(len, chunks))
                 if event is None:
-                    await self._write(chunks)
+                    batch.extend(chunks)
                     continue
                 last = self._written.get(event.run_id)
                 if last is not None and event.seq > last + 1:
+                    if batch:
+                        await self._write(batch)
+                        batch = []
                     await self._refill(event.run_id, last, before=event.seq)
                     last = self._written.get(event.run_id)
                 if last is not None and event.seq <= last:
                     continue  # written already
                 self._note_written(event.run_id, event.seq)
-                await self._write(chunks)
+                batch.extend(chunks)
                 if self._ends_stream(event):
                     break
-            elif type(item) is _Refill:
+                continue
+            if batch:  # what came before a resume, refill or close goes out first
+                await self._write(batch)
+                batch = []
+            if type(item) is _Refill:
                 self._frames -= 1
                 last = self._written.get(item.run_id, 0)
                 if await self._refill(item.run_id, last, before=None):
@@ -389,6 +402,8 @@ class Delivery:
                 assert type(item) is _Close
                 await self._close(item.code, item.reason)
                 return
+        if batch:
+            await self._write(batch)
         await self._close(NORMAL, "")
 
     async def _refill(self, run_id: str, after_seq: int, *, before: int | None) -> bool:
@@ -430,11 +445,10 @@ class Delivery:
             self._note_written(resume.run_id, last)
         return False
 
-    async def _write(self, chunks: tuple[bytes, ...]) -> None:
-        write = self._sink.write
-        for chunk in chunks:
-            await write(chunk)
-            self._writes += 1
+    async def _write(self, chunks: Sequence[bytes]) -> None:
+        if chunks:
+            await self._sink.write(chunks)
+            self._writes += len(chunks)
 
     def _ends_stream(self, event: RunEvent) -> bool:
         return event.type == RUN_END and event.run_id == self._end_with_run

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from toolwire.services.events import RunEvent
@@ -17,8 +17,9 @@ Replay = Callable[[str, int], Awaitable[list[RunEvent]]]
 class Sink(Protocol):
     """One peer's transport, written by one task at a time."""
 
-    async def write(self, chunk: bytes) -> None:
-        """Write one chunk whole (a frame, or SSE text); may wait for the peer to read."""
+    async def write(self, chunks: Sequence[bytes]) -> None:
+        """Write `chunks` in order, each whole (frames, or SSE text); may wait for the peer
+        to read. Chunks given together may share one write to the transport."""
 
     async def close(self, code: int, reason: str) -> None:
         """End the stream in the protocol's orderly way (may wait for the peer)."""

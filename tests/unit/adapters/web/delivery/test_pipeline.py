@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 
 import pytest
 
@@ -27,6 +28,7 @@ class FakeSink:
 
     def __init__(self) -> None:
         self.sent: list[bytes] = []
+        self.writes: list[int] = []  # how many chunks each write carried
         self.close_args: tuple[int, str] | None = None
         self.gate = asyncio.Event()
         self.gate.set()
@@ -34,9 +36,10 @@ class FakeSink:
         self.gone = False  # the transport is closed
         self.aborted = False
 
-    async def write(self, chunk: bytes) -> None:
+    async def write(self, chunks: Sequence[bytes]) -> None:
         await self.gate.wait()
-        self.sent.append(chunk)
+        self.sent.extend(chunks)
+        self.writes.append(len(chunks))
 
     async def close(self, code: int, reason: str) -> None:
         await self.gate.wait()
@@ -351,3 +354,26 @@ async def test_a_peer_whose_transport_is_gone_has_left_and_is_not_slow() -> None
     assert h.writer.check_stalled()
     assert h.writer.peer_left and not h.writer.gave_up and h.released == 0
     await h.writer.wait_closed()
+
+
+async def test_frames_queued_together_share_one_write() -> None:
+    h = Harness()
+    for seq in range(1, 7):  # a run's burst, queued before the writer has its turn
+        h.writer.send_event(event(seq))
+    await eventually(lambda: len(h.ws.sent) == 6)
+    assert h.ws.writes == [6]
+    h.writer.send(b"pong")  # later frames are a write of their own
+    await eventually(lambda: len(h.ws.sent) == 7)
+    assert h.ws.writes == [6, 1]
+    assert h.writer.chunks_written == 7
+
+
+async def test_frames_before_a_gap_go_out_before_its_refill() -> None:
+    h = Harness(run_log=RunLog(event(1), event(2), event(3), event(4)))
+    h.writer.follow("r_1", 0)
+    h.writer.send_event(event(1))
+    h.writer.send_event(event(2))
+    h.writer.send_event(event(4))  # 3 is missing: fetched from the run log
+    await eventually(lambda: len(h.ws.sent) == 4)
+    assert h.seqs() == [("r_1", 1), ("r_1", 2), ("r_1", 3), ("r_1", 4)]
+    assert h.ws.writes[0] == 2  # the two before the gap, together
