@@ -96,6 +96,9 @@ class Metrics:
         self.history_bytes = Histogram(
             "toolwire_history_bytes", "Bytes of earlier turns (JSON) an agent saw, per run",
             buckets=HISTORY_BUCKETS, registry=self.registry)
+        # A label lookup costs a lock and a dict; each run would pay three.
+        self._by_status: dict[str, tuple[Counter, Histogram]] = {}
+        self._by_tool: dict[str, Histogram] = {}
         if legacy_calls is not None:
             self.registry.register(_LegacyCallsCollector(legacy_calls))
         if thread_stats is not None:
@@ -108,8 +111,12 @@ class Metrics:
     def run_ended(self, status: str, duration_s: float) -> None:
         """Count a run that has ended with `status` (ok, error, cancelled) after `duration_s`."""
         self.runs_active.dec()
-        self.runs.labels(status).inc()
-        self.run_duration.labels(status).observe(duration_s)
+        children = self._by_status.get(status)
+        if children is None:
+            children = self._by_status[status] = (
+                self.runs.labels(status), self.run_duration.labels(status))
+        children[0].inc()
+        children[1].observe(duration_s)
 
     def model_usage(self, input_tokens: int, output_tokens: int) -> None:
         """Count the tokens a model reported for one request."""
@@ -118,7 +125,10 @@ class Metrics:
 
     def tool_call_ended(self, tool: str, duration_s: float) -> None:
         """Time one tool call of `tool` (`UNKNOWN_TOOL` for a name no tool has)."""
-        self.tool_call_duration.labels(tool).observe(duration_s)
+        child = self._by_tool.get(tool)
+        if child is None:
+            child = self._by_tool[tool] = self.tool_call_duration.labels(tool)
+        child.observe(duration_s)
 
     def history_seen(self, size: int) -> None:
         """Count the bytes of history one run's agent saw."""

@@ -117,9 +117,11 @@ class RunSupervisor:
         """Return False once shutdown began."""
         return self._accepting
 
-    async def admit(self, user_id: str) -> None:
+    async def admit(self, user_id: str, *, quota: bool = True) -> None:
         """Raise unless a run of `user_id` could start now: `UnavailableError` while shutting
-        down or with the bus down, `RateLimitedError` past a quota (nothing is counted).
+        down or with the bus down, `RateLimitedError` past a quota (nothing is counted;
+        `quota=False` leaves that to `start`, which counts the run, saving a look at the
+        quotas when nothing costly comes between the two).
 
         A run that could not publish could not even say it started, so during a bus outage a
         chat is refused at once, and its `request_id` stays free for the retry.
@@ -128,7 +130,8 @@ class RunSupervisor:
             raise UnavailableError(SHUTTING_DOWN)
         if not await self._bus.ping():
             raise UnavailableError(BUS_DOWN)
-        await self._quotas.check(user_id)
+        if quota:
+            await self._quotas.check(user_id)
 
     async def start(
         self, ctx: UserExecutionContext, message: str, *, remember: bool = True,

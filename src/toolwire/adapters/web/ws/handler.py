@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from functools import partial
 from typing import Final
@@ -125,7 +124,7 @@ async def _dispatch(state: WebState, conn: Connection, fmt: WireFormat,
 async def _start_run(state: WebState, conn: Connection, frame: ChatFrame) -> None:
     """Start the chat's run; a repeated `request_id` gets its run's events from seq 1."""
     runs = state.deps.runs()
-    await runs.admit(conn.user_id)
+    await runs.admit(conn.user_id, quota=False)  # `start` judges the quotas as it counts
     ctx = UserExecutionContext.for_user(
         conn.user_id, thread_id=frame.thread_id, request_id=frame.request_id,
         connection_ids=(conn.connection_id,), scopes=conn.scopes)
@@ -142,9 +141,12 @@ async def _start_run(state: WebState, conn: Connection, frame: ChatFrame) -> Non
         # client frame is read only once that event is queued on this socket (or the run
         # ended without one, or the bus is too slow to wait for).
         started.task.add_done_callback(partial(_settle, first_event))
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(FIRST_EVENT_WAIT_S):
-                await first_event
+        timer = asyncio.get_running_loop().call_later(
+            FIRST_EVENT_WAIT_S, _settle, first_event, None)
+        try:
+            await first_event
+        finally:
+            timer.cancel()
     finally:
         conn.forget_run(ctx.run_id)
 
