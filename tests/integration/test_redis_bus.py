@@ -425,3 +425,29 @@ async def test_a_run_whose_stream_was_evicted_has_no_owner(
     await bus.publish("alice", event("r1", 1))
     await redis_client.delete(bus.keys.stream("r1"))  # as maxmemory eviction would
     assert await bus.run_owner("r1") is None  # so resume answers not_found
+
+
+async def test_events_taken_ahead_never_overtake_one_that_failed(
+    make_bus: MakeBus, redis_client: Redis,
+) -> None:
+    bus = make_bus(max_events=100)
+    got: list[RunEvent] = []
+    await bus.subscribe("ann", got.append)
+    stream = RedisKeys().stream("r_1")
+    await redis_client.set(stream, "not a stream")  # the run's first XADD fails
+    first = [bus.publish_soon("ann", event("r_1", seq)) for seq in (1, 2)]  # one batch
+    await asyncio.wait(first)
+    assert isinstance(first[0].exception(), Exception)
+    assert "SKIPPED" in str(first[1].exception())  # not stored past the failed seq 1
+    await redis_client.delete(stream)
+    later = bus.publish_soon("ann", event("r_1", 3))  # Redis is fine now, but 1 is missing
+    await asyncio.wait([later])
+    assert isinstance(later.exception(), ConnectionError)
+    assert await bus.replay("r_1") == []
+    for seq in (1, 2, 3):  # the run publishes again from the failed event, in order
+        await bus.publish("ann", event("r_1", seq))
+    assert [e.seq for e in await bus.replay("r_1")] == [1, 2, 3]
+    assert [e.seq for e in got] == [1, 2, 3]
+    ahead = [bus.publish_soon("ann", event("r_1", seq)) for seq in (4, 5)]
+    await asyncio.gather(*ahead)
+    assert [e.seq for e in got] == [1, 2, 3, 4, 5]

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Final
+from typing import Final, cast
 
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.errors import (
@@ -14,9 +14,9 @@ from toolwire.services.errors import (
     RunTakenOverError,
     ScopeClosedError,
 )
-from toolwire.services.events import EventPayload, RunEvent
+from toolwire.services.events import AgentThinking, EventPayload, RunEvent, ToolCompleted
 from toolwire.services.limits import ScopeSettings
-from toolwire.services.ports import EventBus, EventObserver
+from toolwire.services.ports import EventBus, EventObserver, PipelinedBus
 from toolwire.services.wire_json import timestamp
 
 log = logging.getLogger(__name__)
@@ -43,11 +43,13 @@ class WebSocketBridge:
     """
 
     __slots__ = (
+        "_ahead",
         "_bus",
         "_bus_provider",
         "_clock",
         "_closed",
         "_give_up_at",
+        "_inflight",
         "_lock",
         "_observers",
         "_owed",
@@ -83,6 +85,8 @@ class WebSocketBridge:
         self._clock = clock
         self._seq = 0
         self._owed: list[RunEvent] = []
+        self._inflight: list[tuple[RunEvent, asyncio.Future[None]]] = []  # handed over ahead
+        self._ahead: bool | None = None  # whether the bus takes events ahead (on first use)
         self._give_up_at: float | None = None  # set once the run is being cancelled
         self._closed = False
         self._lock: asyncio.Lock | None = None
@@ -98,8 +102,8 @@ class WebSocketBridge:
 
     @property
     def last_seq(self) -> int:
-        """Return the `seq` of the last event published (0 before the first)."""
-        return self._seq - len(self._owed)
+        """Return the `seq` of the last event known published (0 before the first)."""
+        return self._seq - len(self._owed) - len(self._inflight)
 
     @property
     def closed(self) -> bool:
@@ -128,7 +132,17 @@ class WebSocketBridge:
             event = RunEvent.stamp(payload, run_id=ctx.run_id, thread_id=ctx.thread_id,
                                    seq=self._seq + 1, ts=timestamp(self._clock()))
             self._seq = event.seq  # taken for good, even if its publish fails
-            pending, self._owed = [*self._owed, event], []
+            if (not self._owed and not cancelled and self._give_up_at is None
+                    and not self._observers and self._publish_ahead(event)):
+                if type(payload) in AHEAD:
+                    return event
+                # wait for it and those ahead of it (one batch); publish again what failed
+                pending, cancelled = await self._settle_inflight(cancelled)
+            else:
+                pending, self._owed = [*self._owed, event], []
+                if self._inflight:  # then nothing was owed: publish again what did not land
+                    again, cancelled = await self._settle_inflight(cancelled)
+                    pending = [*again, event]
             published, cancelled = await self._publish_in_order(pending, cancelled)
         finally:
             lock.release()
@@ -138,6 +152,55 @@ class WebSocketBridge:
         if cancelled:
             raise asyncio.CancelledError
         return event
+
+    def _publish_ahead(self, event: RunEvent) -> bool:
+        """Hand `event` to a pipelined bus without waiting for it; False when the bus is not
+        one (or refused it at once: the usual path then reports why)."""
+        ahead = self._ahead
+        bus = self.bus
+        if ahead is None:
+            ahead = self._ahead = isinstance(bus, PipelinedBus)
+        if not ahead:
+            return False
+        try:
+            stored = cast("PipelinedBus", bus).publish_soon(self.user_context.user_id, event)
+        except Exception:
+            return False
+        self._inflight.append((event, stored))
+        return True
+
+    async def _settle_inflight(self, cancelled: bool) -> tuple[list[RunEvent], bool]:
+        """Wait for the events handed over ahead; return the first that did not land and
+        every later one (to publish again, in order), and whether a cancellation arrived.
+
+        Once the run is being cancelled, the wait ends `CANCELLED_RETRY_S` after the first
+        sign, as a publish does. Raises the bus's refusal for good (`RunTakenOverError`).
+        """
+        inflight, self._inflight = self._inflight, []
+        again: list[RunEvent] = []
+        for event, stored in inflight:
+            cancelled = await self._await_stored(stored, cancelled)
+            if again or not stored.done() or stored.cancelled() or stored.exception():
+                error = stored.exception() if stored.done() and not stored.cancelled() else None
+                if isinstance(error, (TypeError, ValueError, RunTakenOverError)):
+                    self._seq = event.seq - 1  # never stored: the numbers are free again
+                    raise error
+                again.append(event)
+        return again, cancelled
+
+    async def _await_stored(self, stored: asyncio.Future[None], cancelled: bool) -> bool:
+        """Wait for `stored` (never cancelling it); return whether a cancellation arrived."""
+        while not stored.done():
+            if self._give_up_at is None and (cancelled or _being_cancelled()):
+                self._give_up_at = time.monotonic() + CANCELLED_RETRY_S
+            left = None if self._give_up_at is None else self._give_up_at - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            try:
+                await asyncio.wait([stored], timeout=left)
+            except asyncio.CancelledError:
+                cancelled = True
+        return cancelled
 
     async def _publish_in_order(
         self, pending: list[RunEvent], cancelled: bool,
@@ -196,6 +259,16 @@ class WebSocketBridge:
                 cancelled = True
             delay = min(delay * 2, MAX_RETRY_S)
 
+    async def _settle_before_close(self) -> None:
+        """Wait for the events handed over ahead; what did not land is owed (and logged)."""
+        try:
+            again, cancelled = await self._settle_inflight(False)
+        except RunTakenOverError:
+            return  # another instance ended the run: nothing more of it is ours to publish
+        self._owed = [*again, *self._owed]
+        if cancelled:
+            raise asyncio.CancelledError
+
     async def _notify(self, observer: EventObserver, event: RunEvent) -> None:
         try:
             await observer(event)
@@ -210,6 +283,8 @@ class WebSocketBridge:
         if self._lock is not None:
             async with self._lock:
                 self._closed = True
+                if self._inflight:  # a run that ended without a last event it waited for
+                    await self._settle_before_close()
         self._closed = True
         if not self._seq:
             return  # nothing was published: the bus holds nothing of this run
@@ -225,6 +300,12 @@ class WebSocketBridge:
                       ", ".join(e.type for e in self._owed),
                       extra={"run_id": self.user_context.run_id,
                              "user_id": self.user_context.user_id})
+
+
+AHEAD: Final = frozenset({AgentThinking, ToolCompleted})
+"""The events a run need not wait for before it goes on (a pipelined bus takes them ahead):
+not its first (a run that cannot even start must not go on), not a `tool_executing` (the tool
+runs only once its call is visible), not its last."""
 
 
 def _being_cancelled() -> bool:

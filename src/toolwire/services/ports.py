@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -94,6 +95,22 @@ class EventBus(Protocol):
 
     async def aclose(self) -> None:
         """Release connections and stop background work."""
+        ...
+
+
+@runtime_checkable
+class PipelinedBus(Protocol):
+    """An `EventBus` that can take a run's next events before the earlier ones are stored
+    (one round trip for several; the bridge uses it for the events it need not wait for)."""
+
+    def publish_soon(self, user_id: str, event: RunEvent) -> asyncio.Future[None]:
+        """Start publishing `event` as `publish` does; return the future of its outcome.
+
+        Events handed over in order are stored and delivered in order. After a failure, no
+        later event of the run is delivered here until `publish` has published again: the
+        caller publishes the failed event and every later one again, in order, with
+        `publish`. Await it through `asyncio.shield`: a cancelled future may drop its event.
+        """
         ...
 
 

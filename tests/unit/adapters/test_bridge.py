@@ -10,8 +10,14 @@ import pytest
 from toolwire.adapters.bridge import WebSocketBridge
 from toolwire.adapters.memory_bus import InMemoryEventBus
 from toolwire.services.context import UserExecutionContext
-from toolwire.services.errors import PublishFailedError, ScopeClosedError
-from toolwire.services.events import AgentThinking, RunEvent
+from toolwire.services.errors import PublishFailedError, RunTakenOverError, ScopeClosedError
+from toolwire.services.events import (
+    AgentCompleted,
+    AgentStarted,
+    AgentThinking,
+    RunEvent,
+    ToolExecuting,
+)
 
 
 class FlakyBus(InMemoryEventBus):
@@ -166,3 +172,102 @@ async def test_a_cancelled_run_gives_up_its_remaining_events_within_the_bound(
         await task
     assert loop.time() - started < 1.5  # not 2 x retry_for_s
     assert gave_up == ["tool cancelled", "run cancelled"]
+
+
+class PipelinedMemoryBus(InMemoryEventBus):
+    """A bus that takes events ahead, as the Redis bus does: each is stored and delivered
+    when the test flushes it; `fail_next` makes the next flushed event fail."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting: list[tuple[str, RunEvent, asyncio.Future[None]]] = []
+        self.batches: list[list[int]] = []
+        self.fail_next: Exception | None = None
+        self.unsure: set[str] = set()
+
+    def publish_soon(self, user_id: str, event: RunEvent) -> asyncio.Future[None]:
+        stored = asyncio.get_running_loop().create_future()
+        self.waiting.append((user_id, event, stored))
+        if len(self.waiting) == 1:
+            asyncio.get_running_loop().call_soon(self.flush)  # one batch per loop turn
+        return stored
+
+    def flush(self) -> None:
+        batch, self.waiting = self.waiting, []
+        self.batches.append([event.seq for _, event, _ in batch])
+        for user_id, event, stored in batch:
+            if self.fail_next is not None:
+                stored.set_exception(self.fail_next)
+                self.fail_next = None
+                self.unsure.add(event.run_id)
+            elif event.run_id in self.unsure:  # no later event is stored before an earlier
+                stored.set_exception(ConnectionError("an earlier event was not stored"))
+            else:
+                stored.set_result(None)
+                if self.logs.append(user_id, event):
+                    self._deliver(user_id, event)
+
+    async def publish(self, user_id: str, event: RunEvent) -> None:
+        self.unsure.discard(event.run_id)
+        await super().publish(user_id, event)
+
+
+def run_emitter(bus: PipelinedMemoryBus) -> tuple[WebSocketBridge, UserExecutionContext]:
+    ctx = UserExecutionContext.for_user("ann")
+    return WebSocketBridge(user_context=ctx, bus=bus, retry_for_s=1), ctx
+
+
+async def test_events_a_run_need_not_wait_for_share_a_round_trip_with_the_next() -> None:
+    bus = PipelinedMemoryBus()
+    bridge, _ = run_emitter(bus)
+    got: list[RunEvent] = []
+    await bus.subscribe("ann", got.append)
+    await bridge.emit(AgentStarted("embedded", "hi", "q_1"))  # the first: waited for
+    await bridge.emit(AgentThinking("a", 1))  # returns before Redis has it
+    await bridge.emit(AgentThinking("b", 2))
+    assert got[-1].seq == 1 and bridge.last_seq == 1
+    await bridge.emit(ToolExecuting("calculator", "c_1", {}))  # waits for all before it
+    assert [e.seq for e in got] == [1, 2, 3, 4]
+    assert bus.batches == [[1], [2, 3, 4]]  # one round trip for the three
+    assert bridge.last_seq == 4
+
+
+async def test_an_event_taken_ahead_that_failed_is_published_again_in_order() -> None:
+    bus = PipelinedMemoryBus()
+    bridge, ctx = run_emitter(bus)
+    got: list[RunEvent] = []
+    await bus.subscribe("ann", got.append)
+    await bridge.emit(AgentStarted("embedded", "hi", "q_1"))
+    bus.fail_next = ConnectionError("redis restarted")
+    await bridge.emit(AgentThinking("a", 1))  # fails in the batch
+    await bridge.emit(AgentThinking("b", 2))  # refused: it would overtake the failed one
+    await bridge.emit(AgentCompleted("ok", 1.0, answer="x"))
+    assert [e.seq for e in got] == [1, 2, 3, 4]
+    assert [e.seq for e in await bus.replay(ctx.run_id)] == [1, 2, 3, 4]
+
+
+async def test_a_run_taken_over_while_events_were_ahead_stops_at_its_next_wait() -> None:
+    bus = PipelinedMemoryBus()
+    bridge, _ = run_emitter(bus)
+    await bridge.emit(AgentStarted("embedded", "hi", "q_1"))
+    bus.fail_next = RunTakenOverError("ended by another instance")
+    await bridge.emit(AgentThinking("a", 1))
+    with pytest.raises(RunTakenOverError):
+        await bridge.emit(ToolExecuting("calculator", "c_1", {}))
+    assert bridge.last_seq == 1
+
+
+async def test_closing_waits_for_events_taken_ahead() -> None:
+    bus = PipelinedMemoryBus()
+    bridge, ctx = run_emitter(bus)
+    await bridge.emit(AgentStarted("embedded", "hi", "q_1"))
+    await bridge.emit(AgentThinking("a", 1))
+    await bridge.aclose()
+    assert [e.seq for e in await bus.replay(ctx.run_id)] == [1, 2]
+
+
+async def test_a_bus_without_publish_soon_is_waited_for_every_event() -> None:
+    bus = FlakyBus(fail_on=set())
+    bridge = WebSocketBridge(user_context=UserExecutionContext.for_user("ann"), bus=bus)
+    await bridge.emit(AgentThinking("a", 1))
+    assert bus.calls == 1 and bridge.last_seq == 1

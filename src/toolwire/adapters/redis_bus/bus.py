@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Final, cast
 
 from toolwire.adapters.bus_base import EventBusBase
@@ -105,6 +106,23 @@ class RedisEventBus(EventBusBase):
         """
         self._check_open()
         await self._store.append(user_id, event)
+        self._stored(user_id, event)
+
+    def publish_soon(self, user_id: str, event: RunEvent) -> asyncio.Future[None]:
+        """Queue `event` behind the run's earlier ones: the events a run publishes before
+        Redis answered go in one script call. Delivered here once stored, in order; after
+        a failure the run's later events fail too until `publish` publishes again."""
+        self._check_open()
+        stored = self._store.append_soon(user_id, event)
+        stored.add_done_callback(partial(self._stored_soon, user_id, event))
+        return stored
+
+    def _stored_soon(self, user_id: str, event: RunEvent, stored: asyncio.Future[None]) -> None:
+        if not stored.cancelled() and stored.exception() is None:
+            self._stored(user_id, event)
+
+    def _stored(self, user_id: str, event: RunEvent) -> None:
+        """Redis holds `event`: keep or release the run's lease, deliver it here."""
         if event.type == "agent_completed":
             self._leases.release(event.run_id)
         else:
@@ -113,6 +131,7 @@ class RedisEventBus(EventBusBase):
 
     async def run_closed(self, run_id: str) -> None:
         """Stop renewing the lease of `run_id`; unless it ended, a survivor ends it."""
+        self._store.forget_run(run_id)
         self._leases.release(run_id)
 
     async def replay(self, run_id: str, after_seq: int = 0) -> list[RunEvent]:

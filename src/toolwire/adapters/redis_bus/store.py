@@ -36,20 +36,24 @@ LIVE_TTL_S: Final = 24 * 3600.0
 _APPEND: Final = """
 local maxlen, live_ttl, end_ttl, host, channels, lease_ms =
   ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local stored = {}
+local stored, failed = {}, {}
 for i = 1, #KEYS / 3 do
   local stream, owner, lease, at = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i], 6 + (i - 1) * 4
   local id, text, ttl, user = ARGV[at + 1], ARGV[at + 2], live_ttl, ARGV[at + 4]
   local final = ARGV[at + 3] == '1'
   if final then ttl = end_ttl end
   local holder = redis.call('GET', lease)
-  if holder and holder ~= host and holder ~= '-' .. host then
+  if failed[stream] then
+    stored[i] = {err = 'SKIPPED an earlier event of the run in this batch was not stored'}
+  elseif holder and holder ~= host and holder ~= '-' .. host then
     stored[i] = {err = 'TAKEN the run is leased by another instance, or ended by one'}
+    failed[stream] = true
   else
     local added = redis.pcall('XADD', stream, 'MAXLEN', maxlen, id, 'event', text)
     local refused = type(added) == 'table' and added.err
     if refused and not string.find(refused, 'equal or smaller') then
       stored[i] = added
+      failed[stream] = true
     else
       stored[i] = refused and 0 or 1
       if final then
@@ -68,13 +72,16 @@ return stored
 """Store a batch of events (three keys and four arguments each) if this instance holds each
 run's lease (taking a lapsed one back; the final event marks the lease ended); one result
 each: 1 stored, 0 a repeat of a stored seq (announced again, harmless: receivers drop
-repeats), or an error (`TAKEN` when another instance holds or ended the run)."""
+repeats), or an error (`TAKEN` when another instance holds or ended the run; `SKIPPED` for a
+run's event after one of its events in the batch failed: a stream takes no seq below its
+last, so a later event stored first would leave a hole no retry could fill)."""
 
 
 @dataclass(slots=True, eq=False)
 class _Append:
     user_id: str
     event: RunEvent
+    ahead: bool = False  # handed over before the run's earlier events were known stored
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop()
                                        .create_future())
 
@@ -106,6 +113,7 @@ class RunStreamStore:
         self._probe_by_node: dict[str, str] = {}
         self._pending: list[_Append] = []
         self._writer: asyncio.Task[None] | None = None
+        self._failed_runs: set[str] = set()  # runs an event of which was not stored
         self._sha: str | None = None
         self._closed = False
 
@@ -114,14 +122,30 @@ class RunStreamStore:
 
         The event's own cached encoding is what is stored and announced: never re-encoded.
         """
+        self._failed_runs.discard(event.run_id)  # the run publishes again from here, in order
+        await self._queue(_Append(user_id, event))
+
+    def append_soon(self, user_id: str, event: RunEvent) -> asyncio.Future[None]:
+        """Queue `event` for the next batch behind the run's earlier events; return the
+        future of its outcome (cancelling it before the batch is sent drops the event).
+
+        Once an event of the run failed, its later events queued this way fail too, unsent,
+        until `append` stores one again: no later event is stored before an earlier one.
+        """
+        return self._queue(_Append(user_id, event, ahead=True))
+
+    def _queue(self, item: _Append) -> asyncio.Future[None]:
         if self._closed:
             raise ConnectionError("the event store is closed")
-        item = _Append(user_id, event)
         self._pending.append(item)
         if self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(
                 self._write(), name="redis-bus-writer")
-        await item.done
+        return item.done
+
+    def forget_run(self, run_id: str) -> None:
+        """The run publishes nothing more here: drop what the store remembers of it."""
+        self._failed_runs.discard(run_id)
 
     async def replay(self, run_id: str, after_seq: int = 0) -> list[RunEvent]:
         """Return the stored events of `run_id` with `seq > after_seq`, in order."""
@@ -209,11 +233,21 @@ class RunStreamStore:
         try:
             while self._pending:
                 batch, self._pending = self._pending, []
-                batch = [item for item in batch if not item.done.done()]  # cancelled callers
+                batch = [item for item in batch if self._still_wanted(item)]
                 if batch:
                     await self._write_batch(batch)
         finally:
             self._writer = None
+
+    def _still_wanted(self, item: _Append) -> bool:
+        """Return False for an append whose caller left, or that must not overtake a failed
+        event of its run (failed here)."""
+        if item.done.done():
+            return False  # its caller was cancelled
+        if item.ahead and item.event.run_id in self._failed_runs:
+            item.done.set_exception(ConnectionError("an earlier event of the run was not stored"))
+            return False
+        return True
 
     async def _write_batch(self, batch: list[_Append]) -> None:
         try:
@@ -225,9 +259,12 @@ class RunStreamStore:
             self._fail(batch, ConnectionError("the event store closed"))
             raise
         except Exception as exc:
+            self._failed_runs.update(item.event.run_id for item in batch)
             self._fail(batch, exc)
             return
         for item, result in zip(batch, results, strict=True):
+            if isinstance(result, Exception):
+                self._failed_runs.add(item.event.run_id)
             if item.done.done():
                 continue
             if isinstance(result, Exception):
