@@ -24,6 +24,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 
 from toolwire.adapters.web.guard import guarded_runner, quiet_accept_failures
+from toolwire.adapters.web.heap import freeze_after_startup
 from toolwire.config import Settings
 from toolwire.config.fields import secret_values
 from toolwire.container import create_app, create_container
@@ -63,8 +64,9 @@ async def app() -> web.AppRunner:
     configure_logging(settings.log_level, settings.log_format, secret_values(settings),
                       show_pid=True)
     quiet_accept_failures(asyncio.get_running_loop())
-    return guarded_runner(create_app(create_container(settings)), settings.server,
-                          shutdown_timeout=drain_timeout_s(settings))
+    web_app = create_app(create_container(settings))
+    freeze_after_startup(web_app)
+    return guarded_runner(web_app, settings.server, shutdown_timeout=drain_timeout_s(settings))
 
 
 class WorkerArbiter(BaseApplication):  # type: ignore[misc]

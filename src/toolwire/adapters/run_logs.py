@@ -13,7 +13,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, NamedTuple
 
 from toolwire.services.events import RunEvent
 
@@ -40,14 +40,25 @@ class RunLog:
         first = self.last_seq - len(self.frozen) + 1  # kept seqs are consecutive
         return [RunEvent.from_json(data) for data in self.frozen[max(0, seq - first + 1):]]
 
-    def freeze(self) -> None:
-        """Keep only the events' JSON (the run has ended)."""
-        self.frozen = tuple(event.encoded() for event in self.events)
-        self.events = deque()
+
+class _Ended(NamedTuple):
+    """An ended run as a plain tuple of strings, bytes and numbers (see `RunLogs`)."""
+
+    user_id: str
+    frozen: tuple[bytes, ...]
+    size: int
+    ended_at: float
+    last_seq: int
 
 
 class RunLogs:
-    """Replay logs by run, with the ended ones bounded per user and in total."""
+    """Replay logs by run, with the ended ones bounded per user and in total.
+
+    An ended run is kept as a plain tuple of its user, its events' JSON and three numbers:
+    the garbage collector stops tracking such a tuple, so the many ended runs a busy
+    server keeps add nothing to its full collections (each `RunLog` object would: a pause
+    that grows with the runs kept).
+    """
 
     def __init__(
         self,
@@ -63,9 +74,10 @@ class RunLogs:
         self._max_bytes_per_user = max_bytes_per_user
         self._max_bytes = max_bytes
         self._clock = clock
-        self._logs: dict[str, RunLog] = {}
-        self._ended: OrderedDict[str, RunLog] = OrderedDict()  # oldest end first
-        self._ended_of_user: dict[str, OrderedDict[str, RunLog]] = {}
+        self._live: dict[str, RunLog] = {}
+        self._ended: OrderedDict[str, tuple[str, tuple[bytes, ...], int, float, int]] = (
+            OrderedDict())  # oldest end first; plain tuples (`_Ended`'s fields)
+        self._ended_of_user: dict[str, OrderedDict[str, None]] = {}
         self._user_bytes: dict[str, int] = {}
         self._ended_bytes = 0
         self._next_expiry = 0.0
@@ -80,21 +92,31 @@ class RunLogs:
         return self._user_bytes.get(user_id, 0)
 
     def __len__(self) -> int:
-        return len(self._logs)
+        return len(self._live) + len(self._ended)
 
     def get(self, run_id: str) -> RunLog | None:
         """Return the kept log of `run_id`, or None when unknown or dropped."""
         self.expire()
-        return self._logs.get(run_id)
+        live = self._live.get(run_id)
+        if live is not None:
+            return live
+        found = self._ended.get(run_id)
+        if found is None:
+            return None
+        ended = _Ended(*found)
+        return RunLog(run_id, ended.user_id, size=ended.size, ended_at=ended.ended_at,
+                      last_seq=ended.last_seq, frozen=ended.frozen)
 
     def append(self, user_id: str, event: RunEvent) -> bool:
         """Keep `event`; return False (keeping nothing) for a repeat of a kept `seq`."""
         if self._clock() >= self._next_expiry:  # at most once a second on the publish path
             self.expire()
-        run = self._logs.get(event.run_id)
+        run = self._live.get(event.run_id)
         if run is None:
-            run = self._logs[event.run_id] = RunLog(event.run_id, user_id)
-        elif event.seq <= run.last_seq or run.ended_at is not None:
+            if event.run_id in self._ended:
+                return False
+            run = self._live[event.run_id] = RunLog(event.run_id, user_id)
+        elif event.seq <= run.last_seq:
             return False
         run.events.append(event)
         run.last_seq = event.seq
@@ -108,17 +130,18 @@ class RunLogs:
     def forget(self, user_id: str, run_ids: Iterable[str]) -> None:
         """Drop the logs of those of `run_ids` that belong to `user_id`."""
         for run_id in run_ids:
-            run = self._logs.get(run_id)
-            if run is None or run.user_id != user_id:
+            live = self._live.get(run_id)
+            if live is not None:
+                if live.user_id == user_id:
+                    del self._live[run_id]
                 continue
-            if run.ended_at is None:
-                del self._logs[run_id]
-            else:
-                self._drop(run)
+            ended = self._ended.get(run_id)
+            if ended is not None and ended[0] == user_id:
+                self._drop(run_id)
 
     def clear(self) -> None:
         """Drop every log."""
-        self._logs.clear()
+        self._live.clear()
         self._ended.clear()
         self._ended_of_user.clear()
         self._user_bytes.clear()
@@ -129,36 +152,43 @@ class RunLogs:
         now = self._clock()
         self._next_expiry = now + 1.0
         cutoff = now - self._retention_s
-        while self._ended:
-            oldest = next(iter(self._ended.values()))
-            if oldest.ended_at is not None and oldest.ended_at > cutoff:
+        ended = self._ended
+        while ended:
+            run_id, oldest = next(iter(ended.items()))
+            if oldest[3] > cutoff:
                 return
-            self._drop(oldest)
+            self._drop(run_id)
 
     def _end(self, run: RunLog) -> None:
-        run.freeze()
-        run.ended_at = self._clock()
-        self._ended[run.run_id] = run
-        self._ended_of_user.setdefault(run.user_id, OrderedDict())[run.run_id] = run
-        self._user_bytes[run.user_id] = self._user_bytes.get(run.user_id, 0) + run.size
-        self._ended_bytes += run.size
-        mine = self._ended_of_user[run.user_id]
-        while self._user_bytes.get(run.user_id, 0) > self._max_bytes_per_user and mine:
-            self._drop(next(iter(mine.values())))
+        del self._live[run.run_id]
+        user_id, size = run.user_id, run.size
+        self._ended[run.run_id] = (user_id, tuple(event.encoded() for event in run.events),
+                                   size, self._clock(), run.last_seq)
+        mine = self._ended_of_user.get(user_id)
+        if mine is None:
+            mine = self._ended_of_user[user_id] = OrderedDict()
+        mine[run.run_id] = None
+        self._user_bytes[user_id] = self._user_bytes.get(user_id, 0) + size
+        self._ended_bytes += size
+        while self._user_bytes.get(user_id, 0) > self._max_bytes_per_user and mine:
+            self._drop(next(iter(mine)))
         while self._ended_bytes > self._max_bytes and self._ended:
-            self._drop(next(iter(self._ended.values())))
+            self._drop(next(iter(self._ended)))
 
-    def _drop(self, run: RunLog) -> None:
-        self._logs.pop(run.run_id, None)
-        self._ended.pop(run.run_id, None)
-        mine = self._ended_of_user.get(run.user_id)
+    def _drop(self, run_id: str) -> None:
+        """Forget the ended run `run_id`."""
+        found = self._ended.pop(run_id, None)
+        if found is None:
+            return
+        user_id, size = found[0], found[2]
+        mine = self._ended_of_user.get(user_id)
         if mine is not None:
-            mine.pop(run.run_id, None)
+            mine.pop(run_id, None)
             if not mine:
-                del self._ended_of_user[run.user_id]
-        left = self._user_bytes.get(run.user_id, 0) - run.size
+                del self._ended_of_user[user_id]
+        left = self._user_bytes.get(user_id, 0) - size
         if left > 0:
-            self._user_bytes[run.user_id] = left
+            self._user_bytes[user_id] = left
         else:
-            self._user_bytes.pop(run.user_id, None)
-        self._ended_bytes -= run.size
+            self._user_bytes.pop(user_id, None)
+        self._ended_bytes -= size

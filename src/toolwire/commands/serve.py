@@ -11,6 +11,7 @@ from aiohttp import web
 
 from toolwire.adapters.web import graceful_shutdown
 from toolwire.adapters.web.guard import guarded_runner, quiet_accept_failures
+from toolwire.adapters.web.heap import freeze_after_startup
 from toolwire.commands.common import build_container
 from toolwire.config import Settings
 from toolwire.container import ApplicationContainer, create_app
@@ -47,6 +48,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 async def serve_until_signalled(container: ApplicationContainer, host: str, port: int) -> None:
     """Listen on `host:port`; on SIGTERM/SIGINT drain runs, close sockets 1001 and return."""
     app = create_app(container)
+    freeze_after_startup(app)
     quiet_accept_failures(asyncio.get_running_loop())
     runner = guarded_runner(app, container.settings().server, handle_signals=False)
     await runner.setup()

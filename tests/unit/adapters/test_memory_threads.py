@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from toolwire.adapters.memory import InMemoryThreadStore, memory_run_eraser
 from toolwire.adapters.memory.threads import THREAD_OVERHEAD, turn_cost
 from toolwire.adapters.memory_bus import InMemoryEventBus
@@ -88,3 +90,16 @@ async def test_deleting_a_thread_erases_its_runs_from_the_memory_bus() -> None:
     assert await bus.replay("r1") == []
     assert await bus.replay("r2") != []
     assert await bus.replay("r3") != []
+
+
+async def test_kept_turns_leave_nothing_for_the_garbage_collector_to_walk() -> None:
+    store = InMemoryThreadStore(clock=Clock())
+    await add(store, "ada", "a", turn("r-first", 10))  # the thread itself is two objects
+    gc.collect()
+    tracked = len(gc.get_objects())
+    for n in range(500):
+        await add(store, "ada", "a", turn(f"r-{n}", 10))
+    gc.collect()
+    assert len(gc.get_objects()) - tracked < 50  # not one object per turn
+    detail = await store.get("ada", "a")
+    assert detail is not None and detail.turns[-1].run_id == "r-499"

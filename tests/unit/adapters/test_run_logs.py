@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from tests.support import event
 from toolwire.adapters.memory_bus import InMemoryEventBus
 from toolwire.adapters.run_logs import ENTRY_OVERHEAD, RunLogs
@@ -101,3 +103,16 @@ async def test_after_20k_runs_the_memory_bus_holds_only_its_byte_bound() -> None
     assert await bus.run_owner("r_0") is None  # resume of a dropped run: not_found
     assert await bus.replay("r_0") == []
     assert await bus.run_owner("r_19999") == "u49"
+
+
+def test_ended_runs_leave_nothing_for_the_garbage_collector_to_walk() -> None:
+    kept = logs()
+    gc.collect()
+    tracked = len(gc.get_objects())
+    for n in range(1000):
+        for each in ended_run(f"r_{n:04d}", 3):
+            kept.append("ada", each)
+    gc.collect()
+    gc.collect()  # a tuple is let go once what it holds was (the run's JSON, one pass before)
+    assert len(gc.get_objects()) - tracked < 50  # not one object per run (or per event)
+    assert [e.seq for e in kept.get("r_0999").after(0)] == [1, 2, 3]  # type: ignore[union-attr]

@@ -2,7 +2,11 @@
 
 Past a bound the least recently active threads go first (of that user, or of anyone); a
 thread idle for `retention_s` is dropped. What the bounds count is what a kept turn costs:
-twice its JSON text (its fields and its JSON) plus `TURN_OVERHEAD`.
+its JSON text plus `TURN_OVERHEAD`.
+
+A thread keeps its turns as their JSON text (bytes), decoded when read: bytes are nothing the
+garbage collector walks, so the many turns a busy server keeps add nothing to the pause of a
+full collection (a `Turn` object and its tool calls would, three objects a turn).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Final
 from toolwire.adapters.memory_bus import InMemoryEventBus
 from toolwire.services.ports import EventBus, RunEraser
 from toolwire.services.threads.cursor import decode_cursor, encode_cursor
-from toolwire.services.threads.history import HistoryBounds, bound_history
+from toolwire.services.threads.history import HistoryBounds, StoredHistory, bound_texts
 from toolwire.services.threads.models import (
     ThreadDetail,
     ThreadPage,
@@ -26,10 +30,9 @@ from toolwire.services.threads.models import (
 )
 from toolwire.services.wire_json import timestamp
 
-TURN_OVERHEAD: Final = 480
-"""What keeping one turn costs beyond twice its JSON text (a kept turn holds its fields' text
-and its JSON), in bytes: a turn with one tool call measured about 470 more
-(`python -m benchmarks.threads`)."""
+TURN_OVERHEAD: Final = 48
+"""What keeping one turn costs beyond its JSON text, in bytes: the bytes object's header and
+its place in the thread's deque (`python -m benchmarks.threads` measures it)."""
 THREAD_OVERHEAD: Final = 600
 """What keeping one thread costs beyond its turns, in bytes."""
 
@@ -42,7 +45,7 @@ class _Thread:
     title: str
     created: float
     updated: float
-    turns: deque[Turn] = field(default_factory=deque)
+    turns: deque[bytes] = field(default_factory=deque)  # each turn's JSON text
     size: int = THREAD_OVERHEAD
     count: int = 0
     active_run: str | None = None
@@ -58,7 +61,11 @@ _NONE: Final[dict[str, _Thread]] = {}
 
 def turn_cost(turn: Turn) -> int:
     """Return what keeping `turn` costs, as the bounds count it."""
-    return 2 * turn.size + TURN_OVERHEAD
+    return _text_cost(turn.encoded())
+
+
+def _text_cost(text: bytes) -> int:
+    return len(text) + TURN_OVERHEAD
 
 
 async def _erase_nothing(user_id: str, run_ids: Sequence[str]) -> None:
@@ -131,9 +138,10 @@ class InMemoryThreadStore:
         thread = self._touch(user_id, thread_id, turn.message, self._clock())
         if thread.active_run == turn.run_id:
             thread.active_run = None
-        thread.turns.append(turn)
+        text = turn.encoded()
+        thread.turns.append(text)
         thread.count += 1
-        cost = turn_cost(turn)
+        cost = _text_cost(text)
         thread.size += cost
         self._account(user_id, cost)
         while len(thread.turns) > self._max_stored_turns:
@@ -162,7 +170,7 @@ class InMemoryThreadStore:
         thread = self._live(user_id, thread_id)
         if thread is None or not thread.turns:
             return ()
-        return bound_history(thread.turns, HistoryBounds(max_turns, max_bytes))
+        return StoredHistory(bound_texts(thread.turns, HistoryBounds(max_turns, max_bytes)))
 
     async def get(self, user_id: str, thread_id: str) -> ThreadDetail | None:
         """Return the thread and its kept turns."""
@@ -170,7 +178,7 @@ class InMemoryThreadStore:
         if thread is None:
             return None
         active = thread.active_run if thread.active_until > self._clock() else None
-        return ThreadDetail(thread.summary(), tuple(thread.turns), active)
+        return ThreadDetail(thread.summary(), tuple(StoredHistory(thread.turns)), active)
 
     async def list_threads(
         self, user_id: str, *, limit: int, before: str | None = None
@@ -196,7 +204,7 @@ class InMemoryThreadStore:
         if thread is None:
             return None
         self._drop(user_id, thread)
-        run_ids = [turn.run_id for turn in thread.turns]
+        run_ids = [turn.run_id for turn in StoredHistory(thread.turns)]
         if thread.active_run is not None:
             run_ids.append(thread.active_run)
         await self._erase_runs(user_id, run_ids)
@@ -233,7 +241,7 @@ class InMemoryThreadStore:
         self._bytes += size
 
     def _drop_oldest_turn(self, user_id: str, thread: _Thread) -> None:
-        size = turn_cost(thread.turns.popleft())
+        size = _text_cost(thread.turns.popleft())
         thread.size -= size
         self._account(user_id, -size)
 
