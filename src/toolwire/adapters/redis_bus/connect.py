@@ -120,18 +120,29 @@ class RedisConnector:
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[Client]:
-        """Hold one of the pool's slots for a command or pipeline; wait for one if needed."""
+        """Hold one of the pool's slots for a command or pipeline; wait for one if needed.
+
+        What the caller does with the client must end within `COMMAND_TIMEOUT_S` (else
+        `TimeoutError`, and redis-py drops the connection it cancelled): one timer for the
+        whole command or pipeline, where redis-py's own socket timeout would set one for
+        every write and every read.
+        """
+        slots = self._slots
+        if slots.locked():  # every connection is busy: wait, within the pool timeout
+            try:
+                async with asyncio.timeout(self.options.pool_timeout_s):
+                    await slots.acquire()
+            except TimeoutError:
+                raise PoolExhaustedError(
+                    f"all {self.options.pool_size} Redis connections stayed busy for "
+                    f"{self.options.pool_timeout_s} s (events.redis_pool_size)") from None
+        else:
+            await slots.acquire()  # free: taken at once
         try:
-            async with asyncio.timeout(self.options.pool_timeout_s):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise PoolExhaustedError(
-                f"all {self.options.pool_size} Redis connections stayed busy for "
-                f"{self.options.pool_timeout_s} s (events.redis_pool_size)") from None
-        try:
-            yield self.client()
+            async with asyncio.timeout(COMMAND_TIMEOUT_S):
+                yield self.client()
         finally:
-            self._slots.release()
+            slots.release()
 
     async def pubsub(self) -> PubSubConnection:
         """Open a new pub/sub connection (to the next node, on Cluster).
@@ -166,7 +177,7 @@ class RedisConnector:
         options = self.options
         common: dict[str, Any] = {
             "socket_connect_timeout": CONNECT_TIMEOUT_S,
-            "socket_timeout": COMMAND_TIMEOUT_S,
+            "socket_timeout": None,  # `slot()` bounds each command or pipeline as a whole
             "health_check_interval": options.health_check_s,
             # A stale connection (Redis restarted) is retried on a new one; appends are
             # idempotent, so a command that did reach Redis may safely run again.
@@ -188,7 +199,8 @@ class RedisConnector:
         if self._nodes is None:
             client = self.client()
             assert isinstance(client, RedisCluster)
-            await client.initialize()
+            async with asyncio.timeout(COMMAND_TIMEOUT_S):
+                await client.initialize()
             nodes = [(node.host, int(node.port)) for node in client.get_nodes()]
             self._nodes = itertools.cycle(nodes)
         return next(self._nodes)
