@@ -262,3 +262,24 @@ async def _keys_holding(client: Redis, text: bytes) -> list[Any]:
         if any(text in (v or b"") for v in values):
             found.append(key)
     return found
+
+
+async def test_a_claim_that_reads_gets_the_history_only_when_it_holds(store: Store) -> None:
+    bounds = {"max_turns": 2, "max_bytes": 10_000}
+    assert await store.claim_reading("ada", "t", "r1", message="m", hold_s=HOLD_S,
+                                     **bounds) == (None, ())  # a new thread: no turns
+    assert await store.claim_reading("ada", "t", "r2", message="m", hold_s=HOLD_S,
+                                     **bounds) == ("r1", ())  # held: nothing read
+    await store.append("ada", "t", turn("r1", answer="one"))
+    await add(store, "ada", "t", turn("r2", answer="two"), turn("r3", answer="three"))
+    holder, history = await store.claim_reading("ada", "t", "r4", message="m", hold_s=HOLD_S,
+                                                **bounds)
+    assert holder is None
+    assert [t.answer for t in history] == ["two", "three"]  # the newest, within max_turns
+    assert await store.claim("ada", "t", "r5", message="m", hold_s=HOLD_S) == "r4"
+    _, small = await store.claim_reading("ada", "t", "r4", message="m", hold_s=HOLD_S,
+                                         max_turns=5, max_bytes=turn("r3").size + 20)
+    assert [t.answer for t in small] == ["three"]  # whole turns within max_bytes
+    _, none = await store.claim_reading("ada", "t", "r4", message="m", hold_s=HOLD_S,
+                                        max_turns=0, max_bytes=10_000)
+    assert list(none) == []

@@ -254,6 +254,7 @@ class ApplicationContainer(containers.DeclarativeContainer):
         threads=thread_store,
         on_busy=setting(settings, "threads.on_busy"),
         hold_s=providers.Callable(claim_hold_s, settings),
+        history_bounds=history_bounds,
     )
 
     web_deps = providers.Factory(

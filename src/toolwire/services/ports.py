@@ -106,10 +106,11 @@ class PipelinedBus(Protocol):
     def publish_soon(self, user_id: str, event: RunEvent) -> asyncio.Future[None]:
         """Start publishing `event` as `publish` does; return the future of its outcome.
 
-        Events handed over in order are stored and delivered in order. After a failure, no
-        later event of the run is delivered here until `publish` has published again: the
-        caller publishes the failed event and every later one again, in order, with
-        `publish`. Await it through `asyncio.shield`: a cancelled future may drop its event.
+        Events handed over in order are stored and delivered in order. After a failure, the
+        run's later events handed over this way fail too, unsent, until `publish` has
+        published again: the caller publishes the failed event and every later one again, in
+        order, with `publish`. Await it without cancelling it (`asyncio.wait`): a cancelled
+        future may drop its event.
         """
         ...
 
@@ -128,6 +129,16 @@ class ThreadStore(Protocol):
 
         Returns None when the claim holds (also when `run_id` held it already), or the id of
         the run that holds the thread. A claim lapses after `hold_s` or when its turn is added.
+        """
+        ...
+
+    async def claim_reading(
+        self, user_id: str, thread_id: str, run_id: str, *, message: str, hold_s: float,
+        max_turns: int, max_bytes: int,
+    ) -> tuple[str | None, Sequence[Turn]]:
+        """`claim` and, when the claim holds, `history` within the bounds, in one step.
+
+        Returns `(None, turns)` when the claim holds, else `(holder, ())`.
         """
         ...
 

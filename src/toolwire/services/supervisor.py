@@ -32,6 +32,7 @@ from toolwire.services.ports import (
     ThreadStore,
     UserQuotas,
 )
+from toolwire.services.threads.history import HistoryBounds
 from toolwire.services.threads.models import Turn
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ class RunSupervisor:
         threads: ThreadStore,
         on_busy: OnBusy = "reject",
         hold_s: float = 3600.0,
+        history_bounds: HistoryBounds | None = None,
     ) -> None:
         self._scope_factory = scope_factory
         self._bus = bus
@@ -102,6 +104,7 @@ class RunSupervisor:
         self._threads = threads
         self._on_busy = on_busy
         self._hold_s = hold_s
+        self._history_bounds = history_bounds  # read with the claim (else the run reads it)
         self._live: dict[str, _LiveRun] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._chores: set[asyncio.Task[None]] = set()
@@ -155,7 +158,7 @@ class RunSupervisor:
                 raise UnavailableError(SHUTTING_DOWN)
             await self._quotas.admit(ctx.user_id, ctx.run_id)
             try:
-                holder = await self._hold_thread(ctx, message)
+                holder, stored = await self._hold_thread(ctx, message, read=history is None)
             except BaseException:
                 await self._quotas.release(ctx.user_id, ctx.run_id)
                 raise
@@ -164,7 +167,8 @@ class RunSupervisor:
                 await self._ledger.release(ctx.user_id, ctx.request_id, ctx.run_id)
             raise
         task = asyncio.get_running_loop().create_task(
-            self._run(ctx, message, history, holder), name=f"run-{ctx.run_id}")
+            self._run(ctx, message, history if history is not None else stored, holder),
+            name=f"run-{ctx.run_id}")
         live = self._live[ctx.run_id] = _LiveRun(ctx, task, remember)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -239,12 +243,22 @@ class RunSupervisor:
         if self._chores:
             await asyncio.gather(*self._chores, return_exceptions=True)
 
-    async def _hold_thread(self, ctx: UserExecutionContext, message: str) -> str | None:
-        """Claim the run's thread; return the run holding it when this one must wait."""
-        holder = await self._threads.claim(ctx.user_id, ctx.thread_id, ctx.run_id,
-                                           message=message, hold_s=self._hold_s)
+    async def _hold_thread(
+        self, ctx: UserExecutionContext, message: str, *, read: bool,
+    ) -> tuple[str | None, Sequence[Turn] | None]:
+        """Claim the run's thread; return the run holding it when this one must wait, and
+        (when `read` and the claim holds) the thread's history, read in the same step."""
+        bounds = self._history_bounds
+        stored: Sequence[Turn] | None = None
+        if read and bounds is not None:
+            holder, stored = await self._threads.claim_reading(
+                ctx.user_id, ctx.thread_id, ctx.run_id, message=message, hold_s=self._hold_s,
+                max_turns=bounds.max_turns, max_bytes=bounds.max_bytes)
+        else:
+            holder = await self._threads.claim(ctx.user_id, ctx.thread_id, ctx.run_id,
+                                               message=message, hold_s=self._hold_s)
         if holder is None:
-            return None
+            return None, stored
         if self._on_busy == "reject":
             raise ThreadBusyError(ctx.thread_id, holder)
         if self._on_busy == "interrupt":
@@ -255,7 +269,7 @@ class RunSupervisor:
                 live.task.cancel()
             else:
                 await self._bus.request_cancel(holder)
-        return holder
+        return holder, None
 
     async def _wait_for_thread(self, ctx: UserExecutionContext, message: str,
                                holder: str) -> None:

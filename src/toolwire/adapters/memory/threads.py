@@ -125,6 +125,17 @@ class InMemoryThreadStore:
         thread.active_until = now + hold_s
         return None
 
+    async def claim_reading(
+        self, user_id: str, thread_id: str, run_id: str, *, message: str, hold_s: float,
+        max_turns: int, max_bytes: int,
+    ) -> tuple[str | None, Sequence[Turn]]:
+        """Claim the thread; when that holds, also return its history within the bounds."""
+        holder = await self.claim(user_id, thread_id, run_id, message=message, hold_s=hold_s)
+        if holder is not None:
+            return holder, ()
+        return None, await self.history(user_id, thread_id, max_turns=max_turns,
+                                        max_bytes=max_bytes)
+
     async def release(self, user_id: str, thread_id: str, run_id: str) -> None:
         """Drop `run_id`'s claim on the thread."""
         thread = self._of_user.get(user_id, _NONE).get(thread_id)

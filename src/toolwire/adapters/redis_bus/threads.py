@@ -51,7 +51,7 @@ for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
 """
 """Index thread ARGV[3] in KEYS[2] and refresh the expiry ARGV[4] (ms) of all three keys."""
 
-CLAIM: Final = """
+_CLAIM: Final = """
 local holder = redis.call('HGET', KEYS[1], 'run')
 if holder and holder ~= ARGV[5] and tonumber(redis.call('HGET', KEYS[1], 'run_until'))
     > tonumber(ARGV[1]) then
@@ -59,10 +59,17 @@ if holder and holder ~= ARGV[5] and tonumber(redis.call('HGET', KEYS[1], 'run_un
 end
 """ + _CREATE + """
 redis.call('HSET', KEYS[1], 'run', ARGV[5], 'run_until', ARGV[6])
-""" + _KEEP + """
-return false
-"""
+""" + _KEEP
+"""Return the holder of the thread unless run ARGV[5] may hold it; then claim it."""
+
+CLAIM: Final = _CLAIM + "return false\n"
 """KEYS: thread, index, turns. ARGV: now, title, thread id, ttl ms, run id, held until."""
+
+CLAIM_READING: Final = _CLAIM + """
+if tonumber(ARGV[7]) <= 0 then return {false} end
+return {false, redis.call('LRANGE', KEYS[3], -tonumber(ARGV[7]), -1)}
+"""
+"""CLAIM, and once it holds, the newest ARGV[7] turns too: the holder, or {false, turns}."""
 
 APPEND: Final = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
@@ -145,6 +152,22 @@ class RedisThreadStore:
                                   title_of(message), thread_id, self._ttl_ms, run_id,
                                   repr(now + hold_s))
         return holder.decode() if isinstance(holder, bytes) else None
+
+    async def claim_reading(
+        self, user_id: str, thread_id: str, run_id: str, *, message: str, hold_s: float,
+        max_turns: int, max_bytes: int,
+    ) -> tuple[str | None, Sequence[Turn]]:
+        """Claim the thread and read its newest turns in one script call."""
+        now = self._clock()
+        found = await self._eval(CLAIM_READING, self.keys(user_id, thread_id), repr(now),
+                                 title_of(message), thread_id, self._ttl_ms, run_id,
+                                 repr(now + hold_s), max_turns)
+        if isinstance(found, bytes):
+            return found.decode(), ()
+        texts = cast("list[bytes]", found[1]) if len(found) > 1 else []
+        if not texts:
+            return None, ()
+        return None, StoredHistory(bound_texts(texts, HistoryBounds(max_turns, max_bytes)))
 
     async def release(self, user_id: str, thread_id: str, run_id: str) -> None:
         """Drop `run_id`'s claim on the thread."""

@@ -17,12 +17,14 @@ class HistoryBounds:
     max_bytes: int = 256 * 1024
 
 
-def bound_history(turns: Sequence[Turn], bounds: HistoryBounds) -> tuple[Turn, ...]:
+def bound_history(turns: Sequence[Turn], bounds: HistoryBounds) -> Sequence[Turn]:
     """Return the newest turns of `turns` (oldest first) that fit `bounds`.
 
     The oldest go first, and a turn goes whole: it is never cut, so a tool call is never
-    kept without its result.
+    kept without its result. Stored turns are bounded by their text, still undecoded.
     """
+    if isinstance(turns, StoredHistory):
+        return turns.bounded(bounds)
     kept: list[Turn] = []
     used = 0
     for turn in reversed(turns):
@@ -63,6 +65,11 @@ class StoredHistory(Sequence[Turn]):
 
     def __len__(self) -> int:
         return len(self._texts)
+
+    def bounded(self, bounds: HistoryBounds) -> StoredHistory:
+        """Return the newest of these turns that fit `bounds` (see `bound_history`)."""
+        kept = bound_texts(self._texts, bounds)
+        return self if len(kept) == len(self._texts) else StoredHistory(kept)
 
     @overload
     def __getitem__(self, index: int) -> Turn: ...
