@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from functools import partial
@@ -34,6 +35,8 @@ RUNS_LOOKED_AT: Final = 256
 FILL_ATTEMPTS: Final = 5
 FILL_FIRST_RETRY_S: Final = 0.1
 FILLS_AT_ONCE: Final = 8
+PING_FRESH_S: Final = 0.5
+"""How long a probe's answer stands for `ping` (admission and readiness ask it)."""
 CLOCK_SKEW_S: Final = 5.0
 """Margin for clocks of instances that disagree, when asking which runs started lately."""
 
@@ -82,6 +85,7 @@ class RedisEventBus(EventBusBase):
             keep_alive=track_watchers, cluster=cluster)
         self._track_watchers = track_watchers
         self._ping_timeout_s = pool_timeout_s
+        self._ping_ok, self._ping_fresh_until = False, 0.0  # the last probe, kept a moment
         self._cancel_ttl_ms = max(1, round(retention_s * 1000)) + round(LIVE_TTL_S * 1000)
         self._listener = PubSubListener(
             self._connector, on_message=self._on_message, on_resubscribed=self._resync,
@@ -179,15 +183,25 @@ class RedisEventBus(EventBusBase):
 
     async def ping(self) -> bool:
         """Return True when every Redis master took a write within the pool timeout; never
-        raise."""
+        raise.
+
+        The answer is kept `PING_FRESH_S`: every chat asks (refused at once while Redis is
+        down), and a probe per chat would be a round trip per chat. A chat let through
+        meanwhile still fails cleanly at its first write.
+        """
         if self._closed:
             return False
+        now = time.monotonic()
+        if now < self._ping_fresh_until:
+            return self._ping_ok
         try:
             async with asyncio.timeout(self._ping_timeout_s):
-                return await self._store.probe()
+                ok = await self._store.probe()
         except Exception as exc:
             log.debug("redis ping failed: %s: %s", type(exc).__name__, exc)
-            return False
+            ok = False
+        self._ping_ok, self._ping_fresh_until = ok, time.monotonic() + PING_FRESH_S
+        return ok
 
     async def aclose(self) -> None:
         """Stop listening and writing, and close the Redis connections."""

@@ -112,6 +112,10 @@ class RedisConnector:
         self._nodes: itertools.cycle[tuple[str, int]] | None = None
         self._tls: ssl.SSLContext | None = None
 
+    def admission_slot(self) -> contextlib.AbstractAsyncContextManager[Client]:
+        """A `slot` for a command that admits a chat: bounded by the pool timeout."""
+        return self.slot(self.options.pool_timeout_s)
+
     def client(self) -> Client:
         """Return the command client (built on first use)."""
         if self._client is None:
@@ -119,13 +123,14 @@ class RedisConnector:
         return self._client
 
     @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[Client]:
+    async def slot(self, timeout_s: float = COMMAND_TIMEOUT_S) -> AsyncIterator[Client]:
         """Hold one of the pool's slots for a command or pipeline; wait for one if needed.
 
-        What the caller does with the client must end within `COMMAND_TIMEOUT_S` (else
+        What the caller does with the client must end within `timeout_s` (else
         `TimeoutError`, and redis-py drops the connection it cancelled): one timer for the
         whole command or pipeline, where redis-py's own socket timeout would set one for
-        every write and every read.
+        every write and every read. A chat's admission passes `pool_timeout_s`: a frozen
+        Redis refuses the chat that soon.
         """
         slots = self._slots
         if slots.locked():  # every connection is busy: wait, within the pool timeout
@@ -139,7 +144,7 @@ class RedisConnector:
         else:
             await slots.acquire()  # free: taken at once
         try:
-            async with asyncio.timeout(COMMAND_TIMEOUT_S):
+            async with asyncio.timeout(timeout_s):
                 yield self.client()
         finally:
             slots.release()

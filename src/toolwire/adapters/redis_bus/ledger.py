@@ -42,7 +42,7 @@ class RedisRequestLedger:
     async def claim(self, user_id: str, request_id: str, run_id: str) -> str | None:
         """Record that `request_id` starts `run_id`: None if claimed now, else the holder."""
         async with unavailable_on_failure("claiming a request id"), \
-                self._connector.slot() as client:
+                self._connector.admission_slot() as client:
             held = await client.eval(
                 _CLAIM, 1, self._keys.request(user_id, request_id), run_id, self._live_ms)
         if held is None:

@@ -69,7 +69,8 @@ class RedisUserQuotas:
         await self._judge(user_id, "", "check")
 
     async def _judge(self, user_id: str, run_id: str, mode: str) -> None:
-        async with unavailable_on_failure("counting a run"), self._connector.slot() as client:
+        async with unavailable_on_failure("counting a run"), \
+                self._connector.admission_slot() as client:
             verdict, retry_ms = await client.eval(
                 _ADMIT, 2, self._keys.running(user_id), self._keys.chats(user_id), run_id,
                 self._runs_per_user, self._chats_per_minute, self._hold_ms, mode)

@@ -150,7 +150,7 @@ class RedisThreadStore:
         now = self._clock()
         holder = await self._eval(CLAIM, self.keys(user_id, thread_id), repr(now),
                                   title_of(message), thread_id, self._ttl_ms, run_id,
-                                  repr(now + hold_s))
+                                  repr(now + hold_s), admission=True)
         return holder.decode() if isinstance(holder, bytes) else None
 
     async def claim_reading(
@@ -161,7 +161,7 @@ class RedisThreadStore:
         now = self._clock()
         found = await self._eval(CLAIM_READING, self.keys(user_id, thread_id), repr(now),
                                  title_of(message), thread_id, self._ttl_ms, run_id,
-                                 repr(now + hold_s), max_turns)
+                                 repr(now + hold_s), max_turns, admission=True)
         if isinstance(found, bytes):
             return found.decode(), ()
         texts = cast("list[bytes]", found[1]) if len(found) > 1 else []
@@ -287,8 +287,10 @@ class RedisThreadStore:
         return [_summary(tid, fields) if fields else None
                 for tid, fields in zip(thread_ids, rows, strict=True)]
 
-    async def _eval(self, script: str, keys: Sequence[str], *args: Any) -> Any:
-        async with self._connector.slot() as client:
+    async def _eval(self, script: str, keys: Sequence[str], *args: Any,
+                    admission: bool = False) -> Any:
+        slot = self._connector.admission_slot() if admission else self._connector.slot()
+        async with slot as client:
             return await client.execute_command("EVAL", script, len(keys), *keys, *args)
 
     @staticmethod
