@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -159,7 +160,7 @@ class WebSocketBridge:
         ahead = self._ahead
         bus = self.bus
         if ahead is None:
-            ahead = self._ahead = isinstance(bus, PipelinedBus)
+            ahead = self._ahead = _is_pipelined(type(bus))
         if not ahead:
             return False
         try:
@@ -306,6 +307,13 @@ AHEAD: Final = frozenset({AgentThinking, ToolCompleted})
 """The events a run need not wait for before it goes on (a pipelined bus takes them ahead):
 not its first (a run that cannot even start must not go on), not a `tool_executing` (the tool
 runs only once its call is visible), not its last."""
+
+
+@functools.cache
+def _is_pipelined(bus_type: type) -> bool:
+    """Return True for a bus class that takes events ahead (a protocol check is slow: once
+    per class, not once per run)."""
+    return issubclass(bus_type, PipelinedBus)
 
 
 def _being_cancelled() -> bool:
