@@ -190,10 +190,16 @@ def memory_section(result: dict[str, Any], images: Images) -> str:
 
 
 def users_section(result: dict[str, Any], images: Images) -> str:
-    """Return the many-users table of each deployment."""
+    """Return the many-users summary (which deployment meets p99 < 50 ms, users per core)
+    and the latency table of each deployment."""
     params = result["params"]
     parts = [f"{params['users']:,} users, one socket each, `{params['message']}` once a second "
-             f"for {params['duration_s']} s, against each deployment in turn."]
+             f"for {params['duration_s']} s, against each deployment in turn. *Cores used* is "
+             "the server's CPU time over the load's duration; *users per core* is the users "
+             "(one chat a second each) over the cores used.",
+             table(["deployment", "chat → agent_completed p99 (ms)", "errors", "cores used",
+                    "users per core", "p99 < 50 ms, 0 errors"],
+                   [_users_row(name, load, params) for name, load in result["loads"].items()])]
     for deployment, load in result["loads"].items():
         rows = []
         for label, key in (("chat → agent_started", "started_ms"),
@@ -211,6 +217,14 @@ def users_section(result: dict[str, Any], images: Images) -> str:
             table(["ms", "p50", "p90", "p99", "max"], rows),
         ]
     return "\n\n".join(parts)
+
+
+def _users_row(deployment: str, load: dict[str, Any], params: dict[str, Any]) -> list[str]:
+    p99 = load["completed_ms"].get("p99", float("inf"))
+    cores = load["server_cpu_s"] / params["duration_s"]
+    met = p99 < 50 and load["errors"] == 0
+    return [deployment, f"{p99:.1f}", f"{load['errors']:,}", f"{cores:.2f}",
+            f"{params['users'] / cores:,.0f}" if cores else "–", "yes" if met else "**no**"]
 
 
 def timed_section(result: dict[str, Any], images: Images) -> str:

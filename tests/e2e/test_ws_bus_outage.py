@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from tests.e2e.helpers import DEADLINE_S, chat_run, connect, e2e_settings, receive
 from tests.fixtures_redis import RedisServer
+from toolwire.adapters.redis_bus.bus import PING_FRESH_S
 from toolwire.adapters.web.state import STATE
 from toolwire.container import create_app, create_container
 from toolwire.testing import assert_well_formed
@@ -25,10 +26,10 @@ async def _ready(client: Client) -> int:
     return response.status
 
 
-async def _until_ready(client: Client) -> None:
+async def _until_ready(client: Client, status: int = 200) -> None:
     async with asyncio.timeout(DEADLINE_S):
         while True:
-            if await _ready(client) == 200:
+            if await _ready(client) == status:
                 return
             await asyncio.sleep(0.05)
 
@@ -43,7 +44,9 @@ async def test_redis_outage_refuses_chats_clearly_and_recovers_by_itself(
     assert_well_formed(await chat_run(ws, "hi"))
 
     redis_server.stop()
-    assert await _ready(client) == 503
+    stopped = asyncio.get_running_loop().time()
+    await _until_ready(client, 503)  # a probe's answer stands PING_FRESH_S
+    assert asyncio.get_running_loop().time() - stopped < PING_FRESH_S + 1.0
     await ws.send_json({"type": "chat", "message": "what is 6*7?", "request_id": "q-down"})
     refused = await receive(ws)
     assert (refused["type"], refused["code"], refused["request_id"]) == (
