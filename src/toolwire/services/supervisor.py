@@ -1,13 +1,12 @@
 """`RunSupervisor`: the server's runs, each a task in its own request scope.
 
 It admits runs (not while shutting down, not while the event bus is down), makes a repeated
-`request_id` name its earlier run instead of starting another and counts each user's runs (in
-one step, through the run admission; the request ledger and user quotas serve the rest),
-lets one run at a time go on each thread
-(through the thread store, whose claims every instance sees; `on_busy` says what a chat on
-a busy thread does), cancels runs here or, through the bus, on the instance running them,
-and drains them on shutdown. It knows no transport: problems are domain errors, which each
-protocol maps to its own codes.
+`request_id` name its earlier run instead of starting another and counts each user's runs
+(both in one step, through the run admission; the request ledger and user quotas serve the
+rest), lets one run at a time go on each thread (through the thread store, whose claims
+every instance sees; `on_busy` says what a chat on a busy thread does), cancels runs here
+or, through the bus, on the instance running them, and drains them on shutdown. It knows no
+transport: problems are domain errors, which each protocol maps to its own codes.
 """
 
 from __future__ import annotations
