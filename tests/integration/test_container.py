@@ -14,6 +14,7 @@ from toolwire.adapters.redis_bus import RedisEventBus
 from toolwire.container import ApplicationContainer, RequestScope
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.dispatcher import ToolDispatcher
+from toolwire.services.errors import RateLimitedError
 from toolwire.services.executor import ToolExecutor
 from toolwire.services.tools.calls import ToolCall
 from toolwire.testing import ContainerFactory, ProviderOverrides
@@ -223,3 +224,20 @@ async def test_a_request_provider_override_after_the_first_scope_reaches_the_nex
         async with container.request_scope(UserExecutionContext.for_user("a")) as scope:
             assert getattr(scope, name) is built[-1]
             assert (await scope.run("what is 2+2?")).answer == "2+2 = 4"
+
+
+@pytest.mark.parametrize("backend", ["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def test_a_run_admitted_through_the_container_is_seen_by_its_ledger_and_quotas(
+    toolwire_container_factory: ContainerFactory, request: pytest.FixtureRequest, backend: str,
+) -> None:
+    events: dict[str, Any] = {"backend": backend}
+    if backend == "redis":
+        events["redis_url"] = request.getfixturevalue("redis_url")
+    container = toolwire_container_factory(events=events, limits={"runs_per_user": 1})
+    admission = container.run_admission()
+    assert await admission.admit("ann", "r_1", "q1") is None
+    with pytest.raises(RateLimitedError, match=r"limits\.runs_per_user"):
+        await container.user_quotas().check("ann")  # what AG-UI looks at before a body
+    assert await container.request_ledger().claim("ann", "q1", "r_2") == "r_1"
+    await admission.settle("ann", "r_1", "q1")
+    await container.user_quotas().check("ann")

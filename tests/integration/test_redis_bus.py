@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from tests.blackhole_proxy import BlackholeProxy
 from tests.fixtures_redis import RedisServer
 from tests.support import event, eventually
-from toolwire.adapters.redis_bus import RedisEventBus
+from toolwire.adapters.redis_bus import RedisEventBus, RedisRunAdmission
 from toolwire.adapters.redis_bus.bus import PING_FRESH_S
 from toolwire.adapters.redis_bus.keys import RedisKeys
 from toolwire.services.events import RunEvent
@@ -327,6 +327,13 @@ async def test_an_event_after_a_missed_announcement_brings_the_missed_ones_first
     assert [e.seq for e in on_b] == [1, 2, 3, 4]
 
 
+async def admit(bus: RedisEventBus, run_id: str) -> None:
+    """Admit a run of alice on `bus`'s Redis, as the supervisor does before the run starts."""
+    admission = RedisRunAdmission(connector=bus.connector, keys=bus.keys, runs_per_user=10,
+                                  chats_per_minute=100, max_run_s=60, retention_s=RETENTION_S)
+    assert await admission.admit("alice", run_id, None) is None
+
+
 async def _publish_run(bus: RedisEventBus, run_id: str, count: int) -> None:
     for seq in range(1, count + 1):
         await bus.publish("alice", event(run_id, seq, "agent_completed" if seq == count
@@ -343,6 +350,7 @@ async def test_killed_pubsub_connections_are_replaced_and_the_gap_is_filled(
     running = asyncio.create_task(_publish_run(a, "r_long", 200))
     await eventually(lambda: len(on_b) >= 20)
     await redis_client.client_kill_filter(_type="pubsub")
+    await admit(a, "r_new")  # as every run is before it publishes: noted in alice's runs
     during = asyncio.create_task(_publish_run(a, "r_new", 5))  # may start while B is away
     await asyncio.gather(running, during)
     await eventually(lambda: sum(e.type == "agent_completed" for e in on_b) == 2)

@@ -1,4 +1,5 @@
-"""The request ledger and the user quotas on Redis hold for every instance together."""
+"""The request ledger, the user quotas and the run admission on Redis hold for every instance
+together."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.fixtures_redis import RedisServer
-from toolwire.adapters.redis_bus import RedisEventBus, RedisRequestLedger, RedisUserQuotas
+from toolwire.adapters.redis_bus import (
+    RedisEventBus,
+    RedisRequestLedger,
+    RedisRunAdmission,
+    RedisUserQuotas,
+)
 from toolwire.adapters.redis_bus.keys import RedisKeys
 from toolwire.services.errors import RateLimitedError, UnavailableError
 from toolwire.services.events import AgentStarted, RunEvent
@@ -149,3 +155,54 @@ async def test_ledger_and_quotas_say_unavailable_when_redis_is_down(
     assert str(redis_server.port) not in str(refused.value)
     with pytest.raises(UnavailableError):
         await quotas.admit("ann", "r_1")
+
+
+def admission_of(bus: RedisEventBus, runs_per_user: int = 2) -> RedisRunAdmission:
+    """Return the run admission the container builds beside `bus`."""
+    return RedisRunAdmission(connector=bus.connector, keys=bus.keys, runs_per_user=runs_per_user,
+                             chats_per_minute=100, max_run_s=60, retention_s=RETENTION_S)
+
+
+async def test_an_admitted_run_is_in_its_users_run_index_until_released(
+    make_instance: MakeInstance, redis_url: str,
+) -> None:
+    bus, _, _ = make_instance()
+    admission = admission_of(bus)
+    client = Redis.from_url(redis_url)
+    index = RedisKeys().user_runs("ann")
+    assert await admission.admit("ann", "r_1", "q1") is None
+    assert await admission.admit("ann", "r_2", None) is None
+    assert await admission.admit("ann", "r_3", "q1") == "r_1"  # a replay is no new run
+    assert await client.zrange(index, 0, -1) == [b"r_1", b"r_2"]
+    assert 0 < await client.pttl(index) <= (RETENTION_S + 24 * 3600) * 1000
+    await admission.settle("ann", "r_1", "q1")  # an ended run stays listed
+    await admission.release("ann", "r_2", None)  # a refused one never ran
+    assert await client.zrange(index, 0, -1) == [b"r_1"]
+    assert await client.zrange(RedisKeys().user_runs("bob"), 0, -1) == []
+    await client.aclose()
+
+
+async def test_a_run_admitted_and_leased_on_one_instance_is_elsewhere_for_the_other(
+    make_instance: MakeInstance,
+) -> None:
+    (a, _, _), (b, _, _) = make_instance(), make_instance()
+    assert await admission_of(a).admit("ann", "r_1", None) is None
+    assert await b.runs_elsewhere("ann") == []  # admitted, not started: no lease yet
+    await a.publish("ann", RunEvent.stamp(AgentStarted("embedded", "hi", "q1"),
+                                          run_id="r_1", thread_id="t_1", seq=1))
+    assert await b.runs_elsewhere("ann") == ["r_1"]
+    assert await a.runs_elsewhere("ann") == []
+
+
+async def test_admission_says_unavailable_when_redis_is_down(
+    make_instance: MakeInstance, redis_server: RedisServer,
+) -> None:
+    bus, _, _ = make_instance()
+    admission = admission_of(bus)
+    redis_server.stop()
+    with pytest.raises(UnavailableError) as refused:
+        await admission.admit("ann", "r_1", "q1")
+    assert str(redis_server.port) not in str(refused.value)
+    for settle in (admission.settle, admission.release):
+        with pytest.raises(UnavailableError):
+            await settle("ann", "r_1", "q1")

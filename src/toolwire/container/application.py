@@ -14,6 +14,7 @@ from toolwire.adapters.llm import OpenAIAgent, openai_client
 from toolwire.adapters.memory import (
     InMemoryThreadStore,
     MemoryRequestLedger,
+    MemoryRunAdmission,
     MemoryUserQuotas,
     memory_run_eraser,
 )
@@ -22,6 +23,7 @@ from toolwire.adapters.metrics import Metrics, thread_stats_of
 from toolwire.adapters.redis_bus import (
     RedisEventBus,
     RedisRequestLedger,
+    RedisRunAdmission,
     RedisThreadStore,
     RedisUserQuotas,
 )
@@ -245,10 +247,26 @@ class ApplicationContainer(containers.DeclarativeContainer):
     )
     """`limits.runs_per_user` and `limits.chats_per_minute`."""
 
+    run_admission = providers.Selector(
+        setting(settings, "events.backend"),
+        memory=providers.Singleton(MemoryRunAdmission, ledger=request_ledger, quotas=user_quotas),
+        redis=providers.Singleton(
+            RedisRunAdmission,
+            connector=event_bus.provided.connector,
+            keys=event_bus.provided.keys,
+            runs_per_user=settings.provided.limits.runs_per_user,
+            chats_per_minute=settings.provided.limits.chats_per_minute,
+            max_run_s=settings.provided.runs.longest_run_s,
+            retention_s=settings.provided.runs.retention_s,
+        ),
+    )
+    """A run's quota place and request claim, taken together (one script call on Redis)."""
+
     run_supervisor = providers.Singleton(
         RunSupervisor,
         scope_factory=request_scope.provider,
         bus=event_bus,
+        admission=run_admission,
         ledger=request_ledger,
         quotas=user_quotas,
         threads=thread_store,

@@ -221,6 +221,31 @@ class UserQuotas(Protocol):
         ...
 
 
+@runtime_checkable
+class RunAdmission(Protocol):
+    """A run's quota place and request claim, taken and given back together (one step each).
+
+    What the supervisor does per run; `RequestLedger` and `UserQuotas` remain for the rest.
+    """
+
+    async def admit(self, user_id: str, run_id: str, request_id: str | None) -> str | None:
+        """Count `run_id` against its user's quotas and, with a `request_id`, claim it for the
+        run: both or neither.
+
+        Return the run id an earlier chat with `request_id` started (then nothing is
+        counted), else None. Raise `RateLimitedError` past a quota (nothing is claimed).
+        """
+        ...
+
+    async def release(self, user_id: str, run_id: str, request_id: str | None) -> None:
+        """Undo `admit` (the chat was refused after all): free the place, forget the claim."""
+        ...
+
+    async def settle(self, user_id: str, run_id: str, request_id: str | None) -> None:
+        """The run ended: free its place and keep its claim for the retention window."""
+        ...
+
+
 class AgentRuntime(Protocol):
     """What an agent may do during a run: think aloud, call tools, read the thread so far."""
 

@@ -1,12 +1,12 @@
 """`RunSupervisor`: the server's runs, each a task in its own request scope.
 
 It admits runs (not while shutting down, not while the event bus is down), makes a repeated
-`request_id` name its earlier run instead of starting another (through the request ledger),
-counts each user's runs (through the user quotas), lets one run at a time go on each thread
-(through the thread store, whose claims every instance sees; `on_busy` says what a chat on
-a busy thread does), cancels runs here or, through the bus, on the instance running them,
-and drains them on shutdown. It knows no transport: problems are domain errors, which each
-protocol maps to its own codes.
+`request_id` name its earlier run instead of starting another and counts each user's runs
+(both in one step, through the run admission; the request ledger and user quotas serve the
+rest), lets one run at a time go on each thread (through the thread store, whose claims
+every instance sees; `on_busy` says what a chat on a busy thread does), cancels runs here
+or, through the bus, on the instance running them, and drains them on shutdown. It knows no
+transport: problems are domain errors, which each protocol maps to its own codes.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from toolwire.services.errors import (
 from toolwire.services.ports import (
     EventBus,
     RequestLedger,
+    RunAdmission,
     Subscription,
     ThreadStore,
     UserQuotas,
@@ -90,6 +91,7 @@ class RunSupervisor:
         *,
         scope_factory: ScopeFactory,
         bus: EventBus,
+        admission: RunAdmission,
         ledger: RequestLedger,
         quotas: UserQuotas,
         threads: ThreadStore,
@@ -99,6 +101,7 @@ class RunSupervisor:
     ) -> None:
         self._scope_factory = scope_factory
         self._bus = bus
+        self._admission = admission
         self._ledger = ledger
         self._quotas = quotas
         self._threads = threads
@@ -149,22 +152,18 @@ class RunSupervisor:
         `reject`; a refused chat leaves no claim behind. With `enqueue` the run starts once
         the thread is free; with `interrupt` the run going is cancelled first.
         """
-        if remember:
-            earlier = await self._ledger.claim(ctx.user_id, ctx.request_id, ctx.run_id)
-            if earlier is not None:
-                return Started(earlier, None)
+        request_id = ctx.request_id if remember else None
+        if not self._accepting:
+            return await self._refuse_while_shutting_down(ctx, request_id)
+        earlier = await self._admission.admit(ctx.user_id, ctx.run_id, request_id)
+        if earlier is not None:
+            return Started(earlier, None)
         try:
             if not self._accepting:
                 raise UnavailableError(SHUTTING_DOWN)
-            await self._quotas.admit(ctx.user_id, ctx.run_id)
-            try:
-                holder, stored = await self._hold_thread(ctx, message, read=history is None)
-            except BaseException:
-                await self._quotas.release(ctx.user_id, ctx.run_id)
-                raise
+            holder, stored = await self._hold_thread(ctx, message, read=history is None)
         except BaseException:
-            if remember:
-                await self._ledger.release(ctx.user_id, ctx.request_id, ctx.run_id)
+            await self._admission.release(ctx.user_id, ctx.run_id, request_id)
             raise
         task = asyncio.get_running_loop().create_task(
             self._run(ctx, message, history if history is not None else stored, holder),
@@ -174,6 +173,17 @@ class RunSupervisor:
         task.add_done_callback(self._tasks.discard)
         task.add_done_callback(lambda _: self._settle_later(live))  # also if it never ran
         return Started(ctx.run_id, task)
+
+    async def _refuse_while_shutting_down(
+        self, ctx: UserExecutionContext, request_id: str | None,
+    ) -> Started:
+        """Name the run `request_id` already started, else raise `UnavailableError`."""
+        if request_id is not None:
+            earlier = await self._ledger.claim(ctx.user_id, request_id, ctx.run_id)
+            if earlier is not None:
+                return Started(earlier, None)
+            await self._ledger.release(ctx.user_id, request_id, ctx.run_id)
+        raise UnavailableError(SHUTTING_DOWN)
 
     async def check_owner(self, user_id: str, run_id: str) -> None:
         """Raise `RunNotFoundError` unless `run_id` is a live or kept run of `user_id`.
@@ -329,9 +339,8 @@ class RunSupervisor:
         if self._live.get(ctx.run_id) is live:
             del self._live[ctx.run_id]
         try:
-            await self._quotas.release(ctx.user_id, ctx.run_id)
-            if live.remembered:
-                await self._ledger.settle(ctx.user_id, ctx.request_id, ctx.run_id)
+            await self._admission.settle(ctx.user_id, ctx.run_id,
+                                         ctx.request_id if live.remembered else None)
             if not live.ended:  # a run that ended without storing its turn frees the thread
                 await self._threads.release(ctx.user_id, ctx.thread_id, ctx.run_id)
         except asyncio.CancelledError:

@@ -1,6 +1,7 @@
 """`RunSupervisor`: each run a server task in its own scope, with per-user limits and ownership.
 
-The ledger and quotas are the in-process ones; their own rules are tested beside them."""
+The ledger, quotas and run admission are the in-process ones; their own rules are tested
+beside them."""
 
 from __future__ import annotations
 
@@ -14,7 +15,12 @@ from typing import TypeVar
 import pytest
 
 from tests.support import event, eventually
-from toolwire.adapters.memory import InMemoryThreadStore, MemoryRequestLedger, MemoryUserQuotas
+from toolwire.adapters.memory import (
+    InMemoryThreadStore,
+    MemoryRequestLedger,
+    MemoryRunAdmission,
+    MemoryUserQuotas,
+)
 from toolwire.adapters.memory_bus import InMemoryEventBus
 from toolwire.services.context import UserExecutionContext
 from toolwire.services.errors import (
@@ -152,8 +158,10 @@ class World:
                                      max_requests=max_remembered_requests, clock=self.clock)
         quotas = MemoryUserQuotas(runs_per_user=runs_per_user,
                                   chats_per_minute=chats_per_minute, clock=self.clock)
-        manager = RunSupervisor(scope_factory=scopes, bus=self.bus, ledger=ledger, quotas=quotas,
-                                threads=self.threads, on_busy=on_busy)
+        admission = MemoryRunAdmission(ledger=ledger, quotas=quotas)
+        manager = RunSupervisor(scope_factory=scopes, bus=self.bus, admission=admission,
+                                ledger=ledger, quotas=quotas, threads=self.threads,
+                                on_busy=on_busy)
         self.quotas.append(quotas)
         self.managers.append(manager)
         return manager, scopes

@@ -22,12 +22,18 @@ return false
 """
 """Claim the request for ARGV[1] unless held; return the holder's run id, or nil."""
 
-IF_HELD: Final = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if ARGV[2] == 'forget' then return redis.call('DEL', KEYS[1]) end
-return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+IF_HELD_FUNCTION: Final = """
+local function if_held(key, run, after)
+  if redis.call('GET', key) ~= run then return 0 end
+  if after == 'forget' then return redis.call('DEL', key) end
+  return redis.call('PEXPIRE', key, after)
+end
 """
-"""If ARGV[1] holds the claim: forget it now, or keep it ARGV[2] ms more."""
+"""Lua `if_held`: if `run` holds the claim `key`, forget it now (`after` = `forget`) or keep
+it `after` ms more."""
+
+IF_HELD: Final = IF_HELD_FUNCTION + "return if_held(KEYS[1], ARGV[1], ARGV[2])\n"
+"""If ARGV[1] holds the claim KEYS[1]: forget it now, or keep it ARGV[2] ms more."""
 
 
 class RedisRequestLedger:

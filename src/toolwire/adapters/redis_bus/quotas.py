@@ -18,28 +18,48 @@ from toolwire.services.errors import RateLimitedError
 HOLD_MARGIN_S: Final = 60.0
 """Added to a run's longest life before an unreleased run stops counting."""
 
-_ADMIT: Final = """
-local running, chats = KEYS[1], KEYS[2]
-local run, max_runs, max_chats, hold_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]),
-  tonumber(ARGV[4])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', running, '-inf', now)
-if redis.call('ZCARD', running) >= max_runs then return {1, 0} end
-redis.call('ZREMRANGEBYSCORE', chats, '-inf', now - 60000)
-if redis.call('ZCARD', chats) >= max_chats then
-  local oldest = redis.call('ZRANGE', chats, 0, 0, 'WITHSCORES')
-  return {2, tonumber(oldest[2]) + 60000 - now}
+COUNT_RUN: Final = """
+local function count_run(running, chats, run, max_runs, max_chats, hold_ms, mode)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('ZREMRANGEBYSCORE', running, '-inf', now)
+  if redis.call('ZCARD', running) >= max_runs then return {1, 0}, now end
+  redis.call('ZREMRANGEBYSCORE', chats, '-inf', now - 60000)
+  if redis.call('ZCARD', chats) >= max_chats then
+    local oldest = redis.call('ZRANGE', chats, 0, 0, 'WITHSCORES')
+    return {2, tonumber(oldest[2]) + 60000 - now}, now
+  end
+  if mode == 'check' then return {0, 0}, now end
+  redis.call('ZADD', running, now + hold_ms, run)
+  redis.call('PEXPIRE', running, hold_ms)
+  redis.call('ZADD', chats, now, run)
+  redis.call('PEXPIRE', chats, 60000)
+  return {0, 0}, now
 end
-if ARGV[5] == 'check' then return {0, 0} end
-redis.call('ZADD', running, now + hold_ms, run)
-redis.call('PEXPIRE', running, hold_ms)
-redis.call('ZADD', chats, now, run)
-redis.call('PEXPIRE', chats, 60000)
-return {0, 0}
 """
-"""Count run ARGV[1] unless a limit is reached: {0} counted, {1} too many running,
-{2, ms} too many chats this minute (retry in ms). With ARGV[5] = `check`, count nothing."""
+"""Lua `count_run`: count `run` unless a limit is reached; return the verdict and Redis's
+time (ms): {0} counted, {1} too many running, {2, ms} too many chats this minute (retry in
+ms). With `mode` = `check`, count nothing."""
+
+_ADMIT: Final = COUNT_RUN + """
+return (count_run(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]),
+  tonumber(ARGV[4]), ARGV[5]))
+"""
+"""KEYS: running, chats. ARGV: run id, max runs, max chats, hold ms, mode: the verdict."""
+
+
+def refusal(verdict: int, retry_ms: int, *, runs_per_user: int,
+            chats_per_minute: int) -> RateLimitedError | None:
+    """Return the error of a `count_run` verdict that refuses the run, else None."""
+    if verdict == 1:
+        return RateLimitedError(
+            f"at most {runs_per_user} runs may go at once (limits.runs_per_user); "
+            "retry when one has ended")
+    if verdict == 2:
+        return RateLimitedError(
+            f"at most {chats_per_minute} chats a minute (limits.chats_per_minute); "
+            f"retry in {max(1, round(retry_ms / 1000))} s")
+    return None
 
 
 class RedisUserQuotas:
@@ -74,14 +94,10 @@ class RedisUserQuotas:
             verdict, retry_ms = await client.eval(
                 _ADMIT, 2, self._keys.running(user_id), self._keys.chats(user_id), run_id,
                 self._runs_per_user, self._chats_per_minute, self._hold_ms, mode)
-        if verdict == 1:
-            raise RateLimitedError(
-                f"at most {self._runs_per_user} runs may go at once (limits.runs_per_user); "
-                "retry when one has ended")
-        if verdict == 2:
-            raise RateLimitedError(
-                f"at most {self._chats_per_minute} chats a minute (limits.chats_per_minute); "
-                f"retry in {max(1, round(int(retry_ms) / 1000))} s")
+        refused = refusal(int(verdict), int(retry_ms), runs_per_user=self._runs_per_user,
+                          chats_per_minute=self._chats_per_minute)
+        if refused is not None:
+            raise refused
 
     async def release(self, user_id: str, run_id: str) -> None:
         """Free the run's place (idempotent)."""

@@ -104,10 +104,10 @@ class RunStreamStore:
         self._keys = keys
         self._cluster = cluster
         self._retention_ms = max(1, round(retention_s * 1000))
-        self._live_ttl_ms = self._retention_ms + round(LIVE_TTL_S * 1000)
+        live_ttl_ms = self._retention_ms + round(LIVE_TTL_S * 1000)
         self._max_events = max_events
         self._lease_ms = max(1, round(lease_s * 1000))
-        self._script_args = (max_events, self._live_ttl_ms, self._retention_ms, host_id,
+        self._script_args = (max_events, live_ttl_ms, self._retention_ms, host_id,
                              keys.user_channel(""), self._lease_ms)
         self._host_id = host_id
         self._probe_by_node: dict[str, str] = {}
@@ -300,20 +300,15 @@ class RunStreamStore:
         return [results[id(item)] for item in batch]
 
     def _queue_index(self, pipe: Any, batch: list[_Append]) -> None:
-        """Note each run that starts in the user's run index (read after a reconnect) and in
-        the leased runs (read by every instance to end runs whose lease lapsed); drop each run
-        that ends from the latter."""
+        """Note each run that starts in the leased runs (read by every instance to end runs
+        whose lease lapsed); drop each run that ends from them. (The user's run index is
+        written when the run is admitted: `RedisRunAdmission`.)"""
         now_ms = round(time.time() * 1000)
         for item in batch:
             if item.event.type == "agent_completed":
                 pipe.zrem(self._keys.leased_runs(), item.event.run_id)
             elif item.event.seq == 1:
                 pipe.zadd(self._keys.leased_runs(), {item.event.run_id: now_ms + self._lease_ms})
-            if item.event.seq == 1:
-                index = self._keys.user_runs(item.user_id)
-                pipe.zadd(index, {item.event.run_id: now_ms})
-                pipe.zremrangebyscore(index, "-inf", now_ms - self._live_ttl_ms)
-                pipe.pexpire(index, self._live_ttl_ms)
 
     def _by_slot(self, batch: list[_Append]) -> list[list[_Append]]:
         groups: dict[int, list[_Append]] = {}
