@@ -167,7 +167,10 @@ class WebSocketBridge:
             stored = cast("PipelinedBus", bus).publish_soon(self.user_context.user_id, event)
         except Exception:
             return False
-        self._inflight.append((event, stored))
+        inflight = self._inflight
+        while inflight and _landed(inflight[0][1]):  # a long stream keeps only what is open
+            del inflight[0]
+        inflight.append((event, stored))
         return True
 
     async def _settle_inflight(self, cancelled: bool) -> tuple[list[RunEvent], bool]:
@@ -307,6 +310,11 @@ AHEAD: Final = frozenset({AgentThinking, ToolCompleted})
 """The events a run need not wait for before it goes on (a pipelined bus takes them ahead):
 not its first (a run that cannot even start must not go on), not a `tool_executing` (the tool
 runs only once its call is visible), not its last."""
+
+
+def _landed(stored: asyncio.Future[None]) -> bool:
+    """Return True when an event handed over ahead is stored."""
+    return stored.done() and not stored.cancelled() and stored.exception() is None
 
 
 @functools.cache

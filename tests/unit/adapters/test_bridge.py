@@ -271,3 +271,15 @@ async def test_a_bus_without_publish_soon_is_waited_for_every_event() -> None:
     bridge = WebSocketBridge(user_context=UserExecutionContext.for_user("ann"), bus=bus)
     await bridge.emit(AgentThinking("a", 1))
     assert bus.calls == 1 and bridge.last_seq == 1
+
+
+async def test_a_long_stream_keeps_only_the_events_not_yet_stored() -> None:
+    bus = PipelinedMemoryBus()
+    bridge, _ = run_emitter(bus)
+    await bridge.emit(AgentStarted("embedded", "hi", "q_1"))
+    for step in range(1, 1001):
+        await bridge.emit(AgentThinking("t", step))
+        await asyncio.sleep(0)  # the bus stores it meanwhile
+    assert bridge.last_seq >= 1000  # what landed no longer counts as open
+    await bridge.emit(AgentCompleted("ok", 1.0, answer="x"))
+    assert bridge.last_seq == 1002
