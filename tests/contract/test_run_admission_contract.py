@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from toolwire.adapters.memory import MemoryRequestLedger, MemoryRunAdmission, MemoryUserQuotas
-from toolwire.adapters.redis_bus import RedisEventBus, RedisRunAdmission
+from toolwire.adapters.redis_bus import QuotaLimits, RedisEventBus, RedisRunAdmission
 from toolwire.services.errors import RateLimitedError
 from toolwire.services.ports import RunAdmission
 
@@ -39,9 +39,9 @@ class Backend:
         bus = RedisEventBus(url=self.url, cluster=self.kind == "redis-cluster",
                             retention_s=RETENTION_S)
         self.buses.append(bus)
-        return RedisRunAdmission(connector=bus.connector, keys=bus.keys,
-                                 runs_per_user=runs_per_user, chats_per_minute=chats_per_minute,
-                                 max_run_s=60, retention_s=RETENTION_S)
+        return RedisRunAdmission(
+            connector=bus.connector, keys=bus.keys, retention_s=RETENTION_S,
+            limits=QuotaLimits(runs_per_user, chats_per_minute, max_run_s=60))
 
     async def wait(self, seconds: float) -> None:
         """Let `seconds` pass."""

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from tests.blackhole_proxy import BlackholeProxy
 from tests.fixtures_redis import RedisServer
 from tests.support import event, eventually
-from toolwire.adapters.redis_bus import RedisEventBus, RedisRunAdmission
+from toolwire.adapters.redis_bus import QuotaLimits, RedisEventBus, RedisRunAdmission
 from toolwire.adapters.redis_bus.bus import PING_FRESH_S
 from toolwire.adapters.redis_bus.keys import RedisKeys
 from toolwire.services.events import RunEvent
@@ -329,8 +329,8 @@ async def test_an_event_after_a_missed_announcement_brings_the_missed_ones_first
 
 async def admit(bus: RedisEventBus, run_id: str) -> None:
     """Admit a run of alice on `bus`'s Redis, as the supervisor does before the run starts."""
-    admission = RedisRunAdmission(connector=bus.connector, keys=bus.keys, runs_per_user=10,
-                                  chats_per_minute=100, max_run_s=60, retention_s=RETENTION_S)
+    admission = RedisRunAdmission(connector=bus.connector, keys=bus.keys, retention_s=RETENTION_S,
+                                  limits=QuotaLimits(10, 100, 60))
     assert await admission.admit("alice", run_id, None) is None
 
 

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from tests.fixtures_redis import RedisServer
 from toolwire.adapters.redis_bus import (
+    QuotaLimits,
     RedisEventBus,
     RedisRequestLedger,
     RedisRunAdmission,
@@ -39,8 +40,7 @@ async def make_instance(redis_url: str) -> AsyncIterator[MakeInstance]:
         ledger = RedisRequestLedger(connector=bus.connector, keys=bus.keys,
                                     retention_s=RETENTION_S)
         quotas = RedisUserQuotas(connector=bus.connector, keys=bus.keys,
-                                 runs_per_user=runs_per_user,
-                                 chats_per_minute=chats_per_minute, max_run_s=60)
+                                 limits=QuotaLimits(runs_per_user, chats_per_minute, 60))
         return bus, ledger, quotas
 
     yield make
@@ -159,8 +159,8 @@ async def test_ledger_and_quotas_say_unavailable_when_redis_is_down(
 
 def admission_of(bus: RedisEventBus, runs_per_user: int = 2) -> RedisRunAdmission:
     """Return the run admission the container builds beside `bus`."""
-    return RedisRunAdmission(connector=bus.connector, keys=bus.keys, runs_per_user=runs_per_user,
-                             chats_per_minute=100, max_run_s=60, retention_s=RETENTION_S)
+    return RedisRunAdmission(connector=bus.connector, keys=bus.keys, retention_s=RETENTION_S,
+                             limits=QuotaLimits(runs_per_user, 100, 60))
 
 
 async def test_an_admitted_run_is_in_its_users_run_index_until_released(

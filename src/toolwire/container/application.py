@@ -21,6 +21,7 @@ from toolwire.adapters.memory import (
 from toolwire.adapters.memory_bus import InMemoryEventBus
 from toolwire.adapters.metrics import Metrics, thread_stats_of
 from toolwire.adapters.redis_bus import (
+    QuotaLimits,
     RedisEventBus,
     RedisRequestLedger,
     RedisRunAdmission,
@@ -229,6 +230,14 @@ class ApplicationContainer(containers.DeclarativeContainer):
     )
     """Which run each `request_id` started (a repeated one is a replay)."""
 
+    quota_limits = providers.Factory(
+        QuotaLimits,
+        runs_per_user=settings.provided.limits.runs_per_user,
+        chats_per_minute=settings.provided.limits.chats_per_minute,
+        max_run_s=settings.provided.runs.longest_run_s,
+    )
+    """The quotas as the Redis scripts take them (a run counts for its longest life)."""
+
     user_quotas = providers.Selector(
         setting(settings, "events.backend"),
         memory=providers.Singleton(
@@ -240,9 +249,7 @@ class ApplicationContainer(containers.DeclarativeContainer):
             RedisUserQuotas,
             connector=event_bus.provided.connector,
             keys=event_bus.provided.keys,
-            runs_per_user=settings.provided.limits.runs_per_user,
-            chats_per_minute=settings.provided.limits.chats_per_minute,
-            max_run_s=settings.provided.runs.longest_run_s,
+            limits=quota_limits,
         ),
     )
     """`limits.runs_per_user` and `limits.chats_per_minute`."""
@@ -254,9 +261,7 @@ class ApplicationContainer(containers.DeclarativeContainer):
             RedisRunAdmission,
             connector=event_bus.provided.connector,
             keys=event_bus.provided.keys,
-            runs_per_user=settings.provided.limits.runs_per_user,
-            chats_per_minute=settings.provided.limits.chats_per_minute,
-            max_run_s=settings.provided.runs.longest_run_s,
+            limits=quota_limits,
             retention_s=settings.provided.runs.retention_s,
         ),
     )

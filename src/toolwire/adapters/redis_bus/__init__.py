@@ -6,8 +6,8 @@ from toolwire.adapters.redis_bus.admission import RedisRunAdmission
 from toolwire.adapters.redis_bus.bus import RedisEventBus
 from toolwire.adapters.redis_bus.connect import masked_url
 from toolwire.adapters.redis_bus.ledger import RedisRequestLedger
-from toolwire.adapters.redis_bus.quotas import RedisUserQuotas
+from toolwire.adapters.redis_bus.quotas import QuotaLimits, RedisUserQuotas
 from toolwire.adapters.redis_bus.threads import RedisThreadStore
 
-__all__ = ["RedisEventBus", "RedisRequestLedger", "RedisRunAdmission", "RedisThreadStore",
-           "RedisUserQuotas", "masked_url"]
+__all__ = ["QuotaLimits", "RedisEventBus", "RedisRequestLedger", "RedisRunAdmission",
+           "RedisThreadStore", "RedisUserQuotas", "masked_url"]

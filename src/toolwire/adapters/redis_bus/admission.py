@@ -14,7 +14,7 @@ from toolwire.adapters.redis_bus.connect import RedisConnector
 from toolwire.adapters.redis_bus.failures import unavailable_on_failure
 from toolwire.adapters.redis_bus.keys import RedisKeys
 from toolwire.adapters.redis_bus.ledger import IF_HELD_FUNCTION
-from toolwire.adapters.redis_bus.quotas import COUNT_RUN, HOLD_MARGIN_S, refusal
+from toolwire.adapters.redis_bus.quotas import COUNT_RUN, QuotaLimits
 from toolwire.adapters.redis_bus.store import LIVE_TTL_S
 
 _ADMIT: Final = COUNT_RUN + """
@@ -54,21 +54,11 @@ EARLIER: Final = 3
 class RedisRunAdmission:
     """The `RunAdmission` of every instance on one Redis."""
 
-    def __init__(
-        self,
-        *,
-        connector: RedisConnector,
-        keys: RedisKeys,
-        runs_per_user: int,
-        chats_per_minute: int,
-        max_run_s: float,
-        retention_s: float,
-    ) -> None:
+    def __init__(self, *, connector: RedisConnector, keys: RedisKeys, limits: QuotaLimits,
+                 retention_s: float) -> None:
         self._connector = connector
         self._keys = keys
-        self._runs_per_user = runs_per_user
-        self._chats_per_minute = chats_per_minute
-        self._hold_ms = round((max_run_s + HOLD_MARGIN_S) * 1000)
+        self._limits = limits
         self._retention_ms = max(1, round(retention_s * 1000))
         self._live_ms = self._retention_ms + round(LIVE_TTL_S * 1000)
 
@@ -81,13 +71,13 @@ class RedisRunAdmission:
             keys.append(self._keys.request(user_id, request_id))
         async with unavailable_on_failure("admitting a run"), \
                 self._connector.admission_slot() as client:
+            limits = self._limits
             verdict, detail = await client.eval(
-                _ADMIT, len(keys), *keys, run_id, self._runs_per_user,
-                self._chats_per_minute, self._hold_ms, self._live_ms)
+                _ADMIT, len(keys), *keys, run_id, limits.runs_per_user,
+                limits.chats_per_minute, limits.hold_ms, self._live_ms)
         if verdict == EARLIER:
             return detail.decode() if isinstance(detail, bytes) else str(detail)
-        refused = refusal(int(verdict), int(detail), runs_per_user=self._runs_per_user,
-                          chats_per_minute=self._chats_per_minute)
+        refused = limits.refusal(int(verdict), int(detail))
         if refused is not None:
             raise refused
         return None

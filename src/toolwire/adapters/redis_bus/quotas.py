@@ -8,6 +8,7 @@ dead instance's run removes it at once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 from toolwire.adapters.redis_bus.connect import RedisConnector
@@ -48,37 +49,41 @@ return (count_run(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]
 """KEYS: running, chats. ARGV: run id, max runs, max chats, hold ms, mode: the verdict."""
 
 
-def refusal(verdict: int, retry_ms: int, *, runs_per_user: int,
-            chats_per_minute: int) -> RateLimitedError | None:
-    """Return the error of a `count_run` verdict that refuses the run, else None."""
-    if verdict == 1:
-        return RateLimitedError(
-            f"at most {runs_per_user} runs may go at once (limits.runs_per_user); "
-            "retry when one has ended")
-    if verdict == 2:
-        return RateLimitedError(
-            f"at most {chats_per_minute} chats a minute (limits.chats_per_minute); "
-            f"retry in {max(1, round(retry_ms / 1000))} s")
-    return None
+@dataclass(frozen=True, slots=True)
+class QuotaLimits:
+    """A user's limits as the scripts take them (`limits.runs_per_user`,
+    `limits.chats_per_minute`) and how long an unreleased run counts (its longest life)."""
+
+    runs_per_user: int
+    chats_per_minute: int
+    max_run_s: float
+
+    @property
+    def hold_ms(self) -> int:
+        """Return how long a run counts when nobody releases it, in milliseconds."""
+        return round((self.max_run_s + HOLD_MARGIN_S) * 1000)
+
+    def refusal(self, verdict: int, retry_ms: int) -> RateLimitedError | None:
+        """Return the error of a `count_run` verdict that refuses the run, else None."""
+        if verdict == 1:
+            return RateLimitedError(
+                f"at most {self.runs_per_user} runs may go at once (limits.runs_per_user); "
+                "retry when one has ended")
+        if verdict == 2:
+            return RateLimitedError(
+                f"at most {self.chats_per_minute} chats a minute (limits.chats_per_minute); "
+                f"retry in {max(1, round(retry_ms / 1000))} s")
+        return None
 
 
 class RedisUserQuotas:
     """The `UserQuotas` of every instance on one Redis."""
 
-    def __init__(
-        self,
-        *,
-        connector: RedisConnector,
-        keys: RedisKeys,
-        runs_per_user: int,
-        chats_per_minute: int,
-        max_run_s: float,
-    ) -> None:
+    def __init__(self, *, connector: RedisConnector, keys: RedisKeys,
+                 limits: QuotaLimits) -> None:
         self._connector = connector
         self._keys = keys
-        self._runs_per_user = runs_per_user
-        self._chats_per_minute = chats_per_minute
-        self._hold_ms = round((max_run_s + HOLD_MARGIN_S) * 1000)
+        self._limits = limits
 
     async def admit(self, user_id: str, run_id: str) -> None:
         """Count a new run, or raise `RateLimitedError`; a refused chat leaves no trace."""
@@ -91,11 +96,11 @@ class RedisUserQuotas:
     async def _judge(self, user_id: str, run_id: str, mode: str) -> None:
         async with unavailable_on_failure("counting a run"), \
                 self._connector.admission_slot() as client:
+            limits = self._limits
             verdict, retry_ms = await client.eval(
                 _ADMIT, 2, self._keys.running(user_id), self._keys.chats(user_id), run_id,
-                self._runs_per_user, self._chats_per_minute, self._hold_ms, mode)
-        refused = refusal(int(verdict), int(retry_ms), runs_per_user=self._runs_per_user,
-                          chats_per_minute=self._chats_per_minute)
+                limits.runs_per_user, limits.chats_per_minute, limits.hold_ms, mode)
+        refused = limits.refusal(int(verdict), int(retry_ms))
         if refused is not None:
             raise refused
 
